@@ -1,0 +1,239 @@
+"""The command line: `python -m gandash COMMAND ...` does headless what the app does.
+
+Every error a user can cause prints one line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from gandash.errors import GandashError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gandash", description="Train and use GANs from the terminal.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a GAN (foreground with a progress bar, or --background)")
+    train.add_argument("--variant", help="see `variants` (default: dcgan for images, toy for 2D points)")
+    train.add_argument("--dataset", default="fashion-mnist", help="see `datasets`")
+    train.add_argument("--max-minutes", type=float)
+    train.add_argument("--max-steps", type=int)
+    train.add_argument("--epochs", type=float)
+    train.add_argument("--name", default="")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="any TrainConfig setting, e.g. --set lr_d=1e-4 --set d_steps=2")
+    train.add_argument("--background", action="store_true", help="start a background job, print its id, return")
+
+    commands.add_parser("runs", help="list runs")
+    for name, text in (("show", "a run's status, config and latest metrics"), ("logs", "a run's events and log")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("run")
+    logs = commands.choices["logs"]
+    logs.add_argument("--tail", type=int, default=40)
+    stop = commands.add_parser("stop", help="stop a running or queued job (it checkpoints first)")
+    stop.add_argument("run")
+    stop.add_argument("--no-wait", action="store_true")
+    resume = commands.add_parser("resume", help="continue a stopped or crashed run from its last checkpoint")
+    resume.add_argument("run")
+    resume.add_argument("--max-steps", type=int)
+    resume.add_argument("--max-minutes", type=float)
+    resume.add_argument("--epochs", type=float)
+    delete = commands.add_parser("delete", help="delete a run that is not running, with its files")
+    delete.add_argument("run")
+
+    sample = commands.add_parser("sample", help="draw samples from a trained run into an .npz")
+    sample.add_argument("run")
+    sample.add_argument("--n", type=int, default=64)
+    sample.add_argument("--out", required=True, help="FILE.npz")
+    sample.add_argument("--ema", action="store_true", help="use the EMA generator when the run kept one")
+    sample.add_argument("--class", dest="label", type=int)
+    sample.add_argument("--seed", type=int, default=0)
+
+    commands.add_parser("variants", help="the GAN variants gandash can train")
+    datasets = commands.add_parser("datasets", help="the datasets and whether they are on this machine")
+    datasets.add_argument("--data-dir")
+    worker = commands.add_parser("worker", help=argparse.SUPPRESS)
+    worker.add_argument("run_dir")
+    return parser
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def cmd_train(args) -> int:
+    from gandash import config as config_module, jobs, worker
+    from gandash.store import Store
+
+    overrides = config_module.parse_overrides(args.set)
+    for key in ("max_steps", "max_minutes", "epochs"):
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
+    if any(overrides.get(k) is not None for k in ("max_minutes", "epochs")) and "max_steps" not in overrides:
+        overrides["max_steps"] = None  # a time or epoch budget replaces the default step budget
+    if args.name:
+        overrides["name"] = args.name
+    config = config_module.make_config(args.variant, args.dataset, **overrides)
+    store = Store()
+    if args.background:
+        run_id = jobs.create(config, store)
+        run = store.run(run_id)
+        print(run_id)
+        print(f"{run['status']}; follow it with `python -m gandash show {run_id}`", file=sys.stderr)
+        return 0
+    run_id = jobs.create(config, store, foreground=True)
+    print(f"run {run_id} (Ctrl-C stops it after a checkpoint)", file=sys.stderr)
+    from tqdm import tqdm
+
+    bar = tqdm(total=config.total_steps, unit="step", dynamic_ncols=True)
+
+    def on_step(step: int, values: dict) -> None:
+        bar.update(step - bar.n)
+        bar.set_postfix(loss_d=f"{values['loss_d']:.3f}", loss_g=f"{values['loss_g']:.3f}", refresh=False)
+
+    status = worker.run(Path(store.run(run_id)["run_dir"]), store, on_step=on_step)
+    bar.close()
+    run = store.run(run_id)
+    print(f"{run_id}: {status} at step {run['step']} ({run['message']})")
+    return 0 if status in ("completed", "stopped") else 1
+
+
+def cmd_runs(args) -> int:
+    from gandash import jobs
+    from gandash.store import Store
+
+    store = Store()
+    jobs.reconcile(store)
+    rows = store.runs()
+    if not rows:
+        print("no runs yet: try `python -m gandash train --variant toy --dataset ring --max-minutes 1`")
+        return 0
+    print(f"{'id':<44} {'variant':<9} {'dataset':<16} {'status':<10} {'step':>13} {'age':>5}")
+    for run in rows:
+        total = f"/{run['total_steps']}" if run["total_steps"] else ""
+        print(f"{run['id']:<44} {run['variant']:<9} {run['dataset'][:16]:<16} {run['status']:<10} "
+              f"{str(run['step']) + total:>13} {_age(time.time() - run['created']):>5}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    from gandash import jobs
+    from gandash.store import Store
+
+    store = Store()
+    jobs.reconcile(store)
+    run = jobs.get(args.run, store)
+    print(f"run      {run['id']}  {run['name']}")
+    print(f"status   {run['status']}  {run['message']}")
+    print(f"step     {run['step']}" + (f" of {run['total_steps']}" if run["total_steps"] else ""))
+    print(f"device   {run['device']}   folder {run['run_dir']}")
+    latest: dict[str, float] = {}
+    for step, name, value, _ in store.metrics(args.run, after_step=max(-1, run["step"] - 1000)):
+        latest[name] = value
+    if latest:
+        print("latest   " + "  ".join(f"{k}={v:.4g}" for k, v in latest.items()))
+    print("config   " + " ".join(f"{k}={v}" for k, v in run["config"].items() if v not in (None, "")))
+    return 0
+
+
+def cmd_logs(args) -> int:
+    from gandash import jobs
+    from gandash.store import Store
+
+    store = Store()
+    run = jobs.get(args.run, store)
+    for event in store.events(args.run, limit=args.tail):
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event["time"]))
+        print(f"{stamp} {event['level']:<7} {event['text']}")
+    log = Path(run["run_dir"]) / "worker.log"
+    if log.is_file():
+        lines = log.read_text(errors="replace").splitlines()[-args.tail:]
+        if lines:
+            print(f"--- {log} (last {len(lines)} lines)")
+            print("\n".join(lines))
+    return 0
+
+
+def cmd_stop(args) -> int:
+    from gandash import jobs
+
+    status = jobs.stop(args.run, wait=not args.no_wait)
+    print(f"{args.run}: {status}")
+    return 0
+
+
+def cmd_resume(args) -> int:
+    from gandash import jobs
+    from gandash.store import Store
+
+    store = Store()
+    jobs.reconcile(store)
+    jobs.resume(args.run, store, max_steps=args.max_steps, max_minutes=args.max_minutes, epochs=args.epochs)
+    print(f"{args.run}: {store.run(args.run)['status']}")
+    return 0
+
+
+def cmd_delete(args) -> int:
+    from gandash import jobs
+
+    jobs.delete(args.run)
+    print(f"deleted {args.run}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from gandash import jobs, sampling
+    from gandash.store import Store
+
+    run = jobs.get(args.run, Store())
+    generator, config, step = sampling.load_generator(Path(run["run_dir"]), ema=args.ema)
+    arrays = sampling.sample(generator, config, args.n, seed=args.seed, label=args.label)
+    sampling.write_npz(Path(args.out), arrays)
+    print(f"wrote {args.n} samples of step {step} to {args.out}")
+    return 0
+
+
+def cmd_variants(args) -> int:
+    from gandash.variants import REGISTRY
+
+    for variant in REGISTRY.values():
+        print(f"{variant.name:<9} {variant.family:<13} {variant.description}")
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    from gandash import data
+
+    for row in data.describe_all(args.data_dir):
+        mark = "yes" if row["present"] else "no "
+        print(f"{row['name']:<14} {row['kind']:<6} {mark} {row['description']}")
+        if row["how_to_get"]:
+            print(f"{'':<25}{row['how_to_get']}")
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from gandash import worker
+
+    status = worker.run(Path(args.run_dir))
+    return 0 if status in ("completed", "stopped") else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return globals()[f"cmd_{args.command}"](args)
+    except GandashError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,358 @@
+"""Datasets by name, loaded once into memory.
+
+Images are kept as a uint8 tensor (N, C, H, W) at the training size: 60 000 Fashion-MNIST
+images at 64x64 are 245 MB as uint8 instead of 1 GB as float, and `batch()` turns a batch
+into float [-1, 1] on the device, so the training loop does no per-item PIL work.
+Toy 2D sets are float (N, 2) points. Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from gandash import paths
+from gandash.errors import GandashError
+
+DEBIAN_ROOT = Path("/usr/share/datasets")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+TOY_POOL = 50_000  # points drawn once per toy run; plenty for a 2D mixture
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    description: str
+    kind: str  # "image" or "points"
+    channels: int = 0
+    image_size: int = 0  # native size; 0 when it depends on the files
+    num_classes: int = 0
+    class_names: tuple[str, ...] = ()
+    how_to_get: str = ""
+    modes: tuple[tuple[float, float], ...] = ()  # toy mixtures: the true means
+    mode_std: float = 0.0
+
+
+@dataclass
+class Dataset:
+    info: DatasetInfo
+    images: torch.Tensor | None = None  # uint8 (N, C, H, W)
+    points: torch.Tensor | None = None  # float32 (N, 2)
+    labels: torch.Tensor | None = None  # int64 (N,)
+    extra: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.images if self.images is not None else self.points)
+
+    def batch(self, index: torch.Tensor, device: torch.device, channels_last: bool = False) -> torch.Tensor:
+        """Rows `index` as float in [-1, 1] (images) or raw coordinates (points), on `device`."""
+        if self.points is not None:
+            return self.points[index].to(device, non_blocking=True)
+        x = self.images[index].to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
+        return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+# --- the catalogue -------------------------------------------------------------------------
+
+def _ring_modes() -> tuple:
+    angles = 2 * np.pi * np.arange(8) / 8
+    return tuple((2 * float(np.cos(a)), 2 * float(np.sin(a))) for a in angles)
+
+
+def _grid_modes() -> tuple:
+    return tuple((float(x), float(y)) for x in (-4, -2, 0, 2, 4) for y in (-4, -2, 0, 2, 4))
+
+
+_IDX_HELP = ("Install Debian's package (`sudo apt-get install dataset-fashion-mnist`), or put the four IDX "
+             "files (train-images-idx3-ubyte.gz, ...) in {where}.")
+
+CATALOGUE: dict[str, DatasetInfo] = {info.name: info for info in (
+    DatasetInfo("fashion-mnist", "Zalando's 60 000 28x28 grayscale clothes in 10 classes",
+                "image", 1, 28, 10, FASHION_CLASSES, _IDX_HELP),
+    DatasetInfo("mnist", "LeCun's 60 000 28x28 handwritten digits",
+                "image", 1, 28, 10, tuple(str(d) for d in range(10)), _IDX_HELP),
+    DatasetInfo("cifar10", "50 000 32x32 colour photos in 10 classes", "image", 3, 32, 10,
+                ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+                "Unpack cifar-10-python.tar.gz so that {where}/cifar-10-batches-py/data_batch_1 exists."),
+    DatasetInfo("ring", "8 Gaussians on a circle of radius 2 (sigma 0.02)", "points",
+                modes=_ring_modes(), mode_std=0.02),
+    DatasetInfo("grid", "25 Gaussians on the grid {-4,-2,0,2,4}^2 (sigma 0.02)", "points",
+                modes=_grid_modes(), mode_std=0.02),
+    DatasetInfo("spiral", "a noisy two-turn spiral", "points"),
+    DatasetInfo("moons", "two interleaving half circles", "points"),
+)}
+
+PREFIXED = {
+    "folder": "folder:PATH — every image under PATH, resized and centre-cropped (sub-folders become classes)",
+    "points": "points:FILE — your own 2D points, an (N, 2) .npy or .csv",
+}
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """'folder:/x/y' -> ('folder', '/x/y'); 'ring' -> ('ring', '')."""
+    prefix, sep, rest = name.partition(":")
+    return (prefix, rest) if sep else (name, "")
+
+
+def info(name: str) -> DatasetInfo:
+    """What a dataset is, without loading it (cheap: used by config validation and the UI)."""
+    prefix, arg = split_name(name)
+    if prefix in CATALOGUE and not arg:
+        return CATALOGUE[prefix]
+    if prefix == "points" and arg:
+        return DatasetInfo(name, f"2D points from {arg}", "points")
+    if prefix == "folder" and arg:
+        classes = _folder_classes(Path(arg)) if Path(arg).is_dir() else ()
+        return DatasetInfo(name, f"images under {arg}", "image", 3, 64, len(classes), classes)
+    known = ", ".join(list(CATALOGUE) + ["folder:PATH", "points:FILE"])
+    raise GandashError(f"dataset '{name}' is unknown; choose one of {known}.")
+
+
+def search_roots(data_dir: str | None = None) -> list[Path]:
+    roots = [Path(data_dir)] if data_dir else []
+    return roots + [paths.data_dir(), DEBIAN_ROOT]
+
+
+def is_present(name: str, data_dir: str | None = None) -> bool:
+    try:
+        _locate(name, data_dir)
+        return True
+    except GandashError:
+        return False
+
+
+def load(name: str, data_dir: str | None = None, image_size: int | None = None,
+         channels: int | None = None, seed: int = 0) -> Dataset:
+    """Load a dataset by name into memory, resized to `image_size` with `channels` channels."""
+    meta = info(name)
+    prefix, arg = split_name(name)
+    if meta.kind == "points":
+        points = _load_points_file(Path(arg)) if prefix == "points" else _toy_points(prefix, seed)
+        return Dataset(meta, points=torch.from_numpy(points))
+    where = _locate(name, data_dir)
+    if prefix in ("mnist", "fashion-mnist"):
+        images, labels = _read_idx_pair(where)
+    elif prefix == "cifar10":
+        images, labels = _read_cifar(where)
+    else:
+        images, labels = _read_folder(Path(arg), image_size or meta.image_size, channels or meta.channels)
+    tensor = to_size(torch.from_numpy(images), image_size or images.shape[-1], channels or images.shape[1])
+    return Dataset(meta, images=tensor, labels=None if labels is None else torch.from_numpy(labels).long())
+
+
+def to_size(images: torch.Tensor, size: int, channels: int) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> uint8 (N, channels, size, size), resized once, in chunks."""
+    if images.shape[1] != channels:
+        if channels == 3:
+            images = images.expand(-1, 3, -1, -1)
+        else:  # ITU-R 601 luma, like PIL's convert("L")
+            weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+            images = (images.float() * weights).sum(1, keepdim=True).round().to(torch.uint8)
+    if images.shape[-1] == size and images.shape[-2] == size:
+        return images.contiguous()
+    out = torch.empty((len(images), channels, size, size), dtype=torch.uint8)
+    for start in range(0, len(images), 4096):
+        chunk = images[start:start + 4096].float()
+        resized = F.interpolate(chunk, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        out[start:start + 4096] = resized.round().clamp_(0, 255).to(torch.uint8)
+    return out
+
+
+# --- finding files --------------------------------------------------------------------------
+
+_TORCHVISION_FOLDER = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+
+
+def _locate(name: str, data_dir: str | None) -> Path:
+    prefix, arg = split_name(name)
+    meta = info(name)
+    if meta.kind == "points":
+        if prefix == "points" and not Path(arg).is_file():
+            raise GandashError(f"points file '{arg}' does not exist; give an (N, 2) .npy or .csv file.")
+        return Path(arg)
+    if prefix == "folder":
+        if not Path(arg).is_dir():
+            raise GandashError(f"image folder '{arg}' does not exist or is not a folder.")
+        return Path(arg)
+    # --data-dir may hold the files itself; every root may hold them in a folder named after the
+    # dataset (our layout, Debian's) or torchvision's NAME/raw layout.
+    candidates = [Path(data_dir)] if data_dir else []
+    for root in search_roots(data_dir):
+        candidates += [root / prefix, root / "CIFAR10"] if prefix == "cifar10" else \
+            [root / prefix, root / _TORCHVISION_FOLDER[prefix] / "raw"]
+    for folder in candidates:
+        if prefix == "cifar10":
+            for batches in (folder, folder / "cifar-10-batches-py"):
+                if (batches / "data_batch_1").is_file():
+                    return batches
+        elif _idx_file(folder, "train-images-idx3-ubyte"):
+            return folder
+    where = data_dir or str(paths.data_dir() / prefix)
+    raise GandashError(f"the {prefix} files were not found (looked in: "
+                       f"{', '.join(str(c) for c in candidates)}). " + meta.how_to_get.format(where=where))
+
+
+def _idx_file(folder: Path, stem: str) -> Path | None:
+    for candidate in (folder / f"{stem}.gz", folder / stem):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+# --- readers --------------------------------------------------------------------------------
+
+def read_idx(path: Path) -> np.ndarray:
+    """Parse an IDX file (LeCun's format: magic, dims as big-endian int32, then uint8 data)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as exc:
+        raise GandashError(f"{path} could not be read ({exc}); the file may be truncated — fetch it again.")
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise GandashError(f"{path} is not an IDX file of unsigned bytes.")
+    ndim = raw[3]
+    dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    offset = 4 + 4 * ndim
+    expected = int(np.prod(dims))
+    if len(raw) - offset != expected:
+        raise GandashError(f"{path} holds {len(raw) - offset} bytes of data but its header says {expected}; "
+                           "the file is truncated or corrupt.")
+    return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(dims)
+
+
+def _read_idx_pair(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    images = read_idx(_idx_file(folder, "train-images-idx3-ubyte"))
+    label_file = _idx_file(folder, "train-labels-idx1-ubyte")
+    if label_file is None:
+        raise GandashError(f"{folder} has the training images but not train-labels-idx1-ubyte(.gz).")
+    labels = read_idx(label_file)
+    if len(labels) != len(images):
+        raise GandashError(f"{folder}: {len(images)} images but {len(labels)} labels.")
+    return images[:, None].copy(), labels.astype(np.int64)
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """CIFAR's batches are pickles; allow only what numpy arrays need, so a planted file
+    cannot run code."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype")}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a dataset file")
+        return super().find_class(module, name)
+
+
+def _read_cifar(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = [], []
+    for part in range(1, 6):
+        path = folder / f"data_batch_{part}"
+        try:
+            with open(path, "rb") as handle:
+                batch = _ArraysOnly(handle, encoding="bytes").load()
+        except (OSError, pickle.UnpicklingError, EOFError) as exc:
+            raise GandashError(f"{path} could not be read as a CIFAR-10 batch ({exc}).")
+        images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        labels.append(np.asarray(batch[b"labels"], dtype=np.int64))
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def _folder_classes(folder: Path) -> tuple[str, ...]:
+    subfolders = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return tuple(subfolders) if len(subfolders) >= 2 else ()
+
+
+def _read_folder(folder: Path, size: int, channels: int) -> tuple[np.ndarray, np.ndarray | None]:
+    from gandash import images as image_io  # PIL is only needed for folders
+
+    classes = _folder_classes(folder)
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    arrays, labels, broken = [], [], []
+    for path in files:
+        try:
+            arrays.append(image_io.load_square(path, size, channels))
+        except GandashError:
+            broken.append(path.name)
+            continue
+        if classes:
+            labels.append(classes.index(path.relative_to(folder).parts[0]) if len(path.relative_to(folder).parts) > 1 else 0)
+    if len(arrays) < 2:
+        raise GandashError(f"{folder} holds {len(arrays)} readable image(s); a GAN needs at least a few dozen"
+                           + (f" ({len(broken)} unreadable: {', '.join(broken[:5])})" if broken else "") + ".")
+    images = np.stack(arrays)
+    return images, (np.asarray(labels, dtype=np.int64) if classes else None)
+
+
+def _toy_points(name: str, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    meta = CATALOGUE[name]
+    if meta.modes:
+        means = np.asarray(meta.modes, dtype=np.float64)
+        which = rng.integers(len(means), size=TOY_POOL)
+        points = means[which] + rng.normal(scale=meta.mode_std, size=(TOY_POOL, 2))
+    elif name == "spiral":
+        t = np.sqrt(rng.uniform(0, 1, TOY_POOL)) * 4 * np.pi
+        points = np.stack([t * np.cos(t), t * np.sin(t)], 1) / (2 * np.pi) + rng.normal(scale=0.05, size=(TOY_POOL, 2))
+    else:  # moons, as in scikit-learn's make_moons, centred
+        t = rng.uniform(0, np.pi, TOY_POOL)
+        upper = rng.random(TOY_POOL) < 0.5
+        x = np.where(upper, np.cos(t), 1 - np.cos(t)) - 0.5
+        y = np.where(upper, np.sin(t), 0.5 - np.sin(t)) - 0.25
+        points = np.stack([x, y], 1) * 2 + rng.normal(scale=0.05, size=(TOY_POOL, 2))
+    return points.astype(np.float32)
+
+
+def _load_points_file(path: Path) -> np.ndarray:
+    try:
+        if path.suffix.lower() == ".npy":
+            points = np.load(path, allow_pickle=False)
+        elif path.suffix.lower() in (".csv", ".txt"):
+            points = _read_csv_points(path)
+        else:
+            raise GandashError(f"{path.name}: points must be a .npy or .csv file.")
+    except (OSError, ValueError) as exc:
+        raise GandashError(f"{path.name} could not be read as 2D points ({exc}).")
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise GandashError(f"{path.name} has shape {points.shape}; points must be (N, 2).")
+    if len(points) < 10:
+        raise GandashError(f"{path.name} has {len(points)} points; give at least 10.")
+    if not np.isfinite(points).all():
+        raise GandashError(f"{path.name} contains NaN or infinite values.")
+    return points.astype(np.float32)
+
+
+def _read_csv_points(path: Path) -> np.ndarray:
+    """A CSV of two numeric columns; a header row is skipped if it is not numeric."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        first = handle.readline()
+    try:
+        [float(v) for v in first.replace(";", ",").split(",")]
+        skip = 0
+    except ValueError:
+        skip = 1
+    return np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2)
+
+
+def describe_all(data_dir: str | None = None) -> list[dict]:
+    """Every named dataset, whether it is here, and how to get it when it is not."""
+    rows = []
+    for meta in CATALOGUE.values():
+        present = meta.kind == "points" or is_present(meta.name, data_dir)
+        rows.append({"name": meta.name, "kind": meta.kind, "description": meta.description, "present": present,
+                     "how_to_get": "" if present else meta.how_to_get.format(where=paths.data_dir() / meta.name)})
+    for prefix, text in PREFIXED.items():
+        rows.append({"name": f"{prefix}:", "kind": "image" if prefix == "folder" else "points",
+                     "description": text, "present": True, "how_to_get": ""})
+    return rows
+

@@ -1,0 +1,97 @@
+"""The DCGAN family (Radford et al. 2016): ConvTranspose generator, strided-conv discriminator.
+
+At 64x64 these are exactly the nets of pytorch/examples `dcgan/main.py` (ngf = ndf = 64,
+BatchNorm, ReLU/LeakyReLU(0.2), tanh). Other sizes follow the same pattern from a 4x4 or
+7x7 seed: 28 = 7*4, 32 = 4*8, 64 = 4*16, 128 = 4*32.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gandash.nets.common import dcgan_init, maybe_sn, projection
+
+SEED_SIZES = (4, 7)
+NORMS = ("batch", "layer", "spectral", "none")
+
+
+def plan(image_size: int) -> tuple[int, int] | None:
+    """(seed size, number of 2x up-samplings) that makes `image_size`, or None if none does."""
+    for seed in SEED_SIZES:
+        doublings = 0
+        size = image_size
+        while size > seed and size % 2 == 0:
+            size //= 2
+            doublings += 1
+        if size == seed and 2 <= doublings <= 6 and image_size <= 256:
+            return seed, doublings
+    return None
+
+
+def supported_sizes() -> list[int]:
+    return sorted(s for s in {seed * 2 ** n for seed in SEED_SIZES for n in range(2, 7)} if s <= 256)
+
+
+class ConvGenerator(nn.Module):
+    def __init__(self, z_dim: int, channels: int, image_size: int, width: int = 64, num_classes: int = 0):
+        super().__init__()
+        seed, doublings = plan(image_size)
+        self.z_dim = z_dim
+        self.label_embedding = nn.Embedding(num_classes, 50) if num_classes else None
+        mult = 2 ** (doublings - 1)
+        z_in = z_dim + (50 if num_classes else 0)
+        # (N, z, 1, 1) -> (N, width*mult, seed, seed)
+        layers = [nn.ConvTranspose2d(z_in, width * mult, seed, 1, 0, bias=False),
+                  nn.BatchNorm2d(width * mult), nn.ReLU(True)]
+        for _ in range(doublings - 1):  # each block doubles the size and halves the channels
+            layers += [nn.ConvTranspose2d(width * mult, width * mult // 2, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(width * mult // 2), nn.ReLU(True)]
+            mult //= 2
+        layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False), nn.Tanh()]  # (N, C, size, size)
+        self.main = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.label_embedding is not None:
+            z = torch.cat([z, self.label_embedding(labels)], 1)
+        return self.main(z[:, :, None, None])
+
+
+class ConvDiscriminator(nn.Module):
+    """norm: 'batch' (DCGAN), 'layer' (WGAN-GP, whose penalty forbids batch statistics),
+    'spectral' (SNGAN: spectral norm on every layer) or 'none'."""
+
+    def __init__(self, channels: int, image_size: int, width: int = 64, norm: str = "batch",
+                 num_classes: int = 0):
+        super().__init__()
+        seed, doublings = plan(image_size)
+        spectral = norm == "spectral"
+        layers = [nn.Conv2d(channels, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
+        mult = 1
+        for _ in range(doublings - 1):  # halve the size, double the channels, down to seed x seed
+            layers += [nn.Conv2d(width * mult, width * mult * 2, 4, 2, 1, bias=False)]
+            if norm == "batch":
+                layers += [nn.BatchNorm2d(width * mult * 2)]
+            elif norm == "layer":
+                layers += [nn.GroupNorm(1, width * mult * 2)]
+            layers += [nn.LeakyReLU(0.2, inplace=True)]
+            mult *= 2
+        self.main = nn.Sequential(*layers)  # (N, width*mult, seed, seed)
+        self.head = nn.Conv2d(width * mult, 1, seed, 1, 0, bias=False)  # (N, 1, 1, 1)
+        self.label_embedding = nn.Embedding(num_classes, width * mult) if num_classes else None
+        self.apply(dcgan_init)
+        if self.label_embedding is not None:  # start near the unconditional D; N(0, 1) would swamp the logit
+            nn.init.normal_(self.label_embedding.weight, 0.0, 0.02)
+        if spectral:
+            for module in list(self.modules()):
+                for name, child in list(module.named_children()):
+                    if isinstance(child, (nn.Conv2d, nn.Linear)):
+                        setattr(module, name, maybe_sn(child, True))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.main(x)
+        logits = self.head(h).flatten()
+        if self.label_embedding is None:
+            return logits
+        return projection(logits, h.mean((2, 3)), self.label_embedding, labels)

@@ -1,0 +1,175 @@
+"""The run store: one SQLite file (WAL mode) with runs, metrics, samples and events.
+
+WAL lets pages read while a worker writes. Each worker is the only writer of its run's rows
+and batches its inserts (see worker.StoreReporter); everything else mostly reads.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from gandash import paths
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '', variant TEXT NOT NULL, dataset TEXT NOT NULL,
+    config TEXT NOT NULL, status TEXT NOT NULL, device TEXT NOT NULL DEFAULT 'cpu', run_dir TEXT NOT NULL,
+    pid INTEGER, heartbeat REAL, created REAL NOT NULL, started REAL, ended REAL,
+    step INTEGER NOT NULL DEFAULT 0, total_steps INTEGER, message TEXT NOT NULL DEFAULT '',
+    tags TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL, time REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS metrics_by_run_step ON metrics (run_id, step);
+CREATE TABLE IF NOT EXISTS samples (
+    run_id TEXT NOT NULL, step INTEGER NOT NULL, path TEXT NOT NULL, PRIMARY KEY (run_id, step));
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, time REAL NOT NULL,
+    level TEXT NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, id);
+"""
+
+ACTIVE = ("starting", "running")  # a worker process exists (or is about to)
+RESUMABLE = ("stopped", "crashed", "failed", "diverged", "completed")
+RUN_FIELDS = ("name", "status", "device", "pid", "heartbeat", "started", "ended", "step", "total_steps",
+              "message", "tags", "config")
+
+
+class Store:
+    def __init__(self, path: Path | None = None):
+        self.path = Path(path or paths.db_path())
+        self._local = threading.local()
+        self._db().executescript(SCHEMA)
+
+    def _write(self) -> "_Transaction":
+        return _Transaction(self._db())
+
+    def _db(self) -> sqlite3.Connection:
+        """One connection per thread (Streamlit reruns scripts in threads)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA busy_timeout=30000")
+            self._local.connection = connection
+        return connection
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    # --- runs ------------------------------------------------------------------------------
+    def create_run(self, run_id: str, config: dict, run_dir: Path, status: str, device: str,
+                   total_steps: int | None) -> None:
+        with self._write() as db:
+            db.execute("INSERT INTO runs (id, name, variant, dataset, config, status, device, run_dir, created, "
+                       "total_steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (run_id, config.get("name", ""), config["variant"], config["dataset"], json.dumps(config),
+                        status, device, str(run_dir), time.time(), total_steps))
+
+    def run(self, run_id: str) -> dict | None:
+        row = self._db().execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _run_dict(row) if row else None
+
+    def runs(self, statuses: tuple[str, ...] | None = None) -> list[dict]:
+        query, args = "SELECT * FROM runs", ()
+        if statuses:
+            query += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            args = tuple(statuses)
+        rows = self._db().execute(query + " ORDER BY created DESC", args).fetchall()
+        return [_run_dict(row) for row in rows]
+
+    def update_run(self, run_id: str, **values) -> None:
+        bad = set(values) - set(RUN_FIELDS)
+        if bad:
+            raise ValueError(f"not run fields: {bad}")
+        columns = ", ".join(f"{key} = ?" for key in values)
+        with self._write() as db:
+            db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*values.values(), run_id))
+
+    def transition(self, run_id: str, from_statuses: tuple[str, ...], **values) -> bool:
+        """Atomically update the run only if its status is one of `from_statuses` (claims a queued job
+        for exactly one launcher, even with two app processes)."""
+        columns = ", ".join(f"{key} = ?" for key in values)
+        marks = ",".join("?" * len(from_statuses))
+        with self._write() as db:
+            cursor = db.execute(f"UPDATE runs SET {columns} WHERE id = ? AND status IN ({marks})",
+                                (*values.values(), run_id, *from_statuses))
+        return cursor.rowcount == 1
+
+    def delete_run(self, run_id: str) -> None:
+        with self._write() as db:
+            for table, key in (("metrics", "run_id"), ("samples", "run_id"), ("events", "run_id"), ("runs", "id")):
+                db.execute(f"DELETE FROM {table} WHERE {key} = ?", (run_id,))
+
+    # --- what a worker writes ----------------------------------------------------------------
+    def write_batch(self, run_id: str, metrics: list[tuple], samples: list[tuple], events: list[tuple],
+                    run_values: dict) -> None:
+        """One transaction per flush: metrics (step, name, value, time), samples (step, path),
+        events (time, level, text), and the run's own row (step, heartbeat ...)."""
+        with self._write() as db:
+            db.executemany("INSERT INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)",
+                           [(run_id, *row) for row in metrics])
+            db.executemany("INSERT OR REPLACE INTO samples (run_id, step, path) VALUES (?, ?, ?)",
+                           [(run_id, *row) for row in samples])
+            db.executemany("INSERT INTO events (run_id, time, level, text) VALUES (?, ?, ?, ?)",
+                           [(run_id, *row) for row in events])
+            if run_values:
+                columns = ", ".join(f"{key} = ?" for key in run_values)
+                db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*run_values.values(), run_id))
+
+    def truncate_after(self, run_id: str, step: int) -> None:
+        """Forget metrics and samples logged after `step` (a resume from that step's checkpoint)."""
+        with self._write() as db:
+            db.execute("DELETE FROM metrics WHERE run_id = ? AND step > ?", (run_id, step))
+            db.execute("DELETE FROM samples WHERE run_id = ? AND step > ?", (run_id, step))
+
+    def add_event(self, run_id: str, level: str, text: str) -> None:
+        self.write_batch(run_id, [], [], [(time.time(), level, text)], {})
+
+    # --- what pages and the CLI read ---------------------------------------------------------
+    def metrics(self, run_id: str, after_step: int = -1, names: tuple[str, ...] | None = None) -> list[tuple]:
+        """(step, name, value, time) rows after `after_step`, in step order: pages keep a cursor and
+        read only what is new."""
+        query = "SELECT step, name, value, time FROM metrics WHERE run_id = ? AND step > ?"
+        args: tuple = (run_id, after_step)
+        if names:
+            query += f" AND name IN ({','.join('?' * len(names))})"
+            args += tuple(names)
+        return [tuple(row) for row in self._db().execute(query + " ORDER BY step", args).fetchall()]
+
+    def samples(self, run_id: str) -> list[tuple[int, str]]:
+        return [tuple(row) for row in self._db().execute(
+            "SELECT step, path FROM samples WHERE run_id = ? ORDER BY step", (run_id,)).fetchall()]
+
+    def events(self, run_id: str, after_id: int = 0, limit: int = 1000) -> list[dict]:
+        rows = self._db().execute("SELECT id, time, level, text FROM events WHERE run_id = ? AND id > ? "
+                                  "ORDER BY id DESC LIMIT ?", (run_id, after_id, limit)).fetchall()
+        return [dict(row) for row in reversed(rows)]
+
+
+class _Transaction:
+    """`with` block = one transaction (BEGIN IMMEDIATE so writers queue instead of deadlocking)."""
+
+    def __init__(self, connection: sqlite3.Connection):
+        self.connection = connection
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.connection.execute("BEGIN IMMEDIATE")
+        return self.connection
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.connection.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _run_dict(row: sqlite3.Row) -> dict:
+    run = dict(row)
+    run["config"] = json.loads(run["config"])
+    return run

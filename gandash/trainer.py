@@ -1,0 +1,301 @@
+"""The training step and loop: k D steps per G step (Algorithm 1 of Goodfellow et al.), EMA,
+mixed precision on CUDA, fixed-noise samples, atomic checkpoints and exact resume.
+
+`train(config, run_dir, reporter, should_stop)` is the whole job; the worker process and the
+foreground CLI both call it and differ only in the reporter they pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from gandash import checkpoints, data, device, images, losses, variants
+from gandash.config import TrainConfig
+from gandash.errors import GandashError
+from gandash.paths import atomic_write_bytes
+
+GRID_SIZE = 64  # fixed-noise images in each sample grid
+TOY_SAMPLES = 1024
+
+
+class Reporter:
+    """Where the loop sends what it observes; the worker's reporter writes to the store."""
+
+    def metrics(self, step: int, values: dict[str, float]) -> None: ...
+    def sample(self, step: int, path: Path) -> None: ...
+    def checkpoint(self, step: int, path: Path) -> None: ...
+    def event(self, level: str, text: str) -> None: ...
+    def rewind(self, step: int) -> None: ...  # resuming: forget what was logged after `step`
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, run_dir: Path, dataset: data.Dataset | None = None):
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.variant = variants.get(config.variant)
+        self.hw = device.pick(config.device, config.mixed_precision, conv_net=self.variant.data_kind == "image")
+        torch.manual_seed(config.seed)
+        self.data = dataset or data.load(config.dataset, config.data_dir, config.image_size or None,
+                                         config.channels or None, seed=config.seed)
+        self._place_data()
+        self.generator, self.discriminator = self.variant.build(config)
+        memory = torch.channels_last if self.hw.channels_last else torch.preserve_format
+        self.generator.to(self.hw.device, memory_format=memory)
+        self.discriminator.to(self.hw.device, memory_format=memory)
+        betas = (config.beta1, config.beta2)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=betas)
+        self.ema = (AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay),
+                                  use_buffers=True) if config.ema_decay else None)
+        self.scaler = torch.amp.GradScaler("cuda") if self.hw.amp_dtype == torch.float16 else None
+        self.step, self.epoch, self.position, self.train_seconds = 0, 0, 0, 0.0
+        self._order: torch.Tensor | None = None
+        self._finite = torch.ones((), dtype=torch.bool, device=self.hw.device)
+        self.fixed_noise, self.fixed_labels = fixed_inputs(config, GRID_SIZE if config.image_size else TOY_SAMPLES,
+                                                           self.hw.device)
+
+    # --- data ------------------------------------------------------------------------------
+    def _place_data(self) -> None:
+        """On CUDA keep a small dataset on the GPU (no copies per step) and pin a large one."""
+        if self.hw.type != "cuda":
+            return
+        tensor = self.data.images if self.data.images is not None else self.data.points
+        on_gpu = tensor.numel() * tensor.element_size() < 2 * 1024**3
+        moved = tensor.to(self.hw.device) if on_gpu else tensor.pin_memory()
+        if self.data.images is not None:
+            self.data.images = moved
+        else:
+            self.data.points = moved
+        if self.data.labels is not None and on_gpu:
+            self.data.labels = self.data.labels.to(self.hw.device)
+
+    def _next_index(self) -> torch.Tensor:
+        """The next batch of row indices: a seeded permutation per epoch, so (epoch, position)
+        is all that resume needs to continue the same order."""
+        n, size = len(self.data), self.config.batch_size
+        if n < size:  # tiny datasets: draw with replacement
+            generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.step)
+            return torch.randint(n, (size,), generator=generator)
+        if self.position + size > n:
+            self.epoch, self.position, self._order = self.epoch + 1, 0, None
+        if self._order is None:
+            generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.epoch)
+            self._order = torch.randperm(n, generator=generator)
+        index = self._order[self.position:self.position + size]
+        self.position += size
+        return index
+
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        index = self._next_index()
+        source = self.data.images if self.data.images is not None else self.data.points
+        real = self.data.batch(index.to(source.device), self.hw.device, self.hw.channels_last)
+        labels = None
+        if self.config.num_classes:
+            labels = self.data.labels[index.to(self.data.labels.device)].to(self.hw.device, non_blocking=True)
+        return real, labels
+
+    # --- one step of Algorithm 1 ---------------------------------------------------------------
+    def _autocast(self):
+        if self.hw.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.hw.type, dtype=self.hw.amp_dtype)
+
+    def _backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, params, measure: bool):
+        optimizer.zero_grad(set_to_none=True)
+        if self.scaler:
+            self.scaler.scale(loss).backward()
+            if measure:
+                self.scaler.unscale_(optimizer)
+        else:
+            loss.backward()
+        norm = grad_norm(params) if measure else None
+        if self.scaler:
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        else:
+            optimizer.step()
+        return norm
+
+    def train_step(self, measure: bool = False) -> dict[str, float] | None:
+        """k discriminator steps, then one generator step. The last D step's fakes are reused for
+        the G step (one G forward per iteration, as in pytorch/examples' DCGAN)."""
+        c, G, D = self.config, self.generator, self.discriminator
+        for k in range(c.d_steps):
+            real, labels = self._next_batch()
+            z = torch.randn(len(real), c.z_dim, device=self.hw.device)
+            last = k == c.d_steps - 1
+            with self._autocast():
+                with contextlib.nullcontext() if last else torch.no_grad():
+                    fake = G(z, labels)
+                real_logits = D(real, labels)
+                fake_logits = D(fake.detach(), labels)
+                loss_d = losses.discriminator_loss(c.loss, real_logits, fake_logits)
+            if c.gp_weight:  # penalties in fp32: second derivatives under fp16 overflow
+                loss_d = loss_d + c.gp_weight * losses.gradient_penalty(D, real.float(), fake.float(), labels)
+            if c.r1_weight:
+                loss_d = loss_d + 0.5 * c.r1_weight * losses.r1_penalty(D, real.float(), labels)
+            norm_d = self._backward_step(loss_d, self.opt_d, D.parameters(), measure and last)
+        with self._autocast():
+            fake_logits_g = D(fake, labels)
+            loss_g = losses.generator_loss(c.loss, fake_logits_g, c.g_loss)
+        norm_g = self._backward_step(loss_g, self.opt_g, G.parameters(), measure)
+        if self.ema is not None:
+            self.ema.update_parameters(G)
+        self.step += 1
+        self._finite &= torch.isfinite(loss_d.detach()) & torch.isfinite(loss_g.detach())
+        if not measure:
+            return None
+        return {
+            "loss_d": loss_d.item(), "loss_g": loss_g.item(),
+            "d_x": torch.sigmoid(real_logits.detach().float()).mean().item(),
+            "d_g_z1": torch.sigmoid(fake_logits.detach().float()).mean().item(),
+            "d_g_z2": torch.sigmoid(fake_logits_g.detach().float()).mean().item(),
+            "grad_norm_d": norm_d, "grad_norm_g": norm_g,
+        }
+
+    def is_finite(self) -> bool:
+        return bool(self._finite.item())
+
+    # --- samples ---------------------------------------------------------------------------
+    def sampling_generator(self) -> torch.nn.Module:
+        return self.ema.module if self.ema is not None else self.generator
+
+    @torch.no_grad()
+    def save_samples(self) -> Path:
+        """The fixed-noise grid (images) or point cloud (toy) of this step, as PNG (+ npz for points)."""
+        G = self.sampling_generator()
+        was_training = G.training
+        G.eval()
+        try:
+            out = G(self.fixed_noise, self.fixed_labels).float()
+        finally:
+            G.train(was_training)
+        folder = self.run_dir / "samples"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"step_{self.step:08d}.png"
+        if self.variant.data_kind == "points":
+            points = out.cpu().numpy()
+            buffer = io.BytesIO()
+            np.savez(buffer, points=points)
+            atomic_write_bytes(path.with_suffix(".npz"), buffer.getvalue())
+            real = self.data.points[:TOY_SAMPLES].cpu().numpy()
+            images.save_png(path, images.scatter_png(points, real))
+        else:
+            images.save_png(path, images.grid_png(out, nrow=8))
+        return path
+
+    # --- checkpoints -----------------------------------------------------------------------
+    def state(self) -> dict:
+        rng = {"torch": torch.get_rng_state()}
+        if self.hw.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {
+            "config": asdict(self.config),
+            "generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "ema": self.ema.module.state_dict() if self.ema is not None else None,
+            "ema_count": int(self.ema.n_averaged) if self.ema is not None else 0,
+            "scaler": self.scaler.state_dict() if self.scaler else None,
+            "rng": rng, "epoch": self.epoch, "position": self.position,
+            "train_seconds": self.train_seconds,
+        }
+
+    def save_checkpoint(self) -> Path:
+        return checkpoints.save(self.run_dir, self.step, self.state(), self.config.keep_checkpoints)
+
+    def load_state(self, state: dict) -> None:
+        if state["config"].get("variant") != self.config.variant:
+            raise GandashError(f"the checkpoint is of variant '{state['config'].get('variant')}', "
+                               f"not '{self.config.variant}'.")
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema.module.load_state_dict(state["ema"])
+            self.ema.n_averaged.fill_(state["ema_count"])
+        if self.scaler and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if self.hw.type == "cuda" and "cuda" in state["rng"]:
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self.step, self.epoch, self.position = state["step"], state["epoch"], state["position"]
+        self.train_seconds = state["train_seconds"]
+        self._order = None
+
+
+def fixed_inputs(config: TrainConfig, count: int, where: torch.device):
+    """The same noise (and labels: each class in turn) for every sample grid of a run, drawn from
+    its own generator so it does not disturb the training RNG."""
+    generator = torch.Generator().manual_seed(config.seed + 12345)
+    noise = torch.randn(count, config.z_dim, generator=generator).to(where)
+    labels = torch.arange(count) % config.num_classes if config.num_classes else None
+    return noise, (labels.to(where) if labels is not None else None)
+
+
+def grad_norm(params) -> float:
+    grads = [p.grad for p in params if p.grad is not None]
+    return float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
+
+
+def budget_reached(config: TrainConfig, step: int, seconds: float) -> bool:
+    total = config.total_steps
+    return bool((total and step >= total) or (config.max_minutes and seconds >= config.max_minutes * 60))
+
+
+def train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop=lambda: False,
+          dataset: data.Dataset | None = None) -> tuple[str, str]:
+    """Train until the budget, a stop request or divergence; returns (status, message)."""
+    trainer = Trainer(config, run_dir, dataset)
+    state, warnings = checkpoints.latest(run_dir, map_location=trainer.hw.device)
+    for warning in warnings:
+        reporter.event("warning", warning)
+    if state is not None:
+        trainer.load_state(state)
+        reporter.rewind(trainer.step)
+        reporter.event("info", f"resumed from the checkpoint of step {trainer.step} on {trainer.hw.type}")
+    else:
+        reporter.rewind(0)
+        reporter.event("info", f"started on {trainer.hw.type} with {len(trainer.data)} training rows")
+    saved_step = trainer.step
+    window_start, window_steps = time.perf_counter(), 0
+    images_per_step = config.batch_size * config.d_steps
+    status, message = "completed", "budget reached"
+    while not budget_reached(config, trainer.step, trainer.train_seconds):
+        if should_stop():
+            status, message = "stopped", f"stopped at step {trainer.step}"
+            break
+        started = time.perf_counter()
+        values = trainer.train_step(measure=(trainer.step + 1) % config.log_every == 0)
+        window_steps += 1
+        if values is not None:
+            if not all(np.isfinite(v) for v in values.values()) or not trainer.is_finite():
+                status = "diverged"
+                message = (f"the losses became NaN or infinite at step {trainer.step}; nothing after the "
+                           f"checkpoint of step {saved_step} was kept. Try a lower learning rate (lr_d, lr_g), "
+                           "fewer D steps, or the hinge or wgan-gp variants.")
+                break
+            now = time.perf_counter()
+            values["images_per_sec"] = window_steps * images_per_step / max(now - window_start, 1e-9)
+            window_start, window_steps = now, 0
+            reporter.metrics(trainer.step, values)
+        if trainer.step % config.sample_every == 0:
+            reporter.sample(trainer.step, trainer.save_samples())
+        if trainer.step % config.checkpoint_every == 0 and trainer.is_finite():  # never checkpoint NaNs
+            reporter.checkpoint(trainer.step, trainer.save_checkpoint())
+            saved_step = trainer.step
+        trainer.train_seconds += time.perf_counter() - started
+    if status != "diverged" and trainer.step > saved_step and trainer.is_finite():
+        if trainer.step % config.sample_every:
+            reporter.sample(trainer.step, trainer.save_samples())
+        reporter.checkpoint(trainer.step, trainer.save_checkpoint())
+    reporter.event("error" if status == "diverged" else "info", message)
+    return status, message

@@ -1,0 +1,132 @@
+"""The registry of GAN variants: one entry each, with its text, paper, objective, nets and defaults.
+
+A variant is data plus a `build(config)` that returns (generator, discriminator); the trainer
+does the rest with the loss family named in the config. Defaults are the variant's recipe
+and are applied when a config is made (see config.make_config), so config.json holds the
+concrete values that were trained with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from torch import nn
+
+from gandash.errors import GandashError
+from gandash.nets import conv, mlp
+
+if TYPE_CHECKING:
+    from gandash.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    title: str
+    description: str
+    paper: str
+    objective: str  # LaTeX
+    family: str  # unconditional | conditional | toy
+    data_kind: str  # image | points
+    build: Callable[["TrainConfig"], tuple[nn.Module, nn.Module]]
+    defaults: dict = field(default_factory=dict)
+    conditional: bool = False
+    size_check: Callable[[int], str | None] = lambda size: None  # a message when the size is impossible
+
+
+def _conv_size(size: int) -> str | None:
+    if conv.plan(size) is None:
+        return f"image_size {size} cannot be made by this convolutional net; use one of {conv.supported_sizes()}."
+    return None
+
+
+def _mlp_size(size: int) -> str | None:
+    return None if 8 <= size <= 64 else f"image_size {size} is outside 8..64 for the fully connected nets."
+
+
+def _image_shape(config: "TrainConfig") -> tuple[int, int, int]:
+    return (config.channels, config.image_size, config.image_size)
+
+
+def _build_vanilla(config: "TrainConfig"):
+    shape = _image_shape(config)
+    return (mlp.MLPGenerator(config.z_dim, shape, (256, 512, 1024)),
+            mlp.MLPDiscriminator(shape, (1024, 512, 256)))
+
+
+def _conv_builder(norm: str, conditional: bool = False):
+    def build(config: "TrainConfig"):
+        classes = config.num_classes if conditional else 0
+        return (conv.ConvGenerator(config.z_dim, config.channels, config.image_size, config.width, classes),
+                conv.ConvDiscriminator(config.channels, config.image_size, config.width, norm, classes))
+    return build
+
+
+def _build_toy(config: "TrainConfig"):
+    hidden = (config.width,) * 3
+    return (mlp.MLPGenerator(config.z_dim, (2,), hidden, tanh=False),
+            mlp.MLPDiscriminator((2,), hidden, spectral=config.spectral_norm, pack=config.pack))
+
+
+BCE_OBJECTIVE = (r"\min_G \max_D \; \mathbb{E}_{x\sim p_\text{data}}[\log D(x)]"
+                 r" + \mathbb{E}_{z\sim p_z}[\log(1 - D(G(z)))]")
+DCGAN_RECIPE = dict(z_dim=100, width=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, loss="bce")
+
+REGISTRY: dict[str, Variant] = {v.name: v for v in (
+    Variant("vanilla", "Vanilla GAN (MLP)",
+            "The original GAN: fully connected G and D on flattened images, alternating updates.",
+            "Goodfellow et al., Generative Adversarial Nets, NeurIPS 2014", BCE_OBJECTIVE,
+            "unconditional", "image", _build_vanilla,
+            dict(z_dim=100, lr_g=2e-4, lr_d=2e-4, beta1=0.5, loss="bce", batch_size=64), size_check=_mlp_size),
+    Variant("dcgan", "DCGAN",
+            "Deep convolutional GAN: transposed-conv G, strided-conv D, BatchNorm, Adam 2e-4 / beta1 0.5.",
+            "Radford, Metz & Chintala, Unsupervised Representation Learning with DCGANs, ICLR 2016",
+            BCE_OBJECTIVE, "unconditional", "image", _conv_builder("batch"), dict(DCGAN_RECIPE),
+            size_check=_conv_size),
+    Variant("cgan", "Conditional GAN",
+            "The class label enters G (an embedding beside z) and D (a projection), so you can ask for a class.",
+            "Mirza & Osindero, Conditional GANs, 2014; Miyato & Koyama, cGANs with Projection Discriminator, ICLR 2018",
+            r"\min_G \max_D \; \mathbb{E}[\log D(x\mid y)] + \mathbb{E}[\log(1 - D(G(z\mid y)\mid y))]",
+            "conditional", "image", _conv_builder("batch", conditional=True), dict(DCGAN_RECIPE),
+            conditional=True, size_check=_conv_size),
+    Variant("wgan-gp", "WGAN-GP",
+            "Wasserstein critic with a gradient penalty instead of weight clipping; 5 critic steps per G step.",
+            "Gulrajani et al., Improved Training of Wasserstein GANs, NeurIPS 2017",
+            r"\min_G \max_D \; \mathbb{E}[D(x)] - \mathbb{E}[D(G(z))]"
+            r" - \lambda\,\mathbb{E}_{\hat x}[(\lVert\nabla_{\hat x} D(\hat x)\rVert_2 - 1)^2]",
+            "unconditional", "image", _conv_builder("layer"),
+            dict(z_dim=100, width=64, lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9, loss="wasserstein",
+                 d_steps=5, gp_weight=10.0), size_check=_conv_size),
+    Variant("lsgan", "LSGAN",
+            "Least-squares loss instead of cross-entropy: penalises fakes by their distance to the decision boundary.",
+            "Mao et al., Least Squares Generative Adversarial Networks, ICCV 2017",
+            r"\min_D \tfrac12\mathbb{E}[(D(x)-1)^2] + \tfrac12\mathbb{E}[D(G(z))^2],\;"
+            r"\min_G \tfrac12\mathbb{E}[(D(G(z))-1)^2]",
+            "unconditional", "image", _conv_builder("batch"), dict(DCGAN_RECIPE, loss="least-squares"),
+            size_check=_conv_size),
+    Variant("hinge", "Hinge GAN + spectral norm",
+            "Hinge loss with spectral normalisation on every D layer, which bounds D's Lipschitz constant.",
+            "Miyato et al., Spectral Normalization for GANs, ICLR 2018; Lim & Ye, Geometric GAN, 2017",
+            r"\min_D \mathbb{E}[\max(0, 1 - D(x))] + \mathbb{E}[\max(0, 1 + D(G(z)))],\;"
+            r"\min_G -\mathbb{E}[D(G(z))]",
+            "unconditional", "image", _conv_builder("spectral"),
+            dict(DCGAN_RECIPE, loss="hinge", beta1=0.5), size_check=_conv_size),
+    Variant("toy", "Toy 2D GAN",
+            "Small MLP G and D on 2D point clouds, where you can watch every sample and D's decision surface.",
+            "Goodfellow et al. 2014; Lin et al., PacGAN, NeurIPS 2018 (packing)", BCE_OBJECTIVE,
+            "toy", "points", _build_toy,
+            dict(z_dim=2, width=128, lr_g=1e-3, lr_d=1e-3, beta1=0.5, beta2=0.999, loss="bce", batch_size=256,
+                 image_size=0, channels=0, sample_every=100, checkpoint_every=500)),
+)}
+
+
+def get(name: str) -> Variant:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise GandashError(f"variant '{name}' is unknown; choose one of {', '.join(REGISTRY)}.") from None
+
+
+def default_for(data_kind: str) -> str:
+    return "toy" if data_kind == "points" else "dcgan"

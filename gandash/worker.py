@@ -1,0 +1,101 @@
+"""The job process (`python -m gandash worker RUN_DIR`): runs the trainer and reports into the store.
+
+It is the only writer of its run's rows. Metrics are buffered and committed about once a
+second; a heartbeat thread proves the process is alive even during a long step; SIGTERM
+(Stop) and Ctrl-C finish the current step, write a checkpoint and exit cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from gandash import jobs, trainer
+from gandash.config import TrainConfig
+from gandash.errors import GandashError
+from gandash.store import Store
+
+HEARTBEAT_EVERY = 5.0  # seconds; jobs.HEARTBEAT_STALE is several times this
+
+
+class StoreReporter(trainer.Reporter):
+    def __init__(self, store: Store, run_id: str, flush_every: float = 1.0, on_step=None):
+        self.store, self.run_id, self.flush_every, self.on_step = store, run_id, flush_every, on_step
+        self._metrics, self._samples, self._events = [], [], []
+        self._step: int | None = None
+        self._last_flush = time.monotonic()
+
+    def metrics(self, step: int, values: dict[str, float]) -> None:
+        now = time.time()
+        self._metrics += [(step, name, float(value), now) for name, value in values.items()]
+        self._step = step
+        if self.on_step:
+            self.on_step(step, values)
+        if time.monotonic() - self._last_flush >= self.flush_every:
+            self.flush()
+
+    def sample(self, step: int, path: Path) -> None:
+        self._samples.append((step, str(path)))
+
+    def checkpoint(self, step: int, path: Path) -> None:
+        self._step = step
+        self.flush()
+
+    def event(self, level: str, text: str) -> None:
+        self._events.append((time.time(), level, text))
+        self.flush()
+
+    def rewind(self, step: int) -> None:
+        self.flush()
+        self.store.truncate_after(self.run_id, step)
+        self._step = step
+        self.flush()
+
+    def flush(self) -> None:
+        run_values = {"heartbeat": time.time()}
+        if self._step is not None:
+            run_values["step"] = self._step
+        self.store.write_batch(self.run_id, self._metrics, self._samples, self._events, run_values)
+        self._metrics, self._samples, self._events = [], [], []
+        self._last_flush = time.monotonic()
+
+
+def _beat(store: Store, run_id: str, done: threading.Event) -> None:
+    while not done.wait(HEARTBEAT_EVERY):
+        store.update_run(run_id, heartbeat=time.time())
+
+
+def run(run_dir: Path, store: Store | None = None, on_step=None) -> str:
+    """Train the run in `run_dir` in this process; returns its final status."""
+    run_dir = Path(run_dir).resolve()
+    run_id = run_dir.name
+    store = store or Store()
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    store.update_run(run_id, status="running", pid=os.getpid(), started=time.time(), heartbeat=time.time(),
+                     ended=None, message="")
+    reporter = StoreReporter(store, run_id, on_step=on_step)
+    done = threading.Event()
+    threading.Thread(target=_beat, args=(store, run_id, done), daemon=True).start()
+    try:
+        config = TrainConfig.load(run_dir / "config.json")
+        status, message = trainer.train(config, run_dir, reporter, stop.is_set)
+    except GandashError as exc:
+        status, message = "failed", str(exc)
+        reporter.event("error", message)
+    except Exception as exc:  # a bug: keep the traceback in worker.log, tell the user where it is
+        traceback.print_exc()
+        status, message = "failed", f"the worker crashed ({type(exc).__name__}: {exc}); details in worker.log"
+        reporter.event("error", message)
+    finally:
+        done.set()
+        reporter.flush()
+    store.update_run(run_id, status=status, ended=time.time(), pid=None, message=message)
+    jobs.schedule(store)  # a slot is free: start the next queued job
+    return status

@@ -135,7 +135,7 @@ def load(name: str, data_dir: str | None = None, image_size: int | None = None,
     meta = info(name)
     prefix, arg = split_name(name)
     if meta.kind == "points":
-        points = _load_points_file(Path(arg)) if prefix == "points" else _toy_points(prefix, seed)
+        points = _load_points_file(_locate(name, data_dir)) if prefix == "points" else _toy_points(prefix, seed)
         return Dataset(meta, points=torch.from_numpy(points))
     where = _locate(name, data_dir)
     if prefix in ("mnist", "fashion-mnist"):

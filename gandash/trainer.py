@@ -179,7 +179,7 @@ class Trainer:
         finally:
             G.train(was_training)
         folder = self.run_dir / "samples"
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"step_{self.step:08d}.png"
         if self.variant.data_kind == "points":
             points = out.cpu().numpy()

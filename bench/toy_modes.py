@@ -1,0 +1,104 @@
+"""Mode coverage of the toy variant on `ring` and `grid` within a CPU time budget.
+
+Trains the toy recipe for --minutes of training time per (dataset, seed), draws 2500 points from
+the saved generator (EMA weights when kept) and scores them with the VEEGAN protocol
+(Srivastava et al. 2017): a sample is high quality when it lies within 3 sigma of its nearest
+mode, and a mode is covered when at least one high-quality sample is nearest to it. A scatter
+of real (grey) vs generated (orange) points is written to bench/out/.
+
+    PYTHONPATH=. .venv/bin/python bench/toy_modes.py                      # ring and grid, seed 0, 2 min
+    PYTHONPATH=. .venv/bin/python bench/toy_modes.py --dataset ring --seed 0 1 2
+    PYTHONPATH=. .venv/bin/python bench/toy_modes.py --baseline           # the variant's current defaults
+    PYTHONPATH=. .venv/bin/python bench/toy_modes.py --set lr_d=5e-4 --set pack=2
+
+A plain script: it prints its figures and writes PNGs; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gandash import data, images, sampling, trainer
+from gandash.config import make_config, parse_overrides
+
+OUT = Path(__file__).resolve().parent / "out"
+SAMPLES = 2500
+# The proposed toy defaults, applied over the variant's recipe unless --baseline is given.
+PROPOSED = dict(z_dim=2, width=128, batch_size=256, lr_g=1e-3, lr_d=1e-3, beta1=0.5, beta2=0.999,
+                loss="bce", d_steps=1, spectral_norm=False, pack=1, r1_weight=0.0, gp_weight=0.0,
+                ema_decay=0.0)
+EXTENT = {"ring": 3.0, "grid": 5.5}  # half-width of the scatter, so stray points do not rescale it
+
+
+def mode_coverage(points: np.ndarray, modes: np.ndarray, sigma: float) -> dict:
+    """VEEGAN protocol: high quality = within 3 sigma of the nearest mode; covered = >= 1 such sample."""
+    points = points[np.isfinite(points).all(1)] if len(points) else points
+    dist = np.linalg.norm(points[:, None, :] - modes[None, :, :], axis=2)  # (N, M)
+    nearest, near_dist = dist.argmin(1), dist.min(1)
+    good = near_dist <= 3 * sigma
+    counts = np.bincount(nearest[good], minlength=len(modes))
+    return {"modes": int((counts > 0).sum()), "of": len(modes),
+            "hq_percent": 100.0 * good.sum() / max(len(good), 1), "per_mode": counts.tolist()}
+
+
+def run_one(dataset: str, seed: int, minutes: float, overrides: dict, tag: str) -> dict:
+    config = make_config("toy", dataset, **dict(overrides, seed=seed, max_steps=None, max_minutes=minutes))
+    meta = data.info(dataset)
+    with tempfile.TemporaryDirectory(prefix="toy_modes_") as tmp:
+        run_dir = Path(tmp)
+        config.save(run_dir / "config.json")
+        started = time.perf_counter()
+        status, message = trainer.train(config, run_dir, trainer.Reporter())
+        wall = time.perf_counter() - started
+        if status != "completed":
+            return {"dataset": dataset, "seed": seed, "status": status, "message": message, "wall": wall,
+                    "modes": 0, "of": len(meta.modes), "hq_percent": 0.0, "steps": 0, "png": None}
+        generator, _, step = sampling.load_generator(run_dir)
+        points = sampling.sample(generator, config, SAMPLES, seed=seed)["points"]
+    score = mode_coverage(points, np.asarray(meta.modes), meta.mode_std)
+    real = data.load(dataset, seed=seed).points[:SAMPLES].numpy()
+    OUT.mkdir(parents=True, exist_ok=True)
+    png = OUT / f"{dataset}_{tag}_seed{seed}.png"
+    images.save_png(png, images.scatter_png(points, real, extent=EXTENT.get(dataset)))
+    return dict(score, dataset=dataset, seed=seed, status=status, wall=wall, steps=step, png=str(png))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", nargs="+", default=["ring", "grid"], choices=sorted(EXTENT))
+    parser.add_argument("--minutes", type=float, default=2.0, help="training-time budget per run")
+    parser.add_argument("--seed", type=int, nargs="+", default=[0])
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
+    parser.add_argument("--baseline", action="store_true", help="the variant's current defaults, not PROPOSED")
+    parser.add_argument("--tag", default=None, help="name part of the PNGs (default: proposed/baseline)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    overrides = dict({} if args.baseline else PROPOSED, **parse_overrides(args.set))
+    tag = args.tag or ("baseline" if args.baseline else "proposed")
+    print(f"toy overrides: {overrides}  budget: {args.minutes:g} min  threads: {args.threads}", flush=True)
+    results = []
+    for dataset in args.dataset:
+        for seed in args.seed:
+            r = run_one(dataset, seed, args.minutes, overrides, tag)
+            results.append(r)
+            print(f"{dataset:5s} seed {seed}: modes {r['modes']:2d}/{r['of']:<2d}  high quality {r['hq_percent']:5.1f}%"
+                  f"  steps {r['steps']:6d}  wall {r['wall']:6.1f}s  {r['status']}  {r['png']}"
+                  + (f"\n    per mode: {r['per_mode']}" if r.get("per_mode") else ""), flush=True)
+    for dataset in args.dataset:
+        rows = [r for r in results if r["dataset"] == dataset]
+        full = sum(r["modes"] == r["of"] for r in rows)
+        print(f"{dataset}: all modes in {full}/{len(rows)} seeds; mean modes {np.mean([r['modes'] for r in rows]):.1f}"
+              f", mean high quality {np.mean([r['hq_percent'] for r in rows]):.1f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

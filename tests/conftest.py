@@ -1,0 +1,42 @@
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+
+def write_idx(path, array: np.ndarray, compress: bool = True) -> None:
+    """Write an IDX file of unsigned bytes, the format of the MNIST family."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
+    payload = header + array.astype(np.uint8).tobytes()
+    opener = gzip.open if compress else open
+    with opener(path, "wb") as handle:
+        handle.write(payload)
+
+
+def make_fashion_files(folder, n: int = 256, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A small Fashion-MNIST-shaped IDX set: each class a bright square at its own place."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = rng.integers(0, 30, (n, 28, 28)).astype(np.uint8)
+    for i, label in enumerate(labels):
+        row, col = divmod(int(label), 5)
+        images[i, 2 + row * 12: 12 + row * 12, 1 + col * 5: 5 + col * 5] = 220
+    folder.mkdir(parents=True, exist_ok=True)
+    write_idx(folder / "train-images-idx3-ubyte.gz", images)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", labels)
+    return images, labels
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A fresh GANDASH_HOME for each test."""
+    root = tmp_path / "gandash-home"
+    monkeypatch.setenv("GANDASH_HOME", str(root))
+    return root
+
+
+@pytest.fixture
+def tiny_fashion(home):
+    """A 256-image fashion-mnist in GANDASH_HOME/data, found before Debian's full copy."""
+    return make_fashion_files(home / "data" / "fashion-mnist")

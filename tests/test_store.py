@@ -1,0 +1,63 @@
+import subprocess
+import sys
+import time
+
+from gandash.store import Store
+
+WRITER = """
+import sys, time
+from gandash.store import Store
+store = Store(sys.argv[1])
+for step in range(200):
+    store.write_batch("r1", [(step, "loss_d", float(step), time.time())], [], [], {"step": step, "heartbeat": time.time()})
+"""
+
+
+def test_create_read_update_and_claim(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    store.create_run("r1", {"variant": "dcgan", "dataset": "mnist", "name": "x"}, tmp_path, "queued", "cpu", 100)
+    assert store.run("r1")["config"]["variant"] == "dcgan" and store.run("nope") is None
+    assert store.transition("r1", ("queued",), status="starting") is True
+    assert store.transition("r1", ("queued",), status="starting") is False  # only one launcher wins
+    store.write_batch("r1", [(1, "loss_d", 0.5, 1.0), (2, "loss_d", 0.4, 2.0), (3, "loss_g", 1.0, 3.0)],
+                      [(2, "s.png")], [(1.0, "info", "hello")], {"step": 3})
+    assert store.metrics("r1", after_step=1) == [(2, "loss_d", 0.4, 2.0), (3, "loss_g", 1.0, 3.0)]
+    assert store.metrics("r1", names=("loss_g",)) == [(3, "loss_g", 1.0, 3.0)]
+    assert store.samples("r1") == [(2, "s.png")] and store.events("r1")[0]["text"] == "hello"
+    store.truncate_after("r1", 1)
+    assert [row[0] for row in store.metrics("r1")] == [1] and store.samples("r1") == []
+    assert [run["id"] for run in store.runs(("starting",))] == ["r1"]
+    store.delete_run("r1")
+    assert store.runs() == [] and store.metrics("r1") == []
+
+
+def test_a_reader_holding_a_snapshot_never_blocks_the_writer_process(tmp_path):
+    """WAL: a page mid-read must not stall a worker; the writer is a real separate process."""
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    store.create_run("r1", {"variant": "dcgan", "dataset": "mnist"}, tmp_path, "running", "cpu", None)
+    reader = store._db()
+    reader.execute("BEGIN")
+    before = reader.execute("SELECT COUNT(*) FROM metrics").fetchone()[0]
+    started = time.monotonic()
+    writer = subprocess.run([sys.executable, "-c", WRITER, str(path)], timeout=60, capture_output=True, text=True)
+    assert writer.returncode == 0, writer.stderr
+    assert time.monotonic() - started < 30
+    assert reader.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] == before == 0  # a stable snapshot
+    reader.execute("COMMIT")
+    assert len(store.metrics("r1")) == 200 and store.run("r1")["step"] == 199
+
+
+def test_reading_while_a_writer_process_writes(tmp_path):
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    store.create_run("r1", {"variant": "dcgan", "dataset": "mnist"}, tmp_path, "running", "cpu", None)
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)])
+    seen, cursor = [], -1
+    while writer.poll() is None or cursor < 199:
+        rows = store.metrics("r1", after_step=cursor)  # incremental, by step cursor
+        seen += rows
+        cursor = rows[-1][0] if rows else cursor
+        time.sleep(0.005)
+    assert writer.returncode == 0
+    assert [row[0] for row in seen] == list(range(200))

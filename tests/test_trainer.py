@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+import torch
+
+from gandash import checkpoints, trainer, variants
+from gandash.config import make_config
+
+
+class Recorder(trainer.Reporter):
+    def __init__(self):
+        self.rows, self.samples, self.checkpoints, self.events = [], [], [], []
+
+    def metrics(self, step, values):
+        self.rows.append((step, values))
+
+    def sample(self, step, path):
+        self.samples.append((step, path))
+
+    def checkpoint(self, step, path):
+        self.checkpoints.append((step, path))
+
+    def event(self, level, text):
+        self.events.append((level, text))
+
+
+def tiny(variant, dataset="fashion-mnist", **changes):
+    settings = dict(max_steps=3, log_every=1, sample_every=2, checkpoint_every=2, batch_size=8)
+    if variant != "toy":
+        settings["width"] = 8
+    return make_config(variant, dataset, **{**settings, **changes})
+
+
+@pytest.mark.parametrize("name", list(variants.REGISTRY))
+def test_every_variant_trains_three_steps_with_finite_losses(name, tiny_fashion, tmp_path):
+    config = tiny(name, "ring" if name == "toy" else "fashion-mnist")
+    recorder = Recorder()
+    status, _ = trainer.train(config, tmp_path, recorder)
+    assert status == "completed"
+    assert [step for step, _ in recorder.rows] == [1, 2, 3]
+    for _, values in recorder.rows:
+        assert {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_norm_d", "grad_norm_g",
+                "images_per_sec"} <= set(values)
+        assert all(np.isfinite(v) for v in values.values())
+    assert [step for step, _ in recorder.samples] == [2, 3] and all(p.is_file() for _, p in recorder.samples)
+    assert [step for step, _ in recorder.checkpoints] == [2, 3]
+    generator, discriminator = variants.get(name).build(config)
+    labels = torch.arange(4) % config.num_classes if config.num_classes else None
+    out = generator(torch.randn(4, config.z_dim), labels)
+    expected = (4, 2) if name == "toy" else (4, config.channels, config.image_size, config.image_size)
+    assert tuple(out.shape) == expected and discriminator(out, labels).shape == (4,)
+
+
+@pytest.mark.parametrize("name, size", [("dcgan", 64), ("dcgan", 32), ("hinge", 32), ("cgan", 32)])
+def test_conv_variants_at_other_sizes(name, size, tiny_fashion, tmp_path):
+    status, _ = trainer.train(tiny(name, image_size=size, max_steps=1), tmp_path, Recorder())
+    assert status == "completed"
+
+
+def test_dcgan_64_is_the_pytorch_examples_architecture():
+    config = make_config("dcgan", "fashion-mnist", image_size=64, channels=3)
+    generator, discriminator = variants.get("dcgan").build(config)
+    # parameter counts of pytorch/examples dcgan/main.py with nz=100, ngf=ndf=64, nc=3
+    assert sum(p.numel() for p in generator.parameters()) == 3_576_704
+    assert sum(p.numel() for p in discriminator.parameters()) == 2_765_568
+
+
+@pytest.mark.parametrize("name", ["dcgan", "wgan-gp", "toy"])
+def test_resume_is_exact(name, tiny_fashion, tmp_path):
+    """20 steps straight == 10 steps, stop, resume, 10 steps: identical weights."""
+    dataset = "ring" if name == "toy" else "fashion-mnist"
+    config = tiny(name, dataset, max_steps=20, checkpoint_every=7, sample_every=5, ema_decay=0.9)
+    trainer.train(config, tmp_path / "straight", Recorder())
+    stopped, first = tmp_path / "stopped", Recorder()
+    status, _ = trainer.train(config, stopped, first, should_stop=lambda: first.rows and first.rows[-1][0] >= 10)
+    assert status == "stopped" and checkpoints.listing(stopped)[0].name == "step_00000010.pt"
+    recorder = Recorder()
+    trainer.train(config, stopped, recorder)
+    assert recorder.rows[0][0] == 11 and ("info", "resumed from the checkpoint of step 10 on cpu") in recorder.events
+    a = checkpoints.load(checkpoints.listing(tmp_path / "straight")[0])
+    b = checkpoints.load(checkpoints.listing(stopped)[0])
+    assert a["step"] == b["step"] == 20
+    for part in ("generator", "discriminator", "ema"):
+        assert all(torch.equal(a[part][key], b[part][key]) for key in a[part]), part
+    assert a["opt_d"]["state"][0]["exp_avg"].equal(b["opt_d"]["state"][0]["exp_avg"])
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tiny_fashion, tmp_path):
+    config = tiny("dcgan", max_steps=4, checkpoint_every=2)
+    trainer.train(config, tmp_path, Recorder())
+    newest = checkpoints.listing(tmp_path)[0]
+    newest.write_bytes(newest.read_bytes()[:1000])  # as if the disk filled up mid-copy
+    recorder = Recorder()
+    trainer.train(make_config(**{**config.__dict__, "max_steps": 5}), tmp_path, recorder)
+    assert any("skipped a damaged checkpoint" in text for _, text in recorder.events)
+    assert recorder.rows[0][0] == 3  # resumed from step 2
+
+
+def test_divergence_stops_the_run_without_checkpointing_nans(tmp_path):
+    points = tmp_path / "huge.npy"
+    np.save(points, np.random.default_rng(0).normal(size=(500, 2)) * 1e37)
+    config = make_config("toy", f"points:{points}", max_steps=50, log_every=1, checkpoint_every=1, lr_d=0.5, lr_g=0.5)
+    recorder = Recorder()
+    status, message = trainer.train(config, tmp_path / "run", recorder)
+    assert status == "diverged"
+    assert "NaN or infinite" in message and "lower learning rate" in message
+    for path in checkpoints.listing(tmp_path / "run"):
+        state = checkpoints.load(path)
+        assert all(torch.isfinite(t).all() for t in state["generator"].values())
+
+
+def test_time_budget_stops_training(tmp_path):
+    config = make_config("toy", "ring", max_steps=None, max_minutes=0.02, log_every=50)
+    status, message = trainer.train(config, tmp_path, Recorder())
+    assert status == "completed"
+    state = checkpoints.load(checkpoints.listing(tmp_path)[0])
+    assert 1.2 <= state["train_seconds"] < 5

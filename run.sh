@@ -8,7 +8,7 @@ mode="${1:-app}"
 shift || true
 
 system_packages="dataset-fashion-mnist"
-[ "$mode" = test ] && system_packages="$system_packages chromium"
+[ "$mode" = test ] && system_packages="$system_packages chromium fonts-noto-color-emoji"
 if command -v apt-get >/dev/null 2>&1 && ! dpkg -s $system_packages >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq

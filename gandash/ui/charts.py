@@ -1,0 +1,41 @@
+"""Plotly figures for metric histories: raw values faint, the smoothed line over them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import plotly.graph_objects as go
+
+from gandash.history import MetricHistory, debiased_ema
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+LABELS = {"loss_d": "loss D", "loss_g": "loss G", "d_x": "D(x)", "d_g_z1": "D(G(z)) before G step",
+          "d_g_z2": "D(G(z)) after G step", "grad_norm_d": "‖∇D‖", "grad_norm_g": "‖∇G‖",
+          "images_per_sec": "images/s"}
+
+
+def metric_figure(histories: list[tuple[str, MetricHistory]], names: tuple[str, ...], title: str,
+                  smoothing: float, x_axis: str = "step", log_y: bool = False, height: int = 280) -> go.Figure:
+    """One line per (run, metric); `uirevision` keeps the user's zoom across live refreshes."""
+    figure = go.Figure()
+    colour = 0
+    for label, history in histories:
+        for name in names:
+            steps, values, times = history.series(name)
+            if not steps:
+                continue
+            x = steps if x_axis == "step" else [dt.datetime.fromtimestamp(t) for t in times]
+            tint = PALETTE[colour % len(PALETTE)]
+            colour += 1
+            legend = LABELS.get(name, name) + (f" · {label}" if len(histories) > 1 else "")
+            if smoothing > 0:
+                figure.add_trace(go.Scattergl(x=x, y=values, mode="lines", line=dict(color=tint, width=1),
+                                              opacity=0.25, showlegend=False, hoverinfo="skip"))
+            figure.add_trace(go.Scattergl(x=x, y=debiased_ema(values, smoothing) if smoothing > 0 else values,
+                                          mode="lines", name=legend, line=dict(color=tint, width=2)))
+    figure.update_layout(title=dict(text=title, font=dict(size=14)), height=height, uirevision=title,
+                         margin=dict(l=10, r=10, t=60, b=10), legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+                         xaxis_title="step" if x_axis == "step" else "time")
+    if log_y:
+        figure.update_yaxes(type="log")
+    return figure

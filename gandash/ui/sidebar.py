@@ -1,0 +1,31 @@
+"""The sidebar's job panel: running and queued jobs on every page, with progress and Stop."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from gandash import jobs
+from gandash.errors import GandashError
+from gandash.ui import common
+
+
+@st.fragment(run_every=3)
+def jobs_panel() -> None:
+    store = common.store()
+    jobs.reconcile(store)  # notices dead workers and starts queued jobs, whoever has the app open
+    active = store.runs(("starting", "running", "queued"))
+    st.caption(f"**Jobs** · {len(active)} active" if active else "**Jobs** · none running")
+    for run in active:
+        total = run["total_steps"]
+        fraction = min(run["step"] / total, 1.0) if total else 0.0
+        label = f"{common.STATUS_ICONS.get(run['status'], '')} {run['variant']} · {run['dataset']}"
+        st.progress(fraction, text=f"{label} · step {run['step']}" + (f"/{total}" if total else ""))
+        left, right = st.columns(2)
+        if left.button("Open", key=f"open-{run['id']}", width="stretch"):
+            common.select_run(run["id"])
+            st.switch_page("pages/runs.py", query_params={"run": run["id"]})
+        if right.button("Stop", key=f"stop-{run['id']}", width="stretch"):
+            try:
+                jobs.stop(run["id"], store, wait=False)
+            except GandashError as exc:
+                st.error(str(exc))

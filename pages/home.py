@@ -1,0 +1,44 @@
+import streamlit as st
+
+from gandash import config, data, device, jobs
+from gandash.errors import GandashError
+from gandash.ui import common
+
+st.title("🌀 gandash")
+st.markdown(
+    "gandash is a place to learn how **Generative Adversarial Networks** work by training them. "
+    "A generator learns to make samples that a discriminator cannot tell from real data, and here you can "
+    "watch that contest live: losses, D(x) and D(G(z)), samples as they improve. "
+    "Everything runs on this machine, offline, on its GPU when it has one and on the CPU in minutes when not.")
+
+store = common.store()
+runs = store.runs()
+hardware = device.pick("auto")
+datasets = data.describe_all()
+present = [row["name"] for row in datasets if row["present"] and not row["name"].endswith(":")]
+left, middle, right = st.columns(3)
+left.metric("Device", hardware.type.upper())
+middle.metric("Datasets here", len(present), help=", ".join(present))
+right.metric("Runs", len(runs), help=f"{sum(r['status'] == 'running' for r in runs)} running")
+
+st.subheader("Start in one click")
+st.write("A tiny GAN learns 8 Gaussian blobs on a ring in about two minutes on a CPU. "
+         "Watch the generated points find the modes one by one.")
+if st.button("Train a toy GAN on the ring", type="primary", icon=":material/rocket_launch:"):
+    try:
+        run_id = jobs.create(config.make_config("toy", "ring", max_steps=None, max_minutes=2.0,
+                                                name="first toy GAN"), store)
+    except GandashError as exc:
+        st.error(str(exc))
+    else:
+        common.select_run(run_id)
+        st.switch_page("pages/runs.py", query_params={"run": run_id})
+
+st.subheader("Where to go")
+st.page_link("pages/train.py", label="Train a GAN: pick a variant, a dataset and its settings", icon="▶️")
+st.page_link("pages/runs.py", label="Runs: watch curves and samples live, stop, resume, compare", icon="📈")
+missing = [row for row in datasets if not row["present"]]
+if missing:
+    with st.expander("Datasets not on this machine"):
+        for row in missing:
+            st.markdown(f"**{row['name']}** — {row['description']}. {row['how_to_get']}")

@@ -1,0 +1,147 @@
+import json
+
+import streamlit as st
+
+from gandash import config as cfg, data, estimate, jobs, variants
+from gandash.errors import GandashError
+from gandash.ui import common
+
+st.title("Train a GAN")
+store = common.store()
+
+# A prefill comes from Duplicate-with-changes or the gallery's Train-this (session), or the URL.
+prefill: dict = st.session_state.get("prefill") or {}
+for key in ("variant", "dataset"):
+    if key in st.query_params and key not in prefill:
+        prefill[key] = st.query_params[key]
+
+names = list(variants.REGISTRY)
+chosen = prefill.get("variant") if prefill.get("variant") in names else "dcgan"
+variant_name = st.selectbox("Variant", names, index=names.index(chosen), key="variant",
+                            format_func=lambda n: f"{variants.REGISTRY[n].title}  ({n})")
+variant = variants.REGISTRY[variant_name]
+st.caption(f"{variant.description}  \n*{variant.paper}*")
+
+rows = [row for row in data.describe_all() if row["kind"] == variant.data_kind]
+if variant.conditional:
+    rows = [row for row in rows if row["name"] in data.CATALOGUE and data.CATALOGUE[row["name"]].num_classes
+            or row["name"] == "folder:"]
+options = [row["name"] for row in rows]
+wanted = prefill.get("dataset", "")
+wanted_prefix = wanted.split(":", 1)[0] + ":" if ":" in wanted else wanted
+default_dataset = wanted_prefix if wanted_prefix in options else ("fashion-mnist" if "fashion-mnist" in options
+                                                                   else options[0])
+by_name = {row["name"]: row for row in rows}
+dataset_choice = st.selectbox(
+    "Dataset", options, index=options.index(default_dataset), key=f"dataset-{variant_name}",
+    format_func=lambda n: f"{n} — {by_name[n]['description']}" + ("" if by_name[n]["present"] else "  (not here)"))
+dataset = dataset_choice
+if dataset_choice.endswith(":"):
+    hint = "a folder of images (sub-folders become classes)" if dataset_choice == "folder:" else \
+        "an (N, 2) .npy or .csv file"
+    path = st.text_input(f"Path to {hint}", value=wanted.split(":", 1)[1] if ":" in wanted else "",
+                         key=f"path-{dataset_choice}")
+    dataset = dataset_choice + path.strip()
+row = by_name[dataset_choice]
+if not row["present"]:
+    st.warning(f"**{dataset_choice}** is not on this machine. {row['how_to_get']}")
+
+try:
+    base = cfg.make_config(variant_name, dataset) if not dataset.endswith(":") else None
+except GandashError as exc:
+    base = None
+    st.error(str(exc))
+if base is None:
+    st.stop()
+if prefill.get("variant") == variant_name and prefill.get("dataset") == dataset:
+    base = cfg.TrainConfig(**{**base.__dict__, **{k: v for k, v in prefill.items() if k in cfg.field_names()}})
+
+key = f"{variant_name}|{dataset}|{id(prefill) if prefill else ''}"
+with st.form("train-form"):
+    st.markdown("**Optimisation**")
+    a, b, c, d = st.columns(4)
+    lr_g = a.number_input("Generator learning rate", value=base.lr_g, min_value=0.0, format="%.5f", step=1e-5,
+                          key=f"lr_g{key}", help="Adam step size for G. DCGAN recipe: 0.0002.")
+    lr_d = b.number_input("Discriminator learning rate", value=base.lr_d, min_value=0.0, format="%.5f",
+                          step=1e-5, key=f"lr_d{key}", help="A D that learns much faster than G wins outright.")
+    batch_size = c.number_input("Batch size", value=base.batch_size, step=1, key=f"batch{key}",
+                                help="Images per step; 64 is the DCGAN reference.")
+    d_steps = d.number_input("D steps per G step (k)", value=base.d_steps, step=1, key=f"k{key}",
+                             help="Algorithm 1 of the GAN paper: k discriminator updates, then one generator update.")
+    a, b, c, d = st.columns(4)
+    z_dim = a.number_input("Latent size z", value=base.z_dim, step=1, key=f"z{key}",
+                           help="Length of the noise vector the generator turns into a sample.")
+    g_loss = b.radio("Generator loss", ["non-saturating", "minimax"], index=0 if base.g_loss == "non-saturating" else 1,
+                     key=f"gl{key}", disabled=base.loss != "bce",
+                     help="minimax: minimise log(1 − D(G(z))), whose gradient vanishes when D wins. "
+                          "non-saturating: minimise −log D(G(z)), the paper's practical fix.")
+    ema_decay = c.number_input("EMA of G (0 = off)", value=base.ema_decay, min_value=0.0, max_value=0.9999,
+                               format="%.4f", key=f"ema{key}",
+                               help="Samples from an exponential moving average of G's weights are smoother.")
+    seed = d.number_input("Seed", value=base.seed, min_value=0, step=1, key=f"seed{key}")
+    st.markdown("**Budget and device**")
+    a, b, c = st.columns(3)
+    budget_kind = a.radio("Budget in", ["minutes", "steps"], horizontal=True,
+                          index=1 if base.max_minutes is None else 0, key=f"bk{key}")
+    budget = b.number_input("Budget", value=float(base.max_minutes or base.max_steps or 2), min_value=0.0,
+                            key=f"budget{key}", help="Training stops at this many minutes or steps.")
+    device_choice = c.selectbox("Device", ["auto", "cpu", "cuda", "mps"], index=0, key=f"dev{key}",
+                                help="auto picks CUDA, then Apple MPS, then the CPU.")
+    with st.expander("Advanced"):
+        a, b, c, d = st.columns(4)
+        beta1 = a.number_input("Adam β1", value=base.beta1, format="%.3f", key=f"b1{key}")
+        beta2 = b.number_input("Adam β2", value=base.beta2, format="%.4f", key=f"b2{key}")
+        width = c.number_input("Width (channels / units)", value=base.width, step=1, key=f"w{key}")
+        image_size = d.number_input("Image size", value=base.image_size, step=1, key=f"size{key}",
+                                    disabled=variant.data_kind != "image")
+        a, b, c, d = st.columns(4)
+        loss = a.selectbox("Loss family", ["bce", "wasserstein", "least-squares", "hinge"],
+                           index=["bce", "wasserstein", "least-squares", "hinge"].index(base.loss), key=f"loss{key}")
+        gp_weight = b.number_input("Gradient penalty λ", value=base.gp_weight, min_value=0.0, key=f"gp{key}")
+        sample_every = c.number_input("Samples every (steps)", value=base.sample_every, step=1, key=f"se{key}")
+        checkpoint_every = d.number_input("Checkpoint every (steps)", value=base.checkpoint_every, step=1,
+                                          key=f"ce{key}")
+        name = st.text_input("Name (optional)", value=base.name, key=f"name{key}")
+    submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
+
+values = dict(lr_g=lr_g, lr_d=lr_d, batch_size=int(batch_size), d_steps=int(d_steps), z_dim=int(z_dim),
+              g_loss=g_loss, ema_decay=ema_decay, seed=int(seed), device=device_choice, beta1=beta1, beta2=beta2,
+              width=int(width), image_size=int(image_size), loss=loss, gp_weight=gp_weight,
+              sample_every=int(sample_every), checkpoint_every=int(checkpoint_every), name=name)
+if budget_kind == "minutes":
+    values.update(max_minutes=budget, max_steps=None, epochs=None)
+else:
+    values.update(max_steps=int(budget), max_minutes=None, epochs=None)
+
+try:
+    config = cfg.make_config(variant_name, dataset, **values)
+except GandashError as exc:
+    config = None
+    st.error(str(exc))
+
+
+@st.cache_data(show_spinner="Timing a training step on this device…", ttl=600)
+def _step_seconds(config_json: str) -> tuple[float, str]:
+    return estimate.seconds_per_step(cfg.TrainConfig.from_dict(json.loads(config_json)), store)
+
+
+if config is not None:
+    seconds, source = _step_seconds(config.to_json())
+    total = config.total_steps
+    text = f"≈ **{seconds * 1000:.0f} ms per step** on {config.device if config.device != 'auto' else 'this device'}"
+    text += f" (from {source})"
+    if total:
+        text += f"; {total} steps take about {seconds * total / 60:.1f} min."
+    else:
+        text += f"; {config.max_minutes:g} min is about {config.max_minutes * 60 / seconds:,.0f} steps."
+    st.info(text)
+
+if submitted and config is not None:
+    try:
+        run_id = jobs.create(config, store)
+    except GandashError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state.pop("prefill", None)
+        common.select_run(run_id)
+        st.switch_page("pages/runs.py", query_params={"run": run_id})

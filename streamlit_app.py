@@ -1,0 +1,18 @@
+"""gandash: the entry point. Routes to the pages and draws the sidebar's job panel."""
+
+import streamlit as st
+
+from gandash.ui import sidebar
+
+st.set_page_config(page_title="gandash", page_icon="🌀", layout="wide")
+
+navigation = st.navigation({
+    "gandash": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Train and watch": [
+        st.Page("pages/train.py", title="Train", icon=":material/play_circle:", url_path="train"),
+        st.Page("pages/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"),
+    ],
+})
+with st.sidebar:
+    sidebar.jobs_panel()
+navigation.run()

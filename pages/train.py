@@ -57,7 +57,7 @@ if prefill.get("variant") == variant_name and prefill.get("dataset") == dataset:
     base = cfg.TrainConfig(**{**base.__dict__, **{k: v for k, v in prefill.items() if k in cfg.field_names()}})
 
 key = f"{variant_name}|{dataset}|{id(prefill) if prefill else ''}"
-with st.form("train-form"):
+with st.container(border=True):
     st.markdown("**Optimisation**")
     a, b, c, d = st.columns(4)
     lr_g = a.number_input("Generator learning rate", value=base.lr_g, min_value=0.0, format="%.5f", step=1e-5,
@@ -102,7 +102,6 @@ with st.form("train-form"):
         checkpoint_every = d.number_input("Checkpoint every (steps)", value=base.checkpoint_every, step=1,
                                           key=f"ce{key}")
         name = st.text_input("Name (optional)", value=base.name, key=f"name{key}")
-    submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
 
 values = dict(lr_g=lr_g, lr_d=lr_d, batch_size=int(batch_size), d_steps=int(d_steps), z_dim=int(z_dim),
               g_loss=g_loss, ema_decay=ema_decay, seed=int(seed), device=device_choice, beta1=beta1, beta2=beta2,
@@ -136,7 +135,8 @@ if config is not None:
         text += f"; {config.max_minutes:g} min is about {config.max_minutes * 60 / seconds:,.0f} steps."
     st.info(text)
 
-if submitted and config is not None:
+if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=config is None,
+             key="start"):
     try:
         run_id = jobs.create(config, store)
     except GandashError as exc:

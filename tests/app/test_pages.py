@@ -1,0 +1,110 @@
+"""Every page under streamlit's AppTest, with an empty store and with real short runs."""
+import os
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gandash import config, jobs, worker
+from gandash.store import Store
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+APP = os.path.join(ROOT, "streamlit_app.py")
+PAGES = ["pages/home.py", "pages/train.py", "pages/runs.py"]
+
+
+def app(page: str | None = None, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    return at
+
+
+def train_foreground(variant: str, dataset: str, **settings) -> str:
+    """A real short run, trained in this process and recorded in the store like any job."""
+    store = Store()
+    run_id = jobs.create(config.make_config(variant, dataset, **settings), store, foreground=True)
+    worker.run(store.run(run_id)["run_dir"], store)
+    return run_id
+
+
+@pytest.fixture
+def populated(tiny_fashion):
+    toy = train_foreground("toy", "ring", max_steps=60, sample_every=20, log_every=5)
+    image = train_foreground("dcgan", "fashion-mnist", max_steps=6, width=8, batch_size=16, sample_every=3,
+                             log_every=1)
+    return toy, image
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_with_an_empty_store(home, page):
+    at = app(page)
+    assert not at.exception, at.exception
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_with_real_runs(populated, page):
+    at = app(page)
+    assert not at.exception, at.exception
+
+
+def test_home_shows_the_machine_and_the_one_click_toy_run(home):
+    at = app()
+    assert at.title[0].value.endswith("gandash")
+    assert [m.label for m in at.metric] == ["Device", "Datasets here", "Runs"]
+    assert at.metric[0].value == "CPU"
+    at.button[0].click().run()  # train a toy GAN in one click
+    runs = Store().runs()
+    assert len(runs) == 1 and runs[0]["variant"] == "toy" and runs[0]["status"] in ("starting", "running")
+    jobs.stop(runs[0]["id"])
+
+
+def test_train_form_shows_validation_errors_next_to_the_form(tiny_fashion):
+    at = app("pages/train.py")
+    batch = next(n for n in at.number_input if n.label == "Batch size")
+    batch.set_value(0).run()
+    assert any("batch_size must be a whole number from 1 to 4096 (got 0)" in e.value for e in at.error)
+    lr = next(n for n in at.number_input if n.label == "Discriminator learning rate")
+    lr.set_value(0.0).run()
+    assert any("lr_d must be a number above 0" in e.value for e in at.error)
+    assert not at.exception
+
+
+def test_train_form_start_creates_a_real_job(tiny_fashion):
+    at = app("pages/train.py")
+    at.selectbox(key="variant").set_value("toy").run()
+    next(n for n in at.number_input if n.label == "Budget").set_value(40.0).run()
+    next(r for r in at.radio if r.label == "Budget in").set_value("steps").run()
+    at.button(key="start").click().run()
+    runs = Store().runs()
+    assert len(runs) == 1 and runs[0]["variant"] == "toy" and runs[0]["config"]["max_steps"] == 40
+    jobs.stop(runs[0]["id"])
+
+
+def test_runs_page_shows_the_selected_run_with_charts_and_samples(populated):
+    toy, image = populated
+    at = app("pages/runs.py", run=image)
+    assert not at.exception
+    assert image in at.subheader[0].value
+    assert len(at.get("plotly_chart")) == 4
+    assert at.get("image"), "the latest sample grid is shown"
+    assert any("started on cpu" in c.value for c in at.code)
+
+
+def test_runs_page_survives_a_run_folder_deleted_by_hand_and_a_corrupt_sample(populated):
+    import shutil
+
+    toy, image = populated
+    store = Store()
+    step, path = store.samples(image)[-1]
+    with open(path, "wb") as handle:
+        handle.write(b"not a png")
+    at = app("pages/runs.py", run=image)
+    assert not at.exception
+    assert any("cannot be shown" in w.value for w in at.warning)
+    shutil.rmtree(store.run(toy)["run_dir"])
+    at = app("pages/runs.py", run=toy)
+    assert not at.exception

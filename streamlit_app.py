@@ -7,10 +7,10 @@ from gandash.ui import sidebar
 st.set_page_config(page_title="gandash", page_icon="🌀", layout="wide")
 
 navigation = st.navigation({
-    "gandash": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "gandash": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Train and watch": [
-        st.Page("pages/train.py", title="Train", icon=":material/play_circle:", url_path="train"),
-        st.Page("pages/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"),
+        st.Page("app_pages/train.py", title="Train", icon=":material/play_circle:", url_path="train"),
+        st.Page("app_pages/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"),
     ],
 })
 with st.sidebar:

@@ -183,14 +183,26 @@ class Trainer:
         path = folder / f"step_{self.step:08d}.png"
         if self.variant.data_kind == "points":
             points = out.cpu().numpy()
-            buffer = io.BytesIO()
-            np.savez(buffer, points=points)
-            atomic_write_bytes(path.with_suffix(".npz"), buffer.getvalue())
             real = self.data.points[:TOY_SAMPLES].cpu().numpy()
-            images.save_png(path, images.scatter_png(points, real))
+            extent = float(np.abs(real).max()) * 1.4
+            buffer = io.BytesIO()
+            np.savez(buffer, points=points, real=real, surface=self.decision_surface(extent), extent=extent)
+            atomic_write_bytes(path.with_suffix(".npz"), buffer.getvalue())
+            images.save_png(path, images.scatter_png(points, real, extent=extent))
         else:
             images.save_png(path, images.grid_png(out, nrow=8))
         return path
+
+    @torch.no_grad()
+    def decision_surface(self, extent: float, resolution: int = 64) -> np.ndarray:
+        """sigmoid(D) on a resolution^2 grid over [-extent, extent]^2 (rows are y, from -extent up):
+        the landscape GAN Lab draws behind the points. A packing D sees each grid point `pack` times."""
+        axis = torch.linspace(-extent, extent, resolution)
+        ys, xs = torch.meshgrid(axis, axis, indexing="ij")
+        grid = torch.stack([xs.flatten(), ys.flatten()], 1).to(self.hw.device)
+        pack = getattr(self.discriminator, "pack", 1)
+        logits = self.discriminator(grid.repeat_interleave(pack, 0))
+        return torch.sigmoid(logits.float()).view(resolution, resolution).cpu().numpy()
 
     # --- checkpoints -----------------------------------------------------------------------
     def state(self) -> dict:

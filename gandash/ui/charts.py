@@ -34,8 +34,8 @@ def metric_figure(histories: list[tuple[str, MetricHistory]], names: tuple[str, 
             figure.add_trace(go.Scattergl(x=x, y=debiased_ema(values, smoothing) if smoothing > 0 else values,
                                           mode="lines", name=legend, line=dict(color=tint, width=2)))
     figure.update_layout(title=dict(text=title, font=dict(size=14)), height=height, uirevision=title,
-                         margin=dict(l=10, r=10, t=60, b=10), legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
-                         xaxis_title="step" if x_axis == "step" else "time")
+                         margin=dict(l=10, r=10, t=36, b=10),
+                         legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
     if log_y:
         figure.update_yaxes(type="log")
     return figure

@@ -23,7 +23,7 @@ def jobs_panel() -> None:
         left, right = st.columns(2)
         if left.button("Open", key=f"open-{run['id']}", width="stretch"):
             common.select_run(run["id"])
-            st.switch_page("pages/runs.py", query_params={"run": run["id"]})
+            st.switch_page("app_pages/runs.py", query_params={"run": run["id"]})
         if right.button("Stop", key=f"stop-{run['id']}", width="stretch"):
             try:
                 jobs.stop(run["id"], store, wait=False)

@@ -9,7 +9,7 @@ from gandash.store import Store
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP = os.path.join(ROOT, "streamlit_app.py")
-PAGES = ["pages/home.py", "pages/train.py", "pages/runs.py"]
+PAGES = ["app_pages/home.py", "app_pages/train.py", "app_pages/runs.py"]
 
 
 def app(page: str | None = None, **query) -> AppTest:
@@ -63,7 +63,7 @@ def test_home_shows_the_machine_and_the_one_click_toy_run(home):
 
 
 def test_train_form_shows_validation_errors_next_to_the_form(tiny_fashion):
-    at = app("pages/train.py")
+    at = app("app_pages/train.py")
     batch = next(n for n in at.number_input if n.label == "Batch size")
     batch.set_value(0).run()
     assert any("batch_size must be a whole number from 1 to 4096 (got 0)" in e.value for e in at.error)
@@ -74,7 +74,7 @@ def test_train_form_shows_validation_errors_next_to_the_form(tiny_fashion):
 
 
 def test_train_form_start_creates_a_real_job(tiny_fashion):
-    at = app("pages/train.py")
+    at = app("app_pages/train.py")
     at.selectbox(key="variant").set_value("toy").run()
     next(n for n in at.number_input if n.label == "Budget").set_value(40.0).run()
     next(r for r in at.radio if r.label == "Budget in").set_value("steps").run()
@@ -86,7 +86,7 @@ def test_train_form_start_creates_a_real_job(tiny_fashion):
 
 def test_runs_page_shows_the_selected_run_with_charts_and_samples(populated):
     toy, image = populated
-    at = app("pages/runs.py", run=image)
+    at = app("app_pages/runs.py", run=image)
     assert not at.exception
     assert image in at.subheader[0].value
     assert len(at.get("plotly_chart")) == 4
@@ -102,9 +102,9 @@ def test_runs_page_survives_a_run_folder_deleted_by_hand_and_a_corrupt_sample(po
     step, path = store.samples(image)[-1]
     with open(path, "wb") as handle:
         handle.write(b"not a png")
-    at = app("pages/runs.py", run=image)
+    at = app("app_pages/runs.py", run=image)
     assert not at.exception
     assert any("cannot be shown" in w.value for w in at.warning)
     shutil.rmtree(store.run(toy)["run_dir"])
-    at = app("pages/runs.py", run=toy)
+    at = app("app_pages/runs.py", run=toy)
     assert not at.exception

@@ -3,14 +3,14 @@ import streamlit as st
 from gandash import jobs
 from gandash.errors import GandashError
 from gandash.store import ACTIVE, RESUMABLE
-from gandash.ui import common, run_view
+from gandash.ui import common, run_view, toy_view
 
 st.title("Runs")
 store = common.store()
 runs = store.runs()
 if not runs:
     st.info("No runs yet. Start one on the Train page, or train a toy GAN in one click from Home.")
-    st.page_link("pages/train.py", label="Go to Train", icon="▶️")
+    st.page_link("app_pages/train.py", label="Go to Train", icon="▶️")
     st.stop()
 
 # --- the table, with filters --------------------------------------------------------------------
@@ -64,7 +64,7 @@ try:
         st.rerun()
     if buttons[2].button("Duplicate with changes", icon=":material/content_copy:"):
         st.session_state["prefill"] = dict(run["config"])
-        st.switch_page("pages/train.py", query_params={"variant": run["variant"], "dataset": run["dataset"]})
+        st.switch_page("app_pages/train.py", query_params={"variant": run["variant"], "dataset": run["dataset"]})
     with buttons[3].popover("Delete", icon=":material/delete:", disabled=run["status"] in ACTIVE):
         st.write(f"Delete **{run['id']}** with its checkpoints and samples? This cannot be undone.")
         if st.button("Yes, delete it", type="primary", key=f"delete-{run_id}"):
@@ -91,7 +91,10 @@ def live() -> None:
     with charts:
         run_view.metric_charts(run_id, store, smoothing, "step" if x_axis == "step" else "time")
     with samples:
-        run_view.sample_timeline(run_id, store, live=current["status"] in ACTIVE)
+        if run["config"].get("image_size") == 0:
+            toy_view.view(run_id, store, live=current["status"] in ACTIVE)
+        else:
+            run_view.sample_timeline(run_id, store, live=current["status"] in ACTIVE)
         st.markdown("**Events**")
         run_view.event_log(run_id, store)
     if active and current["status"] not in ACTIVE + ("queued",):

@@ -144,4 +144,4 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:", dis
     else:
         st.session_state.pop("prefill", None)
         common.select_run(run_id)
-        st.switch_page("pages/runs.py", query_params={"run": run_id})
+        st.switch_page("app_pages/runs.py", query_params={"run": run_id})

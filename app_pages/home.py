@@ -32,11 +32,11 @@ if st.button("Train a toy GAN on the ring", type="primary", icon=":material/rock
         st.error(str(exc))
     else:
         common.select_run(run_id)
-        st.switch_page("pages/runs.py", query_params={"run": run_id})
+        st.switch_page("app_pages/runs.py", query_params={"run": run_id})
 
 st.subheader("Where to go")
-st.page_link("pages/train.py", label="Train a GAN: pick a variant, a dataset and its settings", icon="▶️")
-st.page_link("pages/runs.py", label="Runs: watch curves and samples live, stop, resume, compare", icon="📈")
+st.page_link("app_pages/train.py", label="Train a GAN: pick a variant, a dataset and its settings", icon="▶️")
+st.page_link("app_pages/runs.py", label="Runs: watch curves and samples live, stop, resume, compare", icon="📈")
 missing = [row for row in datasets if not row["present"]]
 if missing:
     with st.expander("Datasets not on this machine"):

@@ -46,12 +46,7 @@ run = next(r for r in runs if r["id"] == run_id)
 # --- the selected run ---------------------------------------------------------------------------
 st.divider()
 st.subheader(f"{common.STATUS_ICONS.get(run['status'], '')} {run['name'] or run['id']}")
-st.caption(f"{run['variant']} on {run['dataset']} · {run['status']} · step {run['step']}"
-           + (f" of {run['total_steps']}" if run["total_steps"] else "") + f" · {run['device']} · id `{run['id']}`")
-if run["message"] and run["status"] in ("crashed", "failed", "diverged"):
-    st.error(run["message"])
-elif run["message"]:
-    st.caption(run["message"])
+status_line = st.empty()  # filled by the live fragment below, so the step count moves while training
 
 buttons = st.columns(5)
 try:
@@ -81,12 +76,26 @@ smoothing = settings[0].slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing
 x_axis = settings[1].radio("x axis", ["step", "wall time"], horizontal=True, key="x-axis")
 
 
+def status_header(current: dict) -> None:
+    total = current["total_steps"]
+    st.caption(f"{current['variant']} on {current['dataset']} · {current['status']} · step {current['step']}"
+               + (f" of {total}" if total else "") + f" · {current['device']} · id `{current['id']}`")
+    if current["status"] in ACTIVE and total:
+        st.progress(min(current["step"] / total, 1.0))
+    if current["message"] and current["status"] in ("crashed", "failed", "diverged"):
+        st.error(current["message"])
+    elif current["message"]:
+        st.caption(current["message"])
+
+
 @st.fragment(run_every=2 if active else None)
 def live() -> None:
     current = store.run(run_id)
     if current is None:
         st.warning("This run was deleted.")
         return
+    with status_line.container():
+        status_header(current)
     charts, samples = st.columns([3, 2])
     with charts:
         run_view.metric_charts(run_id, store, smoothing, "step" if x_axis == "step" else "time")

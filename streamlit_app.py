@@ -11,6 +11,7 @@ navigation = st.navigation({
     "Train and watch": [
         st.Page("app_pages/train.py", title="Train", icon=":material/play_circle:", url_path="train"),
         st.Page("app_pages/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"),
+        st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     ],
 })
 with st.sidebar:

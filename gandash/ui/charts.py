@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import plotly.graph_objects as go
 
 from gandash.history import MetricHistory, debiased_ema
@@ -24,7 +22,8 @@ def metric_figure(histories: list[tuple[str, MetricHistory]], names: tuple[str, 
             steps, values, times = history.series(name)
             if not steps:
                 continue
-            x = steps if x_axis == "step" else [dt.datetime.fromtimestamp(t) for t in times]
+            # wall time is minutes since the run's first row, so runs started at different times overlay
+            x = steps if x_axis == "step" else [(t - times[0]) / 60 for t in times]
             tint = PALETTE[colour % len(PALETTE)]
             colour += 1
             legend = LABELS.get(name, name) + (f" · {label}" if len(histories) > 1 else "")
@@ -35,7 +34,8 @@ def metric_figure(histories: list[tuple[str, MetricHistory]], names: tuple[str, 
                                           mode="lines", name=legend, line=dict(color=tint, width=2)))
     figure.update_layout(title=dict(text=title, font=dict(size=14)), height=height, uirevision=title,
                          margin=dict(l=10, r=10, t=36, b=10),
-                         legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
+                         legend=dict(orientation="h", yanchor="top", y=-0.12, x=0),
+                         xaxis=dict(title=None if x_axis == "step" else "minutes", ticksuffix=""))
     if log_y:
         figure.update_yaxes(type="log")
     return figure

@@ -9,7 +9,7 @@ from gandash.store import Store
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP = os.path.join(ROOT, "streamlit_app.py")
-PAGES = ["app_pages/home.py", "app_pages/train.py", "app_pages/runs.py"]
+PAGES = ["app_pages/home.py", "app_pages/train.py", "app_pages/runs.py", "app_pages/compare.py"]
 
 
 def app(page: str | None = None, **query) -> AppTest:
@@ -108,3 +108,12 @@ def test_runs_page_survives_a_run_folder_deleted_by_hand_and_a_corrupt_sample(po
     shutil.rmtree(store.run(toy)["run_dir"])
     at = app("app_pages/runs.py", run=toy)
     assert not at.exception
+
+
+def test_compare_overlays_two_runs(populated):
+    toy, image = populated
+    at = app("app_pages/compare.py")
+    assert not at.exception
+    assert set(at.multiselect(key="compare-runs").value) == {toy, image}
+    assert len(at.get("plotly_chart")) >= 6
+    assert len(at.get("image")) == 2

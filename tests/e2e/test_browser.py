@@ -80,7 +80,7 @@ def caption_step(tab) -> int:
 
 
 def test_every_page_then_train_watch_stop_resume_a_toy_run(server, page):
-    for path, name in (("/", "home"), ("/train", "train"), ("/runs", "runs-empty")):
+    for path, name in (("/", "home"), ("/train", "train"), ("/runs", "runs-empty"), ("/compare", "compare-empty")):
         page.goto(server + path)
         settle(page)
         shoot(page, name)

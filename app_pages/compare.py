@@ -1,0 +1,45 @@
+import streamlit as st
+
+from gandash import images
+from gandash.errors import GandashError
+from gandash.ui import charts, common, run_view
+
+st.title("Compare runs")
+store = common.store()
+runs = store.runs()
+if len(runs) < 2:
+    st.info("Comparing needs at least two runs. Train another one on the Train page.")
+    st.stop()
+
+labels = {run["id"]: f"{run['name'] or run['id']} ({run['variant']}, {run['status']})" for run in runs}
+chosen = st.multiselect("Runs (2 to 6)", list(labels), format_func=labels.get, max_selections=6,
+                        default=[run["id"] for run in runs[:2]], key="compare-runs")
+left, middle, _ = st.columns([2, 2, 4])
+x_axis = left.radio("x axis", ["step", "wall time"], horizontal=True, key="compare-x")
+smoothing = middle.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="compare-smoothing")
+if len(chosen) < 2:
+    st.warning("Pick at least two runs.")
+    st.stop()
+
+histories = [(run_id, run_view.history(run_id, store)) for run_id in chosen]
+columns = st.columns(2)
+for index, name in enumerate(("loss_d", "loss_g", "d_x", "d_g_z1", "grad_norm_g", "images_per_sec")):
+    figure = charts.metric_figure(histories, (name,), charts.LABELS[name], smoothing,
+                                  "step" if x_axis == "step" else "time", log_y=name.startswith("grad"))
+    columns[index % 2].plotly_chart(figure, key=f"compare-{name}", config={"displaylogo": False})
+
+st.subheader("Latest samples")
+grid = st.columns(len(chosen))
+for column, run_id in zip(grid, chosen):
+    samples = store.samples(run_id)
+    with column:
+        st.caption(labels[run_id])
+        if not samples:
+            st.info("no samples yet")
+            continue
+        step, path = samples[-1]
+        try:
+            column.image(images.open_image(open(path, "rb").read(), name=f"step {step}"), caption=f"step {step}",
+                         width="stretch")
+        except (OSError, GandashError) as exc:
+            st.warning(f"cannot show the sample: {exc}")

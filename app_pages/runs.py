@@ -111,5 +111,7 @@ def live() -> None:
 
 
 live()
+with st.expander("Name, tags, downloads and checkpoints"):
+    run_view.housekeeping(run, store)
 with st.expander("Config"):
     st.json(run["config"])

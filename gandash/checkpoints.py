@@ -39,6 +39,10 @@ def save(run_dir: Path, step: int, state: dict, keep: int) -> Path:
     return target
 
 
+def step_of(path: Path) -> int:
+    return int(_NAME.match(Path(path).name).group(1))
+
+
 def listing(run_dir: Path) -> list[Path]:
     """Checkpoint files of a run, newest step first."""
     found = [(int(m.group(1)), p) for p in folder(run_dir).glob("step_*.pt") if (m := _NAME.match(p.name))]

@@ -187,6 +187,29 @@ def reconcile(store: Store | None = None) -> list[str]:
     return crashed
 
 
+def rollback(run_id: str, step: int, store: Store | None = None) -> None:
+    """Make the checkpoint of `step` the newest, so resume continues from there. Newer checkpoints
+    are moved to checkpoints/rolled-back/, never deleted: nothing trained is lost."""
+    from gandash import checkpoints
+
+    store = store or Store()
+    run = get(run_id, store)
+    if run["status"] in ACTIVE + ("queued",):
+        raise GandashError(f"run {run_id} is {run['status']}; stop it before rolling it back.")
+    run_dir = Path(run["run_dir"])
+    target = checkpoints.path_for(run_dir, step)
+    if not target.is_file():
+        raise GandashError(f"run {run_id} has no checkpoint of step {step}.")
+    archive = checkpoints.folder(run_dir) / "rolled-back"
+    archive.mkdir(exist_ok=True)
+    for path in checkpoints.listing(run_dir):
+        if checkpoints.step_of(path) > step:
+            path.replace(archive / path.name)
+    store.transition(run_id, RESUMABLE, status="stopped", step=step,
+                     message=f"rolled back to the checkpoint of step {step}; resume to continue from there")
+    store.add_event(run_id, "info", f"rolled back to step {step}")
+
+
 def delete(run_id: str, store: Store | None = None) -> None:
     store = store or Store()
     run = get(run_id, store)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from gandash import images
+from gandash import checkpoints, export, images, jobs
 from gandash.errors import GandashError
 from gandash.history import MetricHistory
 from gandash.store import Store
@@ -67,3 +67,46 @@ def event_log(run_id: str, store: Store, lines: int = 12) -> None:
     text = "\n".join(f"{time.strftime('%H:%M:%S', time.localtime(e['time']))}  {e['level']:<7} {e['text']}"
                      for e in events)
     st.code(text, language=None)
+
+
+def housekeeping(run: dict, store: Store) -> None:
+    """Rename and tag, downloads (metrics CSV, grid PNG, timeline GIF, checkpoint), roll back."""
+    run_id, run_dir = run["id"], Path(run["run_dir"])
+    left, right = st.columns(2)
+    with left.form(f"label-{run_id}", border=False):
+        name = st.text_input("Name", value=run["name"], max_chars=100)
+        tags = st.text_input("Tags (comma separated)", value=run["tags"])
+        if st.form_submit_button("Save name and tags"):
+            store.update_run(run_id, name=name.strip(), tags=",".join(t.strip() for t in tags.split(",") if t.strip()))
+            st.rerun()
+    with right:  # data as callables: files are read or built only when the user clicks
+        st.download_button("Metrics (CSV)", lambda: export.metrics_csv(store, run_id), f"{run_id}-metrics.csv",
+                           "text/csv", icon=":material/table:", key=f"csv-{run_id}", on_click="ignore")
+        samples = store.samples(run_id)
+        if samples:
+            step, latest = samples[-1]
+            st.download_button("Latest sample grid (PNG)", lambda: Path(latest).read_bytes(),
+                               f"{run_id}-step{step}.png", "image/png", icon=":material/image:",
+                               key=f"png-{run_id}", on_click="ignore")
+            st.download_button("Sample timeline (GIF)", lambda: export.timeline_gif([Path(p) for _, p in samples]),
+                               f"{run_id}-timeline.gif", "image/gif", icon=":material/movie:",
+                               key=f"gif-{run_id}", on_click="ignore")
+    saved = checkpoints.listing(run_dir)
+    if not saved:
+        st.caption("No checkpoints yet.")
+        return
+    st.markdown("**Checkpoints**")
+    for path in saved:
+        step = checkpoints.step_of(path)
+        a, b, c = st.columns([3, 2, 2])
+        a.write(f"step {step} · {path.stat().st_size / 1e6:.1f} MB")
+        b.download_button("Download", path.read_bytes, path.name, "application/octet-stream",
+                          key=f"ckpt-{run_id}-{step}", on_click="ignore")
+        if path != saved[0] and c.button("Roll back here", key=f"rollback-{run_id}-{step}",
+                                         disabled=run["status"] in ("starting", "running", "queued")):
+            try:
+                jobs.rollback(run_id, step, store)
+            except GandashError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()

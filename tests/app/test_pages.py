@@ -35,6 +35,7 @@ def train_foreground(variant: str, dataset: str, **settings) -> str:
 def populated(tiny_fashion):
     toy = train_foreground("toy", "ring", max_steps=60, sample_every=20, log_every=5)
     image = train_foreground("dcgan", "fashion-mnist", max_steps=6, width=8, batch_size=16, sample_every=3,
+                             checkpoint_every=3,
                              log_every=1)
     return toy, image
 
@@ -117,3 +118,19 @@ def test_compare_overlays_two_runs(populated):
     assert set(at.multiselect(key="compare-runs").value) == {toy, image}
     assert len(at.get("plotly_chart")) >= 6
     assert len(at.get("image")) == 2
+
+
+def test_rename_tag_and_roll_back_from_the_runs_page(populated):
+    toy, image = populated
+    at = app("app_pages/runs.py", run=image)
+    at.text_input[-2].set_value("my first dcgan")
+    at.text_input[-1].set_value("demo, small")
+    next(b for b in at.button if b.label == "Save name and tags").click().run()
+    run = Store().run(image)
+    assert (run["name"], run["tags"]) == ("my first dcgan", "demo,small")
+    rollback = [b for b in at.button if b.label == "Roll back here"]
+    assert rollback, "older checkpoints can be rolled back to"
+    rollback[0].click().run()
+    run = Store().run(image)
+    assert run["status"] == "stopped" and "rolled back" in run["message"]
+    assert not at.exception

@@ -59,7 +59,7 @@ try:
         st.rerun()
     if buttons[2].button("Duplicate with changes", icon=":material/content_copy:"):
         st.session_state["prefill"] = dict(run["config"])
-        st.switch_page("app_pages/train.py", query_params={"variant": run["variant"], "dataset": run["dataset"]})
+        st.switch_page("app_pages/train.py")
     with buttons[3].popover("Delete", icon=":material/delete:", disabled=run["status"] in ACTIVE):
         st.write(f"Delete **{run['id']}** with its checkpoints and samples? This cannot be undone.")
         if st.button("Yes, delete it", type="primary", key=f"delete-{run_id}"):

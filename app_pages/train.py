@@ -2,22 +2,39 @@ import json
 
 import streamlit as st
 
-from gandash import config as cfg, data, estimate, jobs, variants
+from gandash import config as cfg, data, estimate, jobs, uploads, variants
 from gandash.errors import GandashError
 from gandash.ui import common
 
 st.title("Train a GAN")
 store = common.store()
 
-# A prefill comes from Duplicate-with-changes or the gallery's Train-this (session), or the URL.
+# A prefill (Duplicate-with-changes, the gallery's Train-this, an upload, or ?variant=&dataset= in the
+# URL) is applied to the widgets once; after that the user's own choices win.
+if "variant" in st.query_params or "dataset" in st.query_params:
+    st.session_state["prefill"] = {k: st.query_params[k] for k in ("variant", "dataset") if k in st.query_params}
+    for k in ("variant", "dataset"):
+        if k in st.query_params:
+            del st.query_params[k]
 prefill: dict = st.session_state.get("prefill") or {}
-for key in ("variant", "dataset"):
-    if key in st.query_params and key not in prefill:
-        prefill[key] = st.query_params[key]
+TYPED = "another path…"
+if prefill and not prefill.get("_applied"):
+    prefill["_applied"] = True
+    if prefill.get("variant") in variants.REGISTRY:
+        st.session_state["variant"] = prefill["variant"]
+    wanted = prefill.get("dataset", "")
+    if wanted:
+        prefix = wanted.split(":", 1)[0] + ":" if ":" in wanted else wanted
+        st.session_state[f"dataset-{prefill.get('variant', 'dcgan')}"] = prefix
+        if ":" in wanted:
+            known = wanted in uploads.existing()
+            st.session_state[f"upload-{prefix}"] = wanted if known else TYPED
+            if not known:
+                st.session_state[f"path-{prefix}"] = wanted.split(":", 1)[1]
 
 names = list(variants.REGISTRY)
-chosen = prefill.get("variant") if prefill.get("variant") in names else "dcgan"
-variant_name = st.selectbox("Variant", names, index=names.index(chosen), key="variant",
+st.session_state.setdefault("variant", "dcgan")
+variant_name = st.selectbox("Variant", names, key="variant",
                             format_func=lambda n: f"{variants.REGISTRY[n].title}  ({n})")
 variant = variants.REGISTRY[variant_name]
 st.caption(f"{variant.description}  \n*{variant.paper}*")
@@ -27,21 +44,54 @@ if variant.conditional:
     rows = [row for row in rows if row["name"] in data.CATALOGUE and data.CATALOGUE[row["name"]].num_classes
             or row["name"] == "folder:"]
 options = [row["name"] for row in rows]
-wanted = prefill.get("dataset", "")
-wanted_prefix = wanted.split(":", 1)[0] + ":" if ":" in wanted else wanted
-default_dataset = wanted_prefix if wanted_prefix in options else ("fashion-mnist" if "fashion-mnist" in options
-                                                                   else options[0])
 by_name = {row["name"]: row for row in rows}
+dataset_key = f"dataset-{variant_name}"
+if st.session_state.get(dataset_key) not in options:
+    st.session_state[dataset_key] = "fashion-mnist" if "fashion-mnist" in options else options[0]
 dataset_choice = st.selectbox(
-    "Dataset", options, index=options.index(default_dataset), key=f"dataset-{variant_name}",
+    "Dataset", options, key=dataset_key,
     format_func=lambda n: f"{n} — {by_name[n]['description']}" + ("" if by_name[n]["present"] else "  (not here)"))
 dataset = dataset_choice
 if dataset_choice.endswith(":"):
-    hint = "a folder of images (sub-folders become classes)" if dataset_choice == "folder:" else \
-        "an (N, 2) .npy or .csv file"
-    path = st.text_input(f"Path to {hint}", value=wanted.split(":", 1)[1] if ":" in wanted else "",
-                         key=f"path-{dataset_choice}")
-    dataset = dataset_choice + path.strip()
+    uploaded = [name for name in uploads.existing() if name.startswith(dataset_choice)]
+    choices = uploaded + [TYPED]
+    picked = st.selectbox("Your data", choices, key=f"upload-{dataset_choice}",
+                          format_func=lambda n: n if n == TYPED else f"{n.split('/')[-1]} (uploaded)")
+    if picked == TYPED:
+        hint = "a folder of images (sub-folders become classes)" if dataset_choice == "folder:" else \
+            "an (N, 2) .npy or .csv file"
+        path = st.text_input(f"Path to {hint}", key=f"path-{dataset_choice}")
+        dataset = dataset_choice + path.strip()
+    else:
+        dataset = picked
+
+with st.expander("Upload your own data"):
+    st.write("A **zip of images** (at least 16; sub-folders become classes for conditional variants) or a "
+             "**CSV / NPY of 2D points** (two columns). It is checked, stored on this machine and can be trained "
+             "on at once.")
+    upload = st.file_uploader("Zip, CSV or NPY", type=["zip", "csv", "npy"], key="upload-file")
+    upload_name = st.text_input("Dataset name", key="upload-name", placeholder="e.g. my-shoes")
+    if st.button("Add dataset", disabled=upload is None or not upload_name, key="upload-add"):
+        try:
+            if upload.name.lower().endswith(".zip"):
+                new_name, report = uploads.add_image_zip(upload_name, upload.getvalue())
+                message = f"{report['images']} images" + (f" in classes {', '.join(report['classes'])}"
+                                                         if report["classes"] else "")
+                if report["unreadable"]:
+                    message += f"; skipped {len(report['unreadable'])} unreadable file(s)"
+            else:
+                new_name, report = uploads.add_points(upload_name, upload.name, upload.getvalue())
+                message = f"{report['points']} points"
+        except GandashError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["prefill"] = {"variant": variants.default_for("image" if new_name.startswith("folder:")
+                                                                             else "points"), "dataset": new_name}
+            st.session_state["upload-notice"] = f"Added **{new_name.split('/')[-1]}**: {message}."
+            st.rerun()
+if "upload-notice" in st.session_state:
+    st.success(st.session_state.pop("upload-notice"))
+
 row = by_name[dataset_choice]
 if not row["present"]:
     st.warning(f"**{dataset_choice}** is not on this machine. {row['how_to_get']}")

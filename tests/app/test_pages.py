@@ -134,3 +134,31 @@ def test_rename_tag_and_roll_back_from_the_runs_page(populated):
     run = Store().run(image)
     assert run["status"] == "stopped" and "rolled back" in run["message"]
     assert not at.exception
+
+
+def test_upload_a_zip_on_the_train_page_then_train_on_it(home):
+    from tests.test_uploads import image_zip
+
+    at = app("app_pages/train.py")
+    at.file_uploader(key="upload-file").set_value(("shoes.zip", image_zip(), "application/zip")).run()
+    at.text_input(key="upload-name").set_value("shoes").run()
+    at.button(key="upload-add").click().run()
+    assert not at.exception
+    assert any("Added **shoes**: 20 images in classes bags, shoes" in s.value for s in at.success)
+    assert at.selectbox(key="dataset-dcgan").value == "folder:"
+    assert at.selectbox(key="upload-folder:").value.endswith("/uploads/shoes")
+    bad = app("app_pages/train.py")
+    bad.file_uploader(key="upload-file").set_value(("x.zip", b"not a zip", "application/zip")).run()
+    bad.text_input(key="upload-name").set_value("x").run()
+    bad.button(key="upload-add").click().run()
+    assert any("not a readable zip" in e.value for e in bad.error) and not bad.exception
+
+
+def test_duplicate_with_changes_prefills_the_train_form(populated):
+    toy, image = populated
+    at = app("app_pages/runs.py", run=image)
+    next(b for b in at.button if b.label == "Duplicate with changes").click().run()
+    assert not at.exception
+    assert at.selectbox(key="variant").value == "dcgan"
+    assert next(n for n in at.number_input if n.label == "Batch size").value == 16
+    assert next(n for n in at.number_input if n.label == "Width (channels / units)").value == 8

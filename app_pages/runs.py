@@ -110,6 +110,15 @@ def live() -> None:
         st.rerun()  # the run ended: redraw the whole page (buttons, status)
 
 
+if run["status"] in ACTIVE:
+    @st.fragment(run_every=1)
+    def step_by_step() -> None:
+        current = store.run(run_id)
+        if current is not None and current["status"] in ACTIVE:
+            with st.expander("Step by step (Algorithm 1)", expanded=bool(current["phase"].get("paused"))):
+                run_view.stepper(current, store)
+
+    step_by_step()
 live()
 with st.expander("Name, tags, downloads and checkpoints"):
     run_view.housekeeping(run, store)

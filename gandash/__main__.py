@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--max-steps", type=int)
     resume.add_argument("--max-minutes", type=float)
     resume.add_argument("--epochs", type=float)
+    control = commands.add_parser("control", help="step-by-step: pause a running job, step D or G, continue")
+    control.add_argument("run")
+    control.add_argument("action", choices=("pause", "continue", "step", "step-d", "step-g"))
     delete = commands.add_parser("delete", help="delete a run that is not running, with its files")
     delete.add_argument("run")
 
@@ -177,6 +180,14 @@ def cmd_resume(args) -> int:
     jobs.reconcile(store)
     jobs.resume(args.run, store, max_steps=args.max_steps, max_minutes=args.max_minutes, epochs=args.epochs)
     print(f"{args.run}: {store.run(args.run)['status']}")
+    return 0
+
+
+def cmd_control(args) -> int:
+    from gandash import jobs
+
+    jobs.send(args.run, args.action)
+    print(f"{args.run}: sent {args.action}")
     return 0
 
 

@@ -144,6 +144,20 @@ def resume(run_id: str, store: Store | None = None, start: bool = True, **budget
         schedule(store)
 
 
+STEP_COMMANDS = ("pause", "continue", "step", "step-d", "step-g")
+
+
+def send(run_id: str, command: str, store: Store | None = None) -> None:
+    """Step-by-step mode: a command the running worker picks up within a fraction of a second."""
+    store = store or Store()
+    run = get(run_id, store)
+    if command not in STEP_COMMANDS:
+        raise GandashError(f"'{command}' is not a command; use one of {', '.join(STEP_COMMANDS)}.")
+    if run["status"] not in ACTIVE:
+        raise GandashError(f"run {run_id} is {run['status']}; step-by-step needs a running job.")
+    store.add_command(run_id, command)
+
+
 def process_alive(pid: int) -> bool:
     """True while `pid` runs; reaps it if it is our own finished child (else it stays a zombie)."""
     try:

@@ -30,19 +30,28 @@ CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, time REAL NOT NULL,
     level TEXT NOT NULL, text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, id);
+CREATE TABLE IF NOT EXISTS commands (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, time REAL NOT NULL, command TEXT NOT NULL,
+    taken REAL);
 """
+COLUMNS_ADDED_LATER = {"phase": "TEXT NOT NULL DEFAULT ''"}  # step-by-step state, JSON
 
 ACTIVE = ("starting", "running")  # a worker process exists (or is about to)
 RESUMABLE = ("stopped", "crashed", "failed", "diverged", "completed")
 RUN_FIELDS = ("name", "status", "device", "pid", "heartbeat", "started", "ended", "step", "total_steps",
-              "message", "tags", "config")
+              "message", "tags", "config", "phase")
 
 
 class Store:
     def __init__(self, path: Path | None = None):
         self.path = Path(path or paths.db_path())
         self._local = threading.local()
-        self._db().executescript(SCHEMA)
+        db = self._db()
+        db.executescript(SCHEMA)
+        have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+        for column, kind in COLUMNS_ADDED_LATER.items():
+            if column not in have:  # a store made by an older gandash
+                db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
     def _write(self) -> "_Transaction":
         return _Transaction(self._db())
@@ -106,7 +115,8 @@ class Store:
 
     def delete_run(self, run_id: str) -> None:
         with self._write() as db:
-            for table, key in (("metrics", "run_id"), ("samples", "run_id"), ("events", "run_id"), ("runs", "id")):
+            for table, key in (("metrics", "run_id"), ("samples", "run_id"), ("events", "run_id"),
+                               ("commands", "run_id"), ("runs", "id")):
                 db.execute(f"DELETE FROM {table} WHERE {key} = ?", (run_id,))
 
     # --- what a worker writes ----------------------------------------------------------------
@@ -133,6 +143,21 @@ class Store:
 
     def add_event(self, run_id: str, level: str, text: str) -> None:
         self.write_batch(run_id, [], [], [(time.time(), level, text)], {})
+
+    # --- commands to a running worker (pause, step, continue) ------------------------------------
+    def add_command(self, run_id: str, command: str) -> None:
+        with self._write() as db:
+            db.execute("INSERT INTO commands (run_id, time, command) VALUES (?, ?, ?)", (run_id, time.time(), command))
+
+    def take_commands(self, run_id: str) -> list[str]:
+        """The worker's side: pending commands in order, marked as taken."""
+        pending = self._db().execute("SELECT id, command FROM commands WHERE run_id = ? AND taken IS NULL "
+                                     "ORDER BY id", (run_id,)).fetchall()
+        if not pending:
+            return []
+        with self._write() as db:
+            db.executemany("UPDATE commands SET taken = ? WHERE id = ?", [(time.time(), row[0]) for row in pending])
+        return [row[1] for row in pending]
 
     # --- what pages and the CLI read ---------------------------------------------------------
     def metrics(self, run_id: str, after_step: int = -1, names: tuple[str, ...] | None = None) -> list[tuple]:
@@ -172,4 +197,5 @@ class _Transaction:
 def _run_dict(row: sqlite3.Row) -> dict:
     run = dict(row)
     run["config"] = json.loads(run["config"])
+    run["phase"] = json.loads(run["phase"]) if run.get("phase") else {}
     return run

@@ -27,13 +27,17 @@ TOY_SAMPLES = 1024
 
 
 class Reporter:
-    """Where the loop sends what it observes; the worker's reporter writes to the store."""
+    """Where the loop sends what it observes (and asks for commands); the worker's reporter talks
+    to the store."""
 
     def metrics(self, step: int, values: dict[str, float]) -> None: ...
     def sample(self, step: int, path: Path) -> None: ...
     def checkpoint(self, step: int, path: Path) -> None: ...
     def event(self, level: str, text: str) -> None: ...
     def rewind(self, step: int) -> None: ...  # resuming: forget what was logged after `step`
+    def phase(self, state: dict) -> None: ...  # step-by-step mode: where in Algorithm 1 we are
+    def commands(self) -> list[str]:  # pause | continue | step | step-d | step-g
+        return []
 
 
 class Trainer:
@@ -124,42 +128,67 @@ class Trainer:
             optimizer.step()
         return norm
 
+    def _d_update(self, measure: bool, keep_fake: bool):
+        """One discriminator update on a fresh real batch and fresh fakes. Returns (loss, real logits,
+        fake logits, grad norm, fakes, labels); the fakes keep their graph when `keep_fake`."""
+        c, G, D = self.config, self.generator, self.discriminator
+        real, labels = self._next_batch()
+        z = torch.randn(len(real), c.z_dim, device=self.hw.device)
+        with self._autocast():
+            with contextlib.nullcontext() if keep_fake else torch.no_grad():
+                fake = G(z, labels)
+            real_logits = D(real, labels)
+            fake_logits = D(fake.detach(), labels)
+            loss = losses.discriminator_loss(c.loss, real_logits, fake_logits)
+        if c.gp_weight:  # penalties in fp32: second derivatives under fp16 overflow
+            loss = loss + c.gp_weight * losses.gradient_penalty(D, real.float(), fake.float(), labels)
+        if c.r1_weight:
+            loss = loss + 0.5 * c.r1_weight * losses.r1_penalty(D, real.float(), labels)
+        norm = self._backward_step(loss, self.opt_d, D.parameters(), measure)
+        return loss, real_logits, fake_logits, norm, fake, labels
+
+    def _g_update(self, fake: torch.Tensor, labels: torch.Tensor | None, measure: bool):
+        """One generator update through D's judgement of `fake`; counts as a training step."""
+        with self._autocast():
+            fake_logits = self.discriminator(fake, labels)
+            loss = losses.generator_loss(self.config.loss, fake_logits, self.config.g_loss)
+        norm = self._backward_step(loss, self.opt_g, self.generator.parameters(), measure)
+        if self.ema is not None:
+            self.ema.update_parameters(self.generator)
+        self.step += 1
+        return loss, fake_logits, norm
+
     def train_step(self, measure: bool = False) -> dict[str, float] | None:
         """k discriminator steps, then one generator step. The last D step's fakes are reused for
         the G step (one G forward per iteration, as in pytorch/examples' DCGAN)."""
-        c, G, D = self.config, self.generator, self.discriminator
-        for k in range(c.d_steps):
-            real, labels = self._next_batch()
-            z = torch.randn(len(real), c.z_dim, device=self.hw.device)
-            last = k == c.d_steps - 1
-            with self._autocast():
-                with contextlib.nullcontext() if last else torch.no_grad():
-                    fake = G(z, labels)
-                real_logits = D(real, labels)
-                fake_logits = D(fake.detach(), labels)
-                loss_d = losses.discriminator_loss(c.loss, real_logits, fake_logits)
-            if c.gp_weight:  # penalties in fp32: second derivatives under fp16 overflow
-                loss_d = loss_d + c.gp_weight * losses.gradient_penalty(D, real.float(), fake.float(), labels)
-            if c.r1_weight:
-                loss_d = loss_d + 0.5 * c.r1_weight * losses.r1_penalty(D, real.float(), labels)
-            norm_d = self._backward_step(loss_d, self.opt_d, D.parameters(), measure and last)
-        with self._autocast():
-            fake_logits_g = D(fake, labels)
-            loss_g = losses.generator_loss(c.loss, fake_logits_g, c.g_loss)
-        norm_g = self._backward_step(loss_g, self.opt_g, G.parameters(), measure)
-        if self.ema is not None:
-            self.ema.update_parameters(G)
-        self.step += 1
+        k = self.config.d_steps
+        for index in range(k):
+            last = index == k - 1
+            loss_d, real_logits, fake_logits, norm_d, fake, labels = self._d_update(measure and last, keep_fake=last)
+        loss_g, fake_logits_g, norm_g = self._g_update(fake, labels, measure)
         self._finite &= torch.isfinite(loss_d.detach()) & torch.isfinite(loss_g.detach())
         if not measure:
             return None
-        return {
-            "loss_d": loss_d.item(), "loss_g": loss_g.item(),
-            "d_x": torch.sigmoid(real_logits.detach().float()).mean().item(),
-            "d_g_z1": torch.sigmoid(fake_logits.detach().float()).mean().item(),
-            "d_g_z2": torch.sigmoid(fake_logits_g.detach().float()).mean().item(),
-            "grad_norm_d": norm_d, "grad_norm_g": norm_g,
-        }
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_x": _mean_prob(real_logits),
+                "d_g_z1": _mean_prob(fake_logits), "d_g_z2": _mean_prob(fake_logits_g),
+                "grad_norm_d": norm_d, "grad_norm_g": norm_g}
+
+    # --- step-by-step mode: one line of Algorithm 1 at a time ---------------------------------
+    def single_d_step(self) -> dict[str, float]:
+        loss, real_logits, fake_logits, norm, _, _ = self._d_update(measure=True, keep_fake=False)
+        self._finite &= torch.isfinite(loss.detach())
+        return {"loss_d": loss.item(), "d_x": _mean_prob(real_logits), "d_g_z1": _mean_prob(fake_logits),
+                "grad_norm_d": norm}
+
+    def single_g_step(self) -> dict[str, float]:
+        """A generator step on fresh noise (Algorithm 1 samples a new minibatch of z for G)."""
+        labels = self._next_batch()[1]
+        z = torch.randn(self.config.batch_size, self.config.z_dim, device=self.hw.device)
+        with self._autocast():
+            fake = self.generator(z, labels)
+        loss, fake_logits, norm = self._g_update(fake, labels, measure=True)
+        self._finite &= torch.isfinite(loss.detach())
+        return {"loss_g": loss.item(), "d_g_z2": _mean_prob(fake_logits), "grad_norm_g": norm}
 
     def is_finite(self) -> bool:
         return bool(self._finite.item())
@@ -244,6 +273,43 @@ class Trainer:
         self._order = None
 
 
+class Stepper:
+    """Step-by-step mode (GAN Lab's, for any GAN): while paused, run one D step or one G step of
+    Algorithm 1 per command, logging D(x), D(G(z)) and a sample after each."""
+
+    def __init__(self, trainer: Trainer, reporter: Reporter):
+        self.trainer, self.reporter = trainer, reporter
+        self.paused, self.d_done, self.last = False, 0, ""
+
+    def handle(self, commands: list[str]) -> bool:
+        """Apply the commands; True while paused (the caller then waits instead of training)."""
+        for command in commands:
+            if command == "pause":
+                self.paused = True
+            elif command == "continue":
+                self.paused, self.d_done = False, 0
+            elif command in ("step", "step-d", "step-g") and self.paused:
+                self._one(command)
+            self.reporter.phase({"paused": self.paused, "d_done": self.d_done, "k": self.trainer.config.d_steps,
+                                 "last": self.last, "step": self.trainer.step})
+        if self.paused:
+            time.sleep(0.05)
+        return self.paused
+
+    def _one(self, command: str) -> None:
+        if command == "step":  # the next line of Algorithm 1: k D steps, then a G step
+            command = "step-d" if self.d_done < self.trainer.config.d_steps else "step-g"
+        if command == "step-d":
+            values = self.trainer.single_d_step()
+            self.d_done += 1
+        else:
+            values = self.trainer.single_g_step()
+            self.d_done = 0
+        self.last = command
+        self.reporter.metrics(self.trainer.step, values)
+        self.reporter.sample(self.trainer.step, self.trainer.save_samples())
+
+
 def fixed_inputs(config: TrainConfig, count: int, where: torch.device):
     """The same noise (and labels: each class in turn) for every sample grid of a run, drawn from
     its own generator so it does not disturb the training RNG."""
@@ -251,6 +317,10 @@ def fixed_inputs(config: TrainConfig, count: int, where: torch.device):
     noise = torch.randn(count, config.z_dim, generator=generator).to(where)
     labels = torch.arange(count) % config.num_classes if config.num_classes else None
     return noise, (labels.to(where) if labels is not None else None)
+
+
+def _mean_prob(logits: torch.Tensor) -> float:
+    return torch.sigmoid(logits.detach().float()).mean().item()
 
 
 def grad_norm(params) -> float:
@@ -281,10 +351,14 @@ def train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop=la
     window_start, window_steps = time.perf_counter(), 0
     images_per_step = config.batch_size * config.d_steps
     status, message = "completed", "budget reached"
+    stepper = Stepper(trainer, reporter)
     while not budget_reached(config, trainer.step, trainer.train_seconds):
         if should_stop():
             status, message = "stopped", f"stopped at step {trainer.step}"
             break
+        if stepper.handle(reporter.commands()):
+            window_start, window_steps = time.perf_counter(), 0  # paused time is not training time
+            continue
         started = time.perf_counter()
         values = trainer.train_step(measure=(trainer.step + 1) % config.log_every == 0)
         window_steps += 1

@@ -7,6 +7,7 @@ second; a heartbeat thread proves the process is alive even during a long step; 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -28,6 +29,7 @@ class StoreReporter(trainer.Reporter):
         self._metrics, self._samples, self._events = [], [], []
         self._step: int | None = None
         self._last_flush = time.monotonic()
+        self._last_poll = 0.0
 
     def metrics(self, step: int, values: dict[str, float]) -> None:
         now = time.time()
@@ -55,6 +57,18 @@ class StoreReporter(trainer.Reporter):
         self._step = step
         self.flush()
 
+    def commands(self) -> list[str]:
+        """Pending pause/step/continue commands, polled at most every 0.2 s so a fast loop stays fast."""
+        now = time.monotonic()
+        if now - self._last_poll < 0.2:
+            return []
+        self._last_poll = now
+        return self.store.take_commands(self.run_id)
+
+    def phase(self, state: dict) -> None:
+        self.flush()
+        self.store.update_run(self.run_id, phase=json.dumps(state))
+
     def flush(self) -> None:
         run_values = {"heartbeat": time.time()}
         if self._step is not None:
@@ -79,7 +93,7 @@ def run(run_dir: Path, store: Store | None = None, on_step=None) -> str:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
     store.update_run(run_id, status="running", pid=os.getpid(), started=time.time(), heartbeat=time.time(),
-                     ended=None, message="")
+                     ended=None, message="", phase="")
     reporter = StoreReporter(store, run_id, on_step=on_step)
     done = threading.Event()
     threading.Thread(target=_beat, args=(store, run_id, done), daemon=True).start()
@@ -96,6 +110,6 @@ def run(run_dir: Path, store: Store | None = None, on_step=None) -> str:
     finally:
         done.set()
         reporter.flush()
-    store.update_run(run_id, status=status, ended=time.time(), pid=None, message=message)
+    store.update_run(run_id, status=status, ended=time.time(), pid=None, message=message, phase="")
     jobs.schedule(store)  # a slot is free: start the next queued job
     return status

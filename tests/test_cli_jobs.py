@@ -132,3 +132,34 @@ def test_variants_and_datasets_listings(home):
     assert "wgan-gp" in cli("variants").stdout
     listing = cli("datasets").stdout
     assert "ring" in listing and "folder:" in listing
+
+
+def test_step_by_step_pause_step_d_step_g_continue(home):
+    """Pause a running worker, advance it one D step then one G step, then let it run again."""
+    run_id = cli("train", "--variant", "toy", "--dataset", "ring", "--max-minutes", "5", "--set", "d_steps=2",
+                 "--set", "log_every=1", "--background").stdout.strip()
+    store = Store()
+    wait_for(lambda: store.run(run_id)["status"] == "running" and store.run(run_id)["step"] > 20, what="running")
+    cli("control", run_id, "pause")
+    wait_for(lambda: store.run(run_id)["phase"].get("paused"), what="paused")
+    paused_at = store.run(run_id)["phase"]["step"]
+    time.sleep(1.0)
+    assert store.run(run_id)["phase"]["step"] == paused_at  # nothing trains while paused
+    rows_before = len(store.metrics(run_id, names=("d_x",)))
+
+    cli("control", run_id, "step")  # the next line of Algorithm 1 is a D step
+    wait_for(lambda: store.run(run_id)["phase"].get("d_done") == 1, what="one D step")
+    assert len(store.metrics(run_id, names=("d_x",))) == rows_before + 1
+    cli("control", run_id, "step")
+    wait_for(lambda: store.run(run_id)["phase"].get("d_done") == 2, what="k=2 D steps")
+    cli("control", run_id, "step")  # after k D steps comes the G step
+    wait_for(lambda: store.run(run_id)["phase"].get("last") == "step-g", what="the G step")
+    phase = store.run(run_id)["phase"]
+    assert phase["step"] == paused_at + 1 and phase["d_done"] == 0
+    assert store.metrics(run_id, names=("d_g_z2",))[-1][0] == paused_at + 1
+
+    cli("control", run_id, "continue")
+    wait_for(lambda: store.run(run_id)["step"] > paused_at + 20, what="training to go on")
+    cli("stop", run_id)
+    bad = cli("control", run_id, "pause", check=False)
+    assert bad.returncode == 2 and "step-by-step needs a running job" in bad.stderr

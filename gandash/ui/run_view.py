@@ -110,3 +110,61 @@ def housekeeping(run: dict, store: Store) -> None:
                 st.error(str(exc))
             else:
                 st.rerun()
+
+
+ALGORITHM = (
+    "for number of training iterations do",
+    "    for k steps do",
+    "        sample m noise samples z ~ p_z and m examples x ~ p_data",
+    "        update D by ascending  ∇ 1/m Σ [log D(x) + log(1 − D(G(z)))]",
+    "    end for",
+    "    sample m noise samples z ~ p_z",
+    "    update G by descending ∇ 1/m Σ log(1 − D(G(z)))   (or ascending log D(G(z)))",
+    "end for",
+)
+
+
+def algorithm_text(phase: dict) -> str:
+    """Algorithm 1 of Goodfellow et al. with the line that runs next marked ▶."""
+    k, done = phase.get("k", 1), phase.get("d_done", 0)
+    next_line = 3 if done < k else 6
+    lines = []
+    for number, line in enumerate(ALGORITHM):
+        mark = "▶" if number == next_line else " "
+        note = f"      ← D step {done + 1} of {k}" if number == 3 and done < k else ""
+        lines.append(f"{mark} {line}{note}")
+    return "\n".join(lines)
+
+
+def stepper(run: dict, store: Store) -> None:
+    """Pause a running job and advance it one D or G step at a time (commands go through the store)."""
+    phase = run.get("phase") or {}
+    paused = phase.get("paused", False)
+    buttons = st.columns(5)
+    commands = []
+    if buttons[0].button("Pause", key="step-pause", disabled=paused, icon=":material/pause:"):
+        commands.append("pause")
+    if buttons[1].button("Next line", key="step-next", disabled=not paused, type="primary",
+                         help="The next line of Algorithm 1: k D steps, then one G step."):
+        commands.append("step")
+    if buttons[2].button("One D step", key="step-d", disabled=not paused):
+        commands.append("step-d")
+    if buttons[3].button("One G step", key="step-g", disabled=not paused):
+        commands.append("step-g")
+    if buttons[4].button("Continue", key="step-continue", disabled=not paused, icon=":material/play_arrow:"):
+        commands.append("continue")
+    for command in commands:
+        try:
+            jobs.send(run["id"], command, store)
+        except GandashError as exc:
+            st.error(str(exc))
+    if paused or commands:
+        st.code(algorithm_text(phase), language=None)
+        data = history(run["id"], store)
+        left, middle, right = st.columns(3)
+        for column, name in ((left, "d_x"), (middle, "d_g_z1"), (right, "d_g_z2")):
+            value = data.latest(name)
+            column.metric(charts.LABELS[name], "–" if value is None else f"{value:.3f}")
+    else:
+        st.caption("Pause the job to walk through Algorithm 1 one discriminator or generator step at a time, "
+                   "watching D(x), D(G(z)) and the samples change.")

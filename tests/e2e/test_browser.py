@@ -87,7 +87,7 @@ def test_every_page_then_train_watch_stop_resume_a_toy_run(server, page):
 
     page.goto(server + "/train?variant=toy&dataset=ring")
     settle(page)
-    assert page.get_by_text("Small MLP G and D on 2D point clouds").first.is_visible()
+    page.get_by_text("Small MLP G and D on 2D point clouds").first.wait_for()  # the toy variant is prefilled
     page.get_by_role("button", name=re.compile("Start training")).click()
     page.wait_for_url(re.compile(r"/runs\?run=toy-ring-"))
     settle(page)

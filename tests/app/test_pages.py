@@ -31,13 +31,37 @@ def train_foreground(variant: str, dataset: str, **settings) -> str:
     return run_id
 
 
-@pytest.fixture
-def populated(tiny_fashion):
+def make_runs() -> tuple[str, str]:
     toy = train_foreground("toy", "ring", max_steps=60, sample_every=20, log_every=5)
     image = train_foreground("dcgan", "fashion-mnist", max_steps=6, width=8, batch_size=16, sample_every=3,
-                             checkpoint_every=3,
-                             log_every=1)
+                             checkpoint_every=3, log_every=1)
     return toy, image
+
+
+@pytest.fixture(scope="module")
+def shared_runs(tmp_path_factory):
+    """Real short runs made once for the tests that only look at them."""
+    from tests.conftest import make_fashion_files
+
+    root = tmp_path_factory.mktemp("shared") / "gandash-home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANDASH_HOME", str(root))
+        make_fashion_files(root / "data" / "fashion-mnist")
+        runs = make_runs()
+        yield patch, root, runs
+
+
+@pytest.fixture
+def populated(shared_runs, monkeypatch):
+    _, root, runs = shared_runs
+    monkeypatch.setenv("GANDASH_HOME", str(root))
+    return runs
+
+
+@pytest.fixture
+def populated_fresh(tiny_fashion):
+    """Runs of this test's own, for tests that change or break them."""
+    return make_runs()
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -95,10 +119,10 @@ def test_runs_page_shows_the_selected_run_with_charts_and_samples(populated):
     assert any("started on cpu" in c.value for c in at.code)
 
 
-def test_runs_page_survives_a_run_folder_deleted_by_hand_and_a_corrupt_sample(populated):
+def test_runs_page_survives_a_run_folder_deleted_by_hand_and_a_corrupt_sample(populated_fresh):
     import shutil
 
-    toy, image = populated
+    toy, image = populated_fresh
     store = Store()
     step, path = store.samples(image)[-1]
     with open(path, "wb") as handle:
@@ -120,8 +144,8 @@ def test_compare_overlays_two_runs(populated):
     assert len(at.get("image")) == 2
 
 
-def test_rename_tag_and_roll_back_from_the_runs_page(populated):
-    toy, image = populated
+def test_rename_tag_and_roll_back_from_the_runs_page(populated_fresh):
+    toy, image = populated_fresh
     at = app("app_pages/runs.py", run=image)
     at.text_input[-2].set_value("my first dcgan")
     at.text_input[-1].set_value("demo, small")

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import streamlit as st
 
 from gandash import images
@@ -39,7 +41,7 @@ for column, run_id in zip(grid, chosen):
             continue
         step, path = samples[-1]
         try:
-            column.image(images.open_image(open(path, "rb").read(), name=f"step {step}"), caption=f"step {step}",
-                         width="stretch")
+            picture = images.open_image(Path(path).read_bytes(), name=f"step {step}")
+            column.image(picture, caption=f"step {step}", width="stretch")
         except (OSError, GandashError) as exc:
             st.warning(f"cannot show the sample: {exc}")

@@ -138,7 +138,7 @@ def cmd_show(args) -> int:
     print(f"step     {run['step']}" + (f" of {run['total_steps']}" if run["total_steps"] else ""))
     print(f"device   {run['device']}   folder {run['run_dir']}")
     latest: dict[str, float] = {}
-    for step, name, value, _ in store.metrics(args.run, after_step=max(-1, run["step"] - 1000)):
+    for _, name, value, _ in store.metrics(args.run, after_step=max(-1, run["step"] - 1000)):
         latest[name] = value
     if latest:
         print("latest   " + "  ".join(f"{k}={v:.4g}" for k, v in latest.items()))

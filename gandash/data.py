@@ -216,7 +216,7 @@ def read_idx(path: Path) -> np.ndarray:
         with opener(path, "rb") as handle:
             raw = handle.read()
     except (OSError, EOFError) as exc:
-        raise GandashError(f"{path} could not be read ({exc}); the file may be truncated — fetch it again.")
+        raise GandashError(f"{path} could not be read ({exc}); the file may be truncated — fetch it again.") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise GandashError(f"{path} is not an IDX file of unsigned bytes.")
     ndim = raw[3]
@@ -261,7 +261,7 @@ def _read_cifar(folder: Path) -> tuple[np.ndarray, np.ndarray]:
             with open(path, "rb") as handle:
                 batch = _ArraysOnly(handle, encoding="bytes").load()
         except (OSError, pickle.UnpicklingError, EOFError) as exc:
-            raise GandashError(f"{path} could not be read as a CIFAR-10 batch ({exc}).")
+            raise GandashError(f"{path} could not be read as a CIFAR-10 batch ({exc}).") from None
         images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
         labels.append(np.asarray(batch[b"labels"], dtype=np.int64))
     return np.concatenate(images), np.concatenate(labels)
@@ -321,7 +321,7 @@ def _load_points_file(path: Path) -> np.ndarray:
         else:
             raise GandashError(f"{path.name}: points must be a .npy or .csv file.")
     except (OSError, ValueError) as exc:
-        raise GandashError(f"{path.name} could not be read as 2D points ({exc}).")
+        raise GandashError(f"{path.name} could not be read as 2D points ({exc}).") from None
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2:
         raise GandashError(f"{path.name} has shape {points.shape}; points must be (N, 2).")

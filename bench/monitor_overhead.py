@@ -1,0 +1,87 @@
+"""Does watching slow training down? Images/s of a running background job with the Runs page open
+in a real browser (refreshing live every 2 s) versus with no page open. Goal: < 5% slower.
+
+One DCGAN job on Fashion-MNIST runs throughout; the script alternates windows without and with the
+monitor open and compares the job's own images/s rows in the store for each window.
+
+    .venv/bin/python bench/monitor_overhead.py [--window 60] [--rounds 2]
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rate(store, run_id: str, start: float, end: float) -> float:
+    rows = [value for _, _, value, t in store.metrics(run_id, names=("images_per_sec",)) if start <= t <= end]
+    return statistics.mean(rows) if rows else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--window", type=float, default=60.0, help="seconds per measurement window")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--variant", default="dcgan")
+    args = parser.parse_args()
+    os.environ["GANDASH_HOME"] = str(Path(tempfile.mkdtemp()) / "home")
+    from gandash import jobs
+    from gandash.config import make_config
+    from gandash.store import Store
+
+    store = Store()
+    minutes = (2 * args.rounds * args.window + 120) / 60
+    run_id = jobs.create(make_config(args.variant, "fashion-mnist", max_steps=None, max_minutes=minutes,
+                                     log_every=5), store)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
+                              cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from playwright.sync_api import sync_playwright
+
+    without, with_page = [], []
+    try:
+        while store.run(run_id)["step"] < 20:
+            time.sleep(1)
+        time.sleep(10)  # let the job settle
+        with sync_playwright() as driver:
+            browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            for round_ in range(args.rounds):
+                start = time.time()
+                time.sleep(args.window)
+                without.append(rate(store, run_id, start + 2, time.time()))
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(f"http://localhost:{port}/runs?run={run_id}")
+                page.get_by_text("Losses").first.wait_for(timeout=60_000)
+                start = time.time()
+                time.sleep(args.window)
+                with_page.append(rate(store, run_id, start + 2, time.time()))
+                page.close()
+                print(f"round {round_ + 1}: {without[-1]:.1f} images/s without the page, "
+                      f"{with_page[-1]:.1f} with the monitor open")
+            browser.close()
+    finally:
+        jobs.stop(run_id, store)
+        server.terminate()
+        server.wait(timeout=20)
+    slowdown = 1 - statistics.mean(with_page) / statistics.mean(without)
+    print(f"mean without {statistics.mean(without):.1f} images/s, with the monitor {statistics.mean(with_page):.1f}: "
+          f"slowdown {100 * slowdown:.1f}%")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""First render time of every page in a real browser, with a big store.
+
+Fills a fresh GANDASH_HOME with 50 runs and 100 000 metric rows (half of them in the newest run,
+the one the monitor opens), starts `streamlit run`, and times each page in headless Chromium from
+navigation until the script has finished and the page's title is drawn. Goal: < 2 s per page.
+
+    .venv/bin/python bench/page_render.py [--runs 50] [--rows 100000]
+"""
+
+import argparse
+import io
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PAGES = {"home": ("/", "gandash"), "train": ("/train", "Train a GAN"), "runs": ("/runs", "Runs"),
+         "compare": ("/compare", "Compare runs")}
+NAMES = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_norm_d", "grad_norm_g", "images_per_sec")
+
+
+def fill(home: Path, runs: int, rows: int) -> None:
+    os.environ["GANDASH_HOME"] = str(home)
+    from gandash.config import make_config
+    from gandash.store import Store
+
+    store = Store()
+    rng = random.Random(0)
+    shares = [rows // 2] + [rows // 2 // (runs - 1)] * (runs - 1)
+    for index in range(runs):
+        variant, dataset = rng.choice([("dcgan", "fashion-mnist"), ("toy", "ring"), ("wgan-gp", "fashion-mnist")])
+        config = make_config(variant, dataset, name=f"bench run {index}")
+        run_id = f"bench-{index:03d}"
+        run_dir = home / "runs" / run_id
+        (run_dir / "samples").mkdir(parents=True)
+        store.create_run(run_id, config.__dict__, run_dir, "completed", "cpu", config.total_steps)
+        steps = shares[len(shares) - 1 - index] // len(NAMES)  # the newest run (created last) is the biggest
+        now = time.time()
+        metrics = [(step, name, rng.random(), now - (steps - step)) for step in range(1, steps + 1) for name in NAMES]
+        samples = []
+        for step in (steps // 2, steps):
+            path = run_dir / "samples" / f"step_{step:08d}.png"
+            buffer = io.BytesIO()
+            Image.fromarray(np.random.default_rng(step).integers(0, 255, (242, 242), dtype=np.uint8)).save(buffer, "PNG")
+            path.write_bytes(buffer.getvalue())
+            samples.append((step, str(path)))
+        store.write_batch(run_id, metrics, samples, [(now, "info", "benchmark run")], {"step": steps})
+        store.update_run(run_id, started=now - 600, ended=now)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def time_page(browser, url: str, title: str) -> float:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    started = time.perf_counter()
+    page.goto(url)
+    page.get_by_role("heading", name=re.compile(title)).first.wait_for(timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    elapsed = time.perf_counter() - started
+    assert page.locator(".stException").count() == 0, f"{url} shows an exception"
+    page.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp()) / "home"
+    started = time.perf_counter()
+    fill(home, args.runs, args.rows)
+    print(f"filled a store with {args.runs} runs and {args.rows} metric rows in {time.perf_counter() - started:.1f} s")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
+                              cwd=ROOT, env=dict(os.environ, GANDASH_HOME=str(home)),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from playwright.sync_api import sync_playwright
+
+    try:
+        time.sleep(3)
+        with sync_playwright() as driver:
+            browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            cold = time_page(browser, f"http://localhost:{port}/", "gandash")
+            print(f"cold start (the server's first page, imports torch): {cold:.2f} s")
+            for name, (path, title) in PAGES.items():
+                times = [time_page(browser, f"http://localhost:{port}{path}", title) for _ in range(args.repeats)]
+                print(f"{name:<8} first render: median {statistics.median(times):.2f} s  "
+                      f"(all: {', '.join(f'{t:.2f}' for t in times)})")
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()

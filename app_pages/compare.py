@@ -17,8 +17,8 @@ labels = {run["id"]: f"{run['name'] or run['id']} ({run['variant']}, {run['statu
 chosen = st.multiselect("Runs (2 to 6)", list(labels), format_func=labels.get, max_selections=6,
                         default=[run["id"] for run in runs[:2]], key="compare-runs")
 left, middle, _ = st.columns([2, 2, 4])
-x_axis = left.radio("x axis", ["step", "wall time"], horizontal=True, key="compare-x")
-smoothing = middle.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="compare-smoothing")
+x_axis = left.radio("x axis", ["step", "wall time"], horizontal=True, **common.keep("x-axis", "step"))
+smoothing = middle.slider("Smoothing", 0.0, 0.99, step=0.01, **common.keep("smoothing", 0.6))
 if len(chosen) < 2:
     st.warning("Pick at least two runs.")
     st.stop()

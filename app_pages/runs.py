@@ -1,6 +1,6 @@
 import streamlit as st
 
-from gandash import jobs
+from gandash import jobs, variants
 from gandash.errors import GandashError
 from gandash.store import ACTIVE, RESUMABLE
 from gandash.ui import common, run_view, toy_view
@@ -15,9 +15,9 @@ if not runs:
 
 # --- the table, with filters --------------------------------------------------------------------
 left, middle, right = st.columns([2, 2, 3])
-statuses = left.multiselect("Status", sorted({r["status"] for r in runs}), key="filter-status")
-kinds = middle.multiselect("Variant", sorted({r["variant"] for r in runs}), key="filter-variant")
-text = right.text_input("Search", key="filter-text", placeholder="name, id or dataset")
+statuses = left.multiselect("Status", list(common.STATUS_ICONS), **common.keep("filter-status", []))
+kinds = middle.multiselect("Variant", list(variants.REGISTRY), **common.keep("filter-variant", []))
+text = right.text_input("Search", placeholder="name, id or dataset", **common.keep("filter-text", ""))
 shown = [r for r in runs if (not statuses or r["status"] in statuses) and (not kinds or r["variant"] in kinds)
          and (not text or any(text.lower() in str(r[k]).lower() for k in ("id", "name", "dataset")))]
 
@@ -71,9 +71,9 @@ except GandashError as exc:
 
 active = run["status"] in ACTIVE + ("queued",)
 settings = st.columns([3, 2, 5])
-smoothing = settings[0].slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing",
+smoothing = settings[0].slider("Smoothing", 0.0, 0.99, step=0.01, **common.keep("smoothing", 0.6),
                                help="Debiased exponential moving average; the raw values stay faint behind.")
-x_axis = settings[1].radio("x axis", ["step", "wall time"], horizontal=True, key="x-axis")
+x_axis = settings[1].radio("x axis", ["step", "wall time"], horizontal=True, **common.keep("x-axis", "step"))
 
 
 def status_header(current: dict) -> None:

@@ -55,3 +55,16 @@ def duration(start: float | None, end: float | None) -> str:
 
 STATUS_ICONS = {"running": "🟢", "starting": "🟡", "queued": "⏳", "stopped": "⏹️", "completed": "✅",
                 "crashed": "💥", "failed": "❌", "diverged": "⚠️"}
+
+
+def keep(key: str, default) -> dict:
+    """Widget kwargs that make a setting survive page switches: Streamlit forgets a widget's state
+    when a page without it runs, so a shadow copy is kept under another key and restored."""
+    shadow = f"_kept_{key}"
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get(shadow, default)
+
+    def remember() -> None:
+        st.session_state[shadow] = st.session_state[key]
+
+    return {"key": key, "on_change": remember}

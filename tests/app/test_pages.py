@@ -186,3 +186,14 @@ def test_duplicate_with_changes_prefills_the_train_form(populated):
     assert at.selectbox(key="variant").value == "dcgan"
     assert next(n for n in at.number_input if n.label == "Batch size").value == 16
     assert next(n for n in at.number_input if n.label == "Width (channels / units)").value == 8
+
+
+def test_chart_settings_and_filters_survive_a_trip_to_another_page(populated):
+    at = app("app_pages/runs.py")
+    at.slider(key="smoothing").set_value(0.9).run()
+    at.multiselect(key="filter-variant").set_value(["toy"]).run()
+    at.switch_page("app_pages/home.py").run()
+    at.switch_page("app_pages/runs.py").run()
+    assert at.slider(key="smoothing").value == 0.9
+    assert at.multiselect(key="filter-variant").value == ["toy"]
+    assert not at.exception

@@ -101,9 +101,9 @@ def live() -> None:
         run_view.metric_charts(run_id, store, smoothing, "step" if x_axis == "step" else "time")
     with samples:
         if run["config"].get("image_size") == 0:
-            toy_view.view(run_id, store, live=current["status"] in ACTIVE)
+            toy_view.view(run_id, store)
         else:
-            run_view.sample_timeline(run_id, store, live=current["status"] in ACTIVE)
+            run_view.sample_timeline(run_id, store)
         st.markdown("**Events**")
         run_view.event_log(run_id, store)
     if active and current["status"] not in ACTIVE + ("queued",):

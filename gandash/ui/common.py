@@ -68,3 +68,13 @@ def keep(key: str, default) -> dict:
         st.session_state[shadow] = st.session_state[key]
 
     return {"key": key, "on_change": remember}
+
+
+def timeline(label: str, steps: list[int], key: str, help: str | None = None) -> int:
+    """A step slider that follows the newest step while training, unless the user has moved it back
+    to look at an earlier one."""
+    newest = f"_{key}_newest"
+    if st.session_state.get(key) not in steps or st.session_state.get(key) == st.session_state.get(newest):
+        st.session_state[key] = steps[-1]
+    st.session_state[newest] = steps[-1]
+    return st.select_slider(label, options=steps, key=key, help=help) if len(steps) > 1 else steps[0]

@@ -10,7 +10,7 @@ from gandash import checkpoints, export, images, jobs
 from gandash.errors import GandashError
 from gandash.history import MetricHistory
 from gandash.store import Store
-from gandash.ui import charts
+from gandash.ui import charts, common
 
 CHARTS = (("Losses", ("loss_d", "loss_g"), False), ("Discriminator outputs", ("d_x", "d_g_z1", "d_g_z2"), False),
           ("Gradient norms", ("grad_norm_d", "grad_norm_g"), True), ("Throughput", ("images_per_sec",), False))
@@ -36,18 +36,13 @@ def metric_charts(run_id: str, store: Store, smoothing: float, x_axis: str) -> N
         columns[index % 2].plotly_chart(figure, key=f"chart-{run_id}-{title}", config={"displaylogo": False})
 
 
-def sample_timeline(run_id: str, store: Store, live: bool) -> None:
+def sample_timeline(run_id: str, store: Store) -> None:
     samples = store.samples(run_id)
     if not samples:
         st.info("No samples yet: a grid from the same fixed noise is saved every few hundred steps.")
         return
-    steps = [step for step, _ in samples]
-    key = f"sample-step-{run_id}"
-    if live or st.session_state.get(key) not in steps:
-        st.session_state[key] = steps[-1]  # follow the newest grid while training
-    step = st.select_slider("Sample step", options=steps, key=key,
-                            help="The same noise every time, so you see how the generator changes.") \
-        if len(steps) > 1 else steps[0]
+    step = common.timeline("Sample step", [step for step, _ in samples], f"sample-step-{run_id}",
+                           help="The same noise every time, so you see how the generator changes.")
     path = Path(dict(samples)[step])
     try:
         picture = images.open_image(path.read_bytes(), name=path.name)

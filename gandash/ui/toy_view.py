@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from gandash.store import Store
+from gandash.ui import common
 
 ARROWS = 120  # enough to see the flow without hiding the points
 
@@ -53,16 +54,13 @@ def figure(current: dict, previous: dict | None, step: int) -> go.Figure:
     return fig
 
 
-def view(run_id: str, store: Store, live: bool) -> None:
+def view(run_id: str, store: Store) -> None:
     shots = snapshots(run_id, store)
     if not shots:
         st.info("No snapshots yet: the first one appears after the first sample interval.")
         return
     steps = [step for step, _ in shots]
-    key = f"toy-step-{run_id}"
-    if live or st.session_state.get(key) not in steps:
-        st.session_state[key] = steps[-1]
-    step = st.select_slider("Timeline", options=steps, key=key) if len(steps) > 1 else steps[0]
+    step = common.timeline("Timeline", steps, f"toy-step-{run_id}")
     index = steps.index(step)
     current = _snapshot(shots[index][1])
     previous = _snapshot(shots[index - 1][1]) if index > 0 else None

@@ -27,6 +27,7 @@ import torch
 
 from gandash import data, images, sampling, trainer
 from gandash.config import make_config, parse_overrides
+from gandash.metrics import mode_coverage  # the VEEGAN protocol, shared with `gandash eval`
 
 OUT = Path(__file__).resolve().parent / "out"
 SAMPLES = 2500
@@ -35,17 +36,6 @@ PROPOSED = dict(z_dim=2, width=128, batch_size=256, lr_g=1e-3, lr_d=1e-3, beta1=
                 loss="bce", d_steps=1, spectral_norm=False, pack=1, r1_weight=0.0, gp_weight=0.0,
                 ema_decay=0.0)
 EXTENT = {"ring": 3.0, "grid": 5.5}  # half-width of the scatter, so stray points do not rescale it
-
-
-def mode_coverage(points: np.ndarray, modes: np.ndarray, sigma: float) -> dict:
-    """VEEGAN protocol: high quality = within 3 sigma of the nearest mode; covered = >= 1 such sample."""
-    points = points[np.isfinite(points).all(1)] if len(points) else points
-    dist = np.linalg.norm(points[:, None, :] - modes[None, :, :], axis=2)  # (N, M)
-    nearest, near_dist = dist.argmin(1), dist.min(1)
-    good = near_dist <= 3 * sigma
-    counts = np.bincount(nearest[good], minlength=len(modes))
-    return {"modes": int((counts > 0).sum()), "of": len(modes),
-            "hq_percent": 100.0 * good.sum() / max(len(good), 1), "per_mode": counts.tolist()}
 
 
 def run_one(dataset: str, seed: int, minutes: float, overrides: dict, tag: str) -> dict:

@@ -56,6 +56,19 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--class", dest="label", type=int)
     sample.add_argument("--seed", type=int, default=0)
 
+    evaluate = commands.add_parser("eval", help="quality metrics of a run's latest generator (FID, recall, modes...)")
+    evaluate.add_argument("run")
+    evaluate.add_argument("--n", type=int, default=10_000, help="samples to draw (default 10000)")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--no-ema", action="store_true", help="the raw generator even when the run kept an EMA")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    classifier = commands.add_parser("train-classifier", help="train the feature classifier that metrics use")
+    classifier.add_argument("--dataset", default="fashion-mnist", choices=("fashion-mnist", "mnist"))
+    classifier.add_argument("--epochs", type=int, default=3)
+    classifier.add_argument("--seed", type=int, default=0)
+    classifier.add_argument("--data-dir")
+    classifier.add_argument("--out", help="where to write the weights (default: the bundled gandash/weights/)")
+
     commands.add_parser("variants", help="the GAN variants gandash can train")
     datasets = commands.add_parser("datasets", help="the datasets and whether they are on this machine")
     datasets.add_argument("--data-dir")
@@ -211,6 +224,35 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    import json
+
+    from gandash import jobs, metrics, sampling
+    from gandash.store import Store
+
+    run = jobs.get(args.run, Store())
+    generator, config, step = sampling.load_generator(Path(run["run_dir"]), ema=not args.no_ema)
+    started = time.perf_counter()
+    values = metrics.evaluate(generator, config, n=args.n, seed=args.seed, inception=True)
+    if args.json:
+        print(json.dumps({"run": args.run, "step": step, "n": args.n, "metrics": values}))
+        return 0
+    print(f"{args.run} at step {step}: {args.n} samples on {config.dataset} ({time.perf_counter() - started:.1f}s)")
+    for key, value in values.items():
+        print(f"  {key:<16} {value:>10.4g}   {metrics.KEYS.get(key, '')}")
+    return 0
+
+
+def cmd_train_classifier(args) -> int:
+    from gandash import features
+
+    result = features.train(args.dataset, epochs=args.epochs, seed=args.seed, data_dir=args.data_dir,
+                            out=Path(args.out) if args.out else None, log=lambda text: print(text, file=sys.stderr))
+    print(f"{args.dataset}: test accuracy {result['test_accuracy']:.2%} after {result['seconds']:.0f}s; "
+          f"wrote {result['path']} ({result['bytes'] / 1e6:.2f} MB)")
+    return 0
+
+
 def cmd_variants(args) -> int:
     from gandash.variants import REGISTRY
 
@@ -240,7 +282,7 @@ def cmd_worker(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return globals()[f"cmd_{args.command}"](args)
+        return globals()[f"cmd_{args.command.replace('-', '_')}"](args)
     except GandashError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -143,7 +143,7 @@ with st.container(border=True):
         beta2 = b.number_input("Adam β2", value=base.beta2, format="%.4f", key=f"b2{key}")
         width = c.number_input("Width (channels / units)", value=base.width, step=1, key=f"w{key}")
         image_size = d.number_input("Image size", value=base.image_size, step=1, key=f"size{key}",
-                                    disabled=variant.data_kind != "image")
+                                    disabled=variant.data_kind == "points")
         a, b, c, d = st.columns(4)
         loss = a.selectbox("Loss family", ["bce", "wasserstein", "least-squares", "hinge"],
                            index=["bce", "wasserstein", "least-squares", "hinge"].index(base.loss), key=f"loss{key}")
@@ -174,7 +174,7 @@ def _step_seconds(config_json: str) -> tuple[float, str]:
     return estimate.seconds_per_step(cfg.TrainConfig.from_dict(json.loads(config_json)), store)
 
 
-if config is not None:
+if config is not None and variant.trainer is None:  # the estimate times Algorithm 1's step, not a paired one
     seconds, source = _step_seconds(config.to_json())
     total = config.total_steps
     text = f"≈ **{seconds * 1000:.0f} ms per step** on {config.device if config.device != 'auto' else 'this device'}"

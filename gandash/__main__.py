@@ -56,6 +56,22 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--class", dest="label", type=int)
     sample.add_argument("--seed", type=int, default=0)
 
+    interpolate = commands.add_parser("interpolate", help="walk the latent space between two seeds' images")
+    interpolate.add_argument("run", help="a run id, or demo:NAME for a bundled demo model")
+    interpolate.add_argument("--from", dest="seed_from", type=int, required=True, metavar="SEED")
+    interpolate.add_argument("--to", dest="seed_to", type=int, required=True, metavar="SEED")
+    interpolate.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
+    interpolate.add_argument("--steps", type=int, default=16)
+    interpolate.add_argument("--truncation", type=float, default=1.0, metavar="PSI")
+    interpolate.add_argument("--class", dest="label", type=int, help="the class, for conditional models")
+    interpolate.add_argument("--checkpoint", type=int, metavar="STEP", help="default: the newest")
+    interpolate.add_argument("--out", required=True, help="strip.png, anim.gif or z.npy")
+
+    pretrain = commands.add_parser("pretrain", help="rebuild the bundled demo models from scratch")
+    pretrain.add_argument("--minutes-per-model", type=float, default=4.0)
+    pretrain.add_argument("--only", action="append", metavar="NAME", help="one preset (repeatable)")
+    pretrain.add_argument("--seed", type=int, default=0)
+
     evaluate = commands.add_parser("eval", help="quality metrics of a run's latest generator (FID, recall, modes...)")
     evaluate.add_argument("run")
     evaluate.add_argument("--n", type=int, default=10_000, help="samples to draw (default 10000)")
@@ -69,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     classifier.add_argument("--data-dir")
     classifier.add_argument("--out", help="where to write the weights (default: the bundled gandash/weights/)")
 
+    deblur = commands.add_parser("deblur", help="restore a blurry photo (bundled model or a deblur run)")
+    deblur.add_argument("input", metavar="IN", help="a JPEG, PNG, WebP, TIFF or BMP photo")
+    deblur.add_argument("--out", required=True, metavar="OUT", help="where to write the result (same size)")
+    deblur.add_argument("--model", default="bundled", metavar="RUN", help="a deblur run's id (default: bundled)")
+    deblur.add_argument("--tile", type=int, default=512, metavar="N", help="tile size in pixels (default 512)")
     commands.add_parser("variants", help="the GAN variants gandash can train")
     datasets = commands.add_parser("datasets", help="the datasets and whether they are on this machine")
     datasets.add_argument("--data-dir")
@@ -224,6 +245,43 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_interpolate(args) -> int:
+    from gandash import checkpoints, jobs, latent
+    from gandash.paths import atomic_write_bytes
+    from gandash.store import Store
+
+    out = Path(args.out)
+    if out.suffix not in latent.EXPORTS:
+        raise GandashError(f"--out must end in one of {', '.join(latent.EXPORTS)} (got '{out.name}').")
+    if not out.parent.is_dir():
+        raise GandashError(f"folder {out.parent} does not exist.")
+    if args.run.startswith("demo:"):
+        model = latent.load(demo=args.run.removeprefix("demo:"))
+    else:
+        run_dir = Path(jobs.get(args.run, Store())["run_dir"])
+        checkpoint = None
+        if args.checkpoint is not None:
+            checkpoint = checkpoints.path_for(run_dir, args.checkpoint)
+            if not checkpoint.is_file():
+                kept = ", ".join(str(checkpoints.step_of(p)) for p in checkpoints.listing(run_dir)) or "none"
+                raise GandashError(f"run {args.run} has no checkpoint of step {args.checkpoint} (kept: {kept}).")
+        model = latent.load(run_dir, checkpoint)
+    z, labels, frames = latent.seeds_to_frames(model, args.seed_from, args.seed_to, args.steps, args.method,
+                                               args.truncation, args.label)
+    atomic_write_bytes(out, latent.export_bytes(out.suffix, model, z, labels, frames))
+    print(f"wrote {len(z)} {args.method} frames of {model.source} (step {model.step}) to {out}")
+    return 0
+
+
+def cmd_pretrain(args) -> int:
+    from gandash import demos
+
+    if not 0 < args.minutes_per_model <= 600:
+        raise GandashError(f"--minutes-per-model must be above 0 and at most 600 (got {args.minutes_per_model}).")
+    demos.pretrain(args.only, args.minutes_per_model, args.seed)
+    return 0
+
+
 def cmd_eval(args) -> int:
     import json
 
@@ -250,6 +308,27 @@ def cmd_train_classifier(args) -> int:
                             out=Path(args.out) if args.out else None, log=lambda text: print(text, file=sys.stderr))
     print(f"{args.dataset}: test accuracy {result['test_accuracy']:.2%} after {result['seconds']:.0f}s; "
           f"wrote {result['path']} ({result['bytes'] / 1e6:.2f} MB)")
+    return 0
+
+
+def cmd_deblur(args) -> int:
+    from gandash import deblur
+    from gandash.paths import atomic_write_bytes
+
+    source, target = Path(args.input), Path(args.out)
+    if not source.is_file():
+        raise GandashError(f"{source} does not exist or is not a file.")
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF",
+           ".bmp": "BMP"}.get(target.suffix.lower())
+    if fmt is None:
+        raise GandashError(f"--out {target.name}: end it in .png, .jpg, .webp, .tif or .bmp.")
+    photo = deblur.read_photo(source)
+    generator, label = deblur.load_model(args.model)
+    started = time.perf_counter()
+    restored = deblur.deblur_photo(photo, generator, args.tile,
+                                   lambda done: print(f"\r{done:4.0%}", end="", file=sys.stderr, flush=True))
+    atomic_write_bytes(target, deblur.encode(restored, fmt))
+    print(f"\rwrote {target} ({photo.size[0]}x{photo.size[1]}, {label}, {time.perf_counter() - started:.1f} s)")
     return 0
 
 

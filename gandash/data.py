@@ -31,7 +31,7 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 class DatasetInfo:
     name: str
     description: str
-    kind: str  # "image" or "points"
+    kind: str  # "image", "points" or "paired" (blurred/sharp pairs for image-to-image variants)
     channels: int = 0
     image_size: int = 0  # native size; 0 when it depends on the files
     num_classes: int = 0
@@ -93,6 +93,7 @@ CATALOGUE: dict[str, DatasetInfo] = {info.name: info for info in (
 PREFIXED = {
     "folder": "folder:PATH — every image under PATH, resized and centre-cropped (sub-folders become classes)",
     "points": "points:FILE — your own 2D points, an (N, 2) .npy or .csv",
+    "blurred": "blurred:NAME — blurred/sharp pairs made on the fly from photos, folder:PATH or an image set",
 }
 
 
@@ -112,7 +113,9 @@ def info(name: str) -> DatasetInfo:
     if prefix == "folder" and arg:
         classes = _folder_classes(Path(arg)) if Path(arg).is_dir() else ()
         return DatasetInfo(name, f"images under {arg}", "image", 3, 64, len(classes), classes)
-    known = ", ".join(list(CATALOGUE) + ["folder:PATH", "points:FILE"])
+    if prefix == "blurred" and arg:
+        return _blurred_info(name, arg)
+    known = ", ".join(list(CATALOGUE) + ["folder:PATH", "points:FILE", "blurred:photos", "blurred:folder:PATH"])
     raise GandashError(f"dataset '{name}' is unknown; choose one of {known}.")
 
 
@@ -134,6 +137,8 @@ def load(name: str, data_dir: str | None = None, image_size: int | None = None,
     """Load a dataset by name into memory, resized to `image_size` with `channels` channels."""
     meta = info(name)
     prefix, arg = split_name(name)
+    if meta.kind == "paired":
+        return _load_blurred(meta, arg, data_dir, image_size, channels, seed)
     if meta.kind == "points":
         points = _load_points_file(_locate(name, data_dir)) if prefix == "points" else _toy_points(prefix, seed)
         return Dataset(meta, points=torch.from_numpy(points))
@@ -352,7 +357,102 @@ def describe_all(data_dir: str | None = None) -> list[dict]:
         rows.append({"name": meta.name, "kind": meta.kind, "description": meta.description, "present": present,
                      "how_to_get": "" if present else meta.how_to_get.format(where=paths.data_dir() / meta.name)})
     for prefix, text in PREFIXED.items():
-        rows.append({"name": f"{prefix}:", "kind": "image" if prefix == "folder" else "points",
-                     "description": text, "present": True, "how_to_get": ""})
+        if prefix != "blurred":
+            rows.append({"name": f"{prefix}:", "kind": "image" if prefix == "folder" else "points",
+                         "description": text, "present": True, "how_to_get": ""})
+    rows.append({"name": "blurred:photos", "kind": "paired", "description": _blurred_info("", "photos").description,
+                 "present": True, "how_to_get": ""})
+    rows.append({"name": "blurred:folder:", "kind": "paired", "present": True, "how_to_get": "",
+                 "description": "blurred:folder:PATH — your own sharp photos, blurred on the fly"})
     return rows
 
+
+
+
+# --- blurred/sharp pairs for deblurring (variants with data_kind "paired") ------------------------
+# The pairs are made on the fly (gandash.blur.degrade) from sharp uint8 tiles kept here; the tiles
+# are larger than the training crop so every blurred pixel is computed from real neighbours.
+
+# scikit-image's bundled photos (no download). The held-out ones are never trained on: the deblur
+# bench, the tests and the Deblur page's examples use them, so their numbers are honest.
+PHOTOS_TRAIN = ("astronaut", "camera", "chelsea", "immunohistochemistry", "retina", "grass", "gravel", "brick",
+                "moon", "coins", "cell", "page", "text", "clock")
+PHOTOS_HELD_OUT = ("rocket", "coffee", "motorcycle")  # motorcycle: both stereo views are held out
+TILE_MARGIN = 20  # = blur.KERNEL_SIZE // 2, the widest blur's reach
+
+
+def _blurred_info(name: str, inner: str) -> DatasetInfo:
+    if inner == "photos":
+        return DatasetInfo(name or "blurred:photos", f"{len(PHOTOS_TRAIN)} of scikit-image's bundled photos (held out: "
+                           f"{', '.join(PHOTOS_HELD_OUT)}), random crops blurred on the fly", "paired", 3, 0)
+    base = info(inner)
+    if base.kind != "image":
+        raise GandashError(f"'{name}': blurred pairs are made from images, but '{inner}' is {base.kind} data; "
+                           "use blurred:photos, blurred:folder:PATH or blurred:cifar10.")
+    size = 0 if split_name(inner)[0] == "folder" else base.image_size  # folders: crops at full resolution
+    return DatasetInfo(name, f"{base.description}, blurred on the fly", "paired", base.channels, size)
+
+
+def photo(name: str) -> np.ndarray:
+    """A bundled scikit-image photo as uint8 HWC RGB (gray ones repeated to three channels)."""
+    import skimage.data  # imported here: it takes a moment and only pairs need it
+
+    array = skimage.data.stereo_motorcycle()[0] if name == "motorcycle" else getattr(skimage.data, name)()
+    array = np.asarray(array, dtype=np.uint8)
+    return np.repeat(array[..., None], 3, axis=2) if array.ndim == 2 else array[..., :3]
+
+
+def _tiles(array: np.ndarray, size: int) -> list[np.ndarray]:
+    """Overlapping size x size tiles (C, size, size) of an HWC photo, half a tile apart."""
+    h, w = array.shape[:2]
+    step = max(1, size // 2)
+    tops = sorted({*range(0, h - size + 1, step), h - size})
+    lefts = sorted({*range(0, w - size + 1, step), w - size})
+    return [array[y:y + size, x:x + size].transpose(2, 0, 1) for y in tops for x in lefts]
+
+
+def _load_blurred(meta: DatasetInfo, inner: str, data_dir: str | None, image_size: int | None,
+                  channels: int | None, seed: int) -> Dataset:
+    channels = channels or meta.channels or 3
+    prefix, arg = split_name(inner)
+    if inner != "photos" and prefix != "folder":  # a set of small images: whole images, mirrored borders
+        base = load(inner, data_dir, image_size, channels, seed)
+        return Dataset(meta, images=base.images)
+    tile = (image_size or 64) + 2 * TILE_MARGIN
+    if inner == "photos":
+        from PIL import Image
+
+        sources = []
+        for name in PHOTOS_TRAIN:
+            array = photo(name)
+            sources.append(array)
+            if min(array.shape[:2]) >= 2 * tile:  # the same photo at 60%: finer detail per pixel
+                small = Image.fromarray(array).resize((array.shape[1] * 3 // 5, array.shape[0] * 3 // 5),
+                                                      Image.Resampling.LANCZOS)
+                sources.append(np.asarray(small))
+    else:
+        sources = _read_photos(Path(arg), tile)
+    # flat tiles (sky, the black around retina) look the same blurred or not and teach nothing
+    tiles = [t for array in sources if min(array.shape[:2]) >= tile for t in _tiles(array, tile) if t.std() >= 8]
+    if not tiles:
+        raise GandashError(f"'{meta.name}' has no photo of at least {tile}x{tile} px; add larger photos or "
+                           "train on smaller crops (image_size).")
+    stacked = torch.from_numpy(np.stack(tiles))
+    return Dataset(meta, images=to_size(stacked, tile, channels) if channels == 1 else stacked)
+
+
+def _read_photos(folder: Path, tile: int, longest: int = 1600) -> list[np.ndarray]:
+    """The photos under `folder` at full resolution (very large ones scaled to `longest` px)."""
+    from gandash import images as image_io
+
+    if not folder.is_dir():
+        raise GandashError(f"image folder '{folder}' does not exist or is not a folder.")
+    arrays = []
+    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()):
+        try:
+            image = image_io.open_image(path).convert("RGB")
+        except GandashError:
+            continue
+        image.thumbnail((longest, longest))
+        arrays.append(np.asarray(image))
+    return arrays

@@ -1,0 +1,180 @@
+"""The paired (image-to-image) trainer: blurred -> G -> restored, judged against the sharp crop.
+
+It keeps trainer.Trainer's interface and machinery (data cursor, EMA, optimisers, checkpoints,
+resume, step-by-step mode) and replaces only what differs from Algorithm 1: where G's input comes
+from (a blurred crop instead of noise), G's loss (a content term plus a small adversarial term) and
+what a sample grid shows (blurry | restored | sharp). Variants name it with
+trainer="gandash.paired:PairedTrainer", so train(), the worker and jobs run it unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from gandash import blur, images, losses
+from gandash.config import TrainConfig
+from gandash.paths import atomic_write_bytes
+from gandash.trainer import Trainer, _mean_prob
+
+SAMPLE_PAIRS = 8
+
+
+@dataclass(frozen=True)
+class PairedRecipe:
+    content: str                # mse (the seed tutorial) | charbonnier (robust L1)
+    frequency_weight: float     # L1 between the Fourier transforms: restores the high frequencies blur removed
+    adversarial_weight: float   # small: the content term sets the picture, D only pushes towards crisp texture
+    cosine_lr: bool             # decay both learning rates to 10% over a step budget
+
+
+RECIPES = {
+    "deblur-seed": PairedRecipe("mse", 0.0, 1e-3, cosine_lr=False),
+    "deblur": PairedRecipe("charbonnier", 0.1, 1e-3, cosine_lr=True),
+}
+
+
+def charbonnier(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """sqrt((x - y)^2 + eps^2): L1 that stays smooth at 0 (Charbonnier et al. 1994; used by MPRNet)."""
+    return torch.sqrt((x - y).pow(2) + eps * eps).mean()
+
+
+def frequency_l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference of the 2D spectra (MIMO-UNet's FFT loss); 'ortho' keeps it on the
+    scale of a pixel loss."""
+    fx, fy = torch.fft.rfft2(x.float(), norm="ortho"), torch.fft.rfft2(y.float(), norm="ortho")
+    return (torch.view_as_real(fx) - torch.view_as_real(fy)).abs().mean()
+
+
+def psnr(x: torch.Tensor, y: torch.Tensor) -> float:
+    """PSNR in dB of images in [-1, 1] (peak 1 on the [0, 1] scale)."""
+    mse = ((x.detach().float().clamp(-1, 1) - y.float()) / 2).pow(2).mean().item()
+    return 10 * math.log10(1 / max(mse, 1e-12))
+
+
+class PairedTrainer(Trainer):
+    def __init__(self, config: TrainConfig, run_dir: Path, dataset=None):
+        super().__init__(config, run_dir, dataset)
+        self.recipe = RECIPES[config.variant]
+        # The same pairs in every sample grid, drawn from their own RNG so training's is untouched.
+        generator = torch.Generator().manual_seed(config.seed + 12345)
+        index = torch.randint(len(self.data), (SAMPLE_PAIRS,), generator=generator)
+        blurred, sharp = blur.degrade(self._crops(index, generator), config.image_size, generator, noise=0, jpeg=0)
+        self.fixed_blurred, self.fixed_sharp = blurred.to(self.hw.device), sharp.to(self.hw.device)
+        self.base_lr = (config.lr_g, config.lr_d)
+
+    # --- data ------------------------------------------------------------------------------
+    def _crops(self, index: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Random crops (with the blur's margin when the tiles have it), flips, quarter turns and
+        colour-channel orders of the rows `index`: uint8 (N, C, S, S)."""
+        tiles = self.data.images[index.to(self.data.images.device)].cpu()
+        size = min(tiles.shape[-1], self.config.image_size + 2 * (blur.KERNEL_SIZE // 2))
+        crops = []
+        for tile in tiles:
+            top, left = (int(v) for v in torch.randint(tiles.shape[-1] - size + 1, (2,), generator=generator))
+            crop = tile[:, top:top + size, left:left + size]
+            turns, flip, order = (int(v) for v in (torch.randint(4, (), generator=generator),
+                                                   torch.randint(2, (), generator=generator),
+                                                   torch.randint(6, (), generator=generator)))
+            crop = torch.rot90(crop, turns, (1, 2))
+            crop = crop.flip(2) if flip else crop
+            if crop.shape[0] == 3:  # colour casts are not what deblurring is about: any channel order
+                crop = crop[[(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)][order], :, :]
+            crops.append(crop)
+        return torch.stack(crops)
+
+    def _next_pair(self) -> tuple[torch.Tensor, torch.Tensor]:
+        blurred, sharp = blur.degrade(self._crops(self._next_index()), self.config.image_size)
+        return blurred.to(self.hw.device), sharp.to(self.hw.device)
+
+    # --- one step -------------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        total = self.config.total_steps
+        if not (self.recipe.cosine_lr and total):
+            return
+        scale = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(self.step / total, 1.0)))
+        for optimizer, base in zip((self.opt_g, self.opt_d), self.base_lr):
+            for group in optimizer.param_groups:
+                group["lr"] = base * scale
+
+    def _content(self, restored: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
+        r = self.recipe
+        loss = (restored - sharp).pow(2).mean() if r.content == "mse" else charbonnier(restored, sharp)
+        return loss + r.frequency_weight * frequency_l1(restored, sharp) if r.frequency_weight else loss
+
+    def _d_update_pair(self, measure: bool, keep_restored: bool):
+        """One D update: sharp crops are real, G's restorations are fake. Returns (loss, real logits,
+        fake logits, grad norm, restored, sharp, blurred); `restored` keeps its graph when asked."""
+        G, D, c = self.generator, self.discriminator, self.config
+        blurred, sharp = self._next_pair()
+        with self._autocast():
+            with torch.enable_grad() if keep_restored else torch.no_grad():
+                restored = G(blurred)
+            real_logits, fake_logits = D(sharp), D(restored.detach())
+            loss = losses.discriminator_loss(c.loss, real_logits, fake_logits)
+        norm = self._backward_step(loss, self.opt_d, D.parameters(), measure)
+        return loss, real_logits, fake_logits, norm, restored, sharp, blurred
+
+    def _g_update_pair(self, restored: torch.Tensor, sharp: torch.Tensor, measure: bool):
+        with self._autocast():
+            fake_logits = self.discriminator(restored)
+            content = self._content(restored.float(), sharp)
+            adversarial = losses.generator_loss(self.config.loss, fake_logits, self.config.g_loss)
+            loss = content + self.recipe.adversarial_weight * adversarial
+        norm = self._backward_step(loss, self.opt_g, self.generator.parameters(), measure)
+        if self.ema is not None:
+            self.ema.update_parameters(self.generator)
+        self.step += 1
+        return loss, content, fake_logits, norm
+
+    def train_step(self, measure: bool = False) -> dict[str, float] | None:
+        self._schedule()
+        k = self.config.d_steps
+        for index in range(k):
+            last = index == k - 1
+            loss_d, real_logits, fake_logits, norm_d, restored, sharp, blurred = self._d_update_pair(
+                measure and last, keep_restored=last)
+        loss_g, content, fake_logits_g, norm_g = self._g_update_pair(restored, sharp, measure)
+        self._finite &= torch.isfinite(loss_d.detach()) & torch.isfinite(loss_g.detach())
+        if not measure:
+            return None
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "content": content.item(),
+                "d_x": _mean_prob(real_logits), "d_g_z1": _mean_prob(fake_logits), "d_g_z2": _mean_prob(fake_logits_g),
+                "grad_norm_d": norm_d, "grad_norm_g": norm_g,
+                "psnr_blurry": psnr(blurred, sharp), "psnr_restored": psnr(restored, sharp)}
+
+    # --- step-by-step mode ------------------------------------------------------------------------
+    def single_d_step(self) -> dict[str, float]:
+        loss, real_logits, fake_logits, norm, *_ = self._d_update_pair(measure=True, keep_restored=False)
+        self._finite &= torch.isfinite(loss.detach())
+        return {"loss_d": loss.item(), "d_x": _mean_prob(real_logits), "d_g_z1": _mean_prob(fake_logits),
+                "grad_norm_d": norm}
+
+    def single_g_step(self) -> dict[str, float]:
+        blurred, sharp = self._next_pair()
+        with self._autocast():
+            restored = self.generator(blurred)
+        loss, _, fake_logits, norm = self._g_update_pair(restored, sharp, measure=True)
+        self._finite &= torch.isfinite(loss.detach())
+        return {"loss_g": loss.item(), "d_g_z2": _mean_prob(fake_logits), "grad_norm_g": norm}
+
+    # --- samples ----------------------------------------------------------------------------------
+    @torch.no_grad()
+    def save_samples(self) -> Path:
+        """Rows of blurry | restored | sharp (two triplets per row) for the fixed pairs."""
+        G = self.sampling_generator()
+        was_training = G.training
+        G.eval()
+        try:
+            restored = G(self.fixed_blurred).float().clamp(-1, 1)
+        finally:
+            G.train(was_training)
+        triplets = torch.stack([self.fixed_blurred, restored, self.fixed_sharp], 1).flatten(0, 1)
+        folder = self.run_dir / "samples"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"step_{self.step:08d}.png"
+        atomic_write_bytes(path, images.grid_png(triplets, nrow=6))
+        return path

@@ -13,6 +13,10 @@ navigation = st.navigation({
         st.Page("app_pages/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"),
         st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     ],
+    "Explore": [
+        st.Page("app_pages/latent.py", title="Latent space", icon=":material/gesture:", url_path="latent"),
+    ],
+    "Use models": [st.Page("app_pages/deblur.py", title="Deblur", icon=":material/deblur:", url_path="deblur")],
 })
 with st.sidebar:
     sidebar.jobs_panel()

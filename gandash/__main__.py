@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     deblur.add_argument("input", metavar="IN", help="a JPEG, PNG, WebP, TIFF or BMP photo")
     deblur.add_argument("--out", required=True, metavar="OUT", help="where to write the result (same size)")
     deblur.add_argument("--model", default="bundled", metavar="RUN", help="a deblur run's id (default: bundled)")
-    deblur.add_argument("--tile", type=int, default=512, metavar="N", help="tile size in pixels (default 512)")
+    deblur.add_argument("--tile", type=int, default=1024, metavar="N", help="tile size in pixels (default 1024)")
     commands.add_parser("variants", help="the GAN variants gandash can train")
     datasets = commands.add_parser("datasets", help="the datasets and whether they are on this machine")
     datasets.add_argument("--data-dir")

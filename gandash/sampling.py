@@ -17,23 +17,36 @@ from gandash.paths import atomic_write_bytes
 MAX_SAMPLES = 100_000
 
 
-def load_generator(run_dir: Path, ema: bool = True) -> tuple[torch.nn.Module, TrainConfig, int]:
-    """(generator in eval mode on the CPU, its config, the checkpoint's step); EMA weights if asked and kept."""
+def load_generator(run_dir: Path, ema: bool = True, checkpoint: Path | None = None
+                   ) -> tuple[torch.nn.Module, TrainConfig, int]:
+    """(generator in eval mode on the CPU, its config, the checkpoint's step) from the newest
+    checkpoint, or from `checkpoint`; EMA weights if asked and kept."""
     run_dir = Path(run_dir)
     config = TrainConfig.load(run_dir / "config.json")
-    state, warnings = checkpoints.latest(run_dir)
-    if state is None:
-        detail = f" ({warnings[0]})" if warnings else ""
-        raise GandashError(f"run {run_dir.name} has no checkpoint yet{detail}; one is written every "
-                           f"{config.checkpoint_every} steps and when the run stops.")
+    if checkpoint is not None:
+        state = checkpoints.load(checkpoint)
+    else:
+        state, warnings = checkpoints.latest(run_dir)
+        if state is None:
+            detail = f" ({warnings[0]})" if warnings else ""
+            raise GandashError(f"run {run_dir.name} has no checkpoint yet{detail}; one is written every "
+                               f"{config.checkpoint_every} steps and when the run stops.")
+    return generator_from_state(state, config, ema), config, int(state["step"])
+
+
+def generator_from_state(state: dict, config: TrainConfig, ema: bool = True) -> torch.nn.Module:
+    """Build the config's generator and load the checkpoint's weights into it, or say why they do not fit."""
+    saved_variant = (state.get("config") or {}).get("variant", config.variant)
+    if saved_variant != config.variant:
+        raise GandashError(f"the checkpoint is of variant '{saved_variant}', but the run is '{config.variant}'.")
     generator, _ = variants.get(config.variant).build(config)
     weights = state["ema"] if ema and state.get("ema") is not None else state["generator"]
     try:
         generator.load_state_dict(weights)
-    except RuntimeError as exc:
+    except (RuntimeError, TypeError, AttributeError) as exc:
         raise GandashError(f"the checkpoint does not fit a {config.variant} generator with this run's "
                            f"settings ({str(exc).splitlines()[0]}).") from None
-    return generator.eval(), config, int(state["step"])
+    return generator.eval()
 
 
 @torch.no_grad()

@@ -8,6 +8,7 @@ foreground CLI both call it and differ only in the reporter they pass.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import time
 from dataclasses import asdict
@@ -333,10 +334,19 @@ def budget_reached(config: TrainConfig, step: int, seconds: float) -> bool:
     return bool((total and step >= total) or (config.max_minutes and seconds >= config.max_minutes * 60))
 
 
+def trainer_class(variant_name: str) -> type[Trainer]:
+    """Trainer, or the class a variant names for its own kind of step."""
+    named = variants.get(variant_name).trainer
+    if named is None:
+        return Trainer
+    module, _, cls = named.partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
 def train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop=lambda: False,
           dataset: data.Dataset | None = None) -> tuple[str, str]:
     """Train until the budget, a stop request or divergence; returns (status, message)."""
-    trainer = Trainer(config, run_dir, dataset)
+    trainer = trainer_class(config.variant)(config, run_dir, dataset)
     state, warnings = checkpoints.latest(run_dir, map_location=trainer.hw.device)
     for warning in warnings:
         reporter.event("warning", warning)

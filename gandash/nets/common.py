@@ -28,3 +28,11 @@ def projection(logits: torch.Tensor, features: torch.Tensor, embedding: nn.Embed
     if labels is None:
         raise ValueError("this discriminator is conditional: pass labels")
     return logits + (embedding(labels) * features).sum(1)
+
+
+def embed_labels(embedding: nn.Embedding, labels: torch.Tensor) -> torch.Tensor:
+    """Integer labels pick rows of the embedding; float (N, classes) weights mix them, which is how
+    the latent explorer walks from one class to another."""
+    if labels.is_floating_point():
+        return labels.to(embedding.weight.dtype) @ embedding.weight
+    return embedding(labels)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gandash.nets.common import dcgan_init, maybe_sn, projection
+from gandash.nets.common import embed_labels, dcgan_init, maybe_sn, projection
 
 SEED_SIZES = (4, 7)
 NORMS = ("batch", "layer", "spectral", "none")
@@ -54,7 +54,7 @@ class ConvGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.label_embedding is not None:
-            z = torch.cat([z, self.label_embedding(labels)], 1)
+            z = torch.cat([z, embed_labels(self.label_embedding, labels)], 1)
         return self.main(z[:, :, None, None])
 
 

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from gandash.nets.common import maybe_sn, projection
+from gandash.nets.common import embed_labels, maybe_sn, projection
 
 
 class MLPGenerator(nn.Module):
@@ -30,7 +30,7 @@ class MLPGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.label_embedding is not None:
-            z = torch.cat([z, self.label_embedding(labels)], 1)
+            z = torch.cat([z, embed_labels(self.label_embedding, labels)], 1)
         return self.net(z).view(len(z), *self.out_shape)
 
 

@@ -1,0 +1,186 @@
+import random
+
+import streamlit as st
+import torch
+
+from gandash import checkpoints, latent
+from gandash.errors import GandashError
+from gandash.ui import common, latent_view
+
+st.title("Latent space")
+st.caption("A generator maps a random vector z to an image. Nearby vectors give similar images; "
+           "walking between two vectors shows what the generator has learned in between.")
+
+runs, bundled = latent_view.sources(common.store())
+if not runs and not bundled:
+    st.info("No image model yet: train one on the Train page (a DCGAN on Fashion-MNIST takes a few minutes), "
+            "and it appears here as soon as it has written its first checkpoint.")
+    st.page_link("app_pages/train.py", label="Go to Train", icon="▶️")
+    st.stop()
+if not runs:
+    st.info("You have not trained an image model yet, so this page uses the **bundled demo models** "
+            "that ship with gandash. Your own runs appear here as soon as they have a checkpoint.")
+
+choices = runs + bundled
+wanted = common.selected_run()
+index = next((i for i, s in enumerate(choices) if s.run_id == wanted), 0)
+left, right = st.columns([3, 1])
+source = left.selectbox("Model", choices, index=index, format_func=lambda s: s.label)
+checkpoint = None
+if source.run_id:
+    kept = checkpoints.listing(source.run_dir)
+    steps = [checkpoints.step_of(p) for p in kept]
+    picked = right.selectbox("Checkpoint (step)", steps, help="The newest is first; older ones show the past.")
+    checkpoint = kept[steps.index(picked)]
+try:
+    model = latent_view.load(source, checkpoint)
+except GandashError as exc:
+    st.error(str(exc))
+    st.stop()
+config = model.config
+st.caption(f"{config.variant} on {config.dataset} · step {model.step} · z has {config.z_dim} dimensions"
+           + (f" · {config.num_classes} classes" if model.classes else ""))
+
+label = None
+if model.classes:
+    label = st.selectbox("Class", range(model.classes), key="latent-class",
+                         help="A conditional generator draws the class you ask for; z decides the rest.")
+
+
+def show(frames: torch.Tensor, nrow: int | None = None, caption: str | None = None) -> None:
+    st.image(latent_view.png(frames, model, nrow), caption=caption)
+
+
+def seeds_from(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.replace(",", " ").split()]
+    except ValueError:
+        raise GandashError("anchor seeds are whole numbers separated by commas, e.g. 1, 2, 3.") from None
+    if len(seeds) < 2:
+        raise GandashError("give at least two anchor seeds.")
+    return seeds
+
+
+tabs = st.tabs(["Interpolate", "Grid", "Directions", "Arithmetic"] + (["Classes"] if model.classes else []))
+
+# --- interpolate --------------------------------------------------------------------------------
+with tabs[0]:
+    if "latent-anchors" not in st.session_state:
+        st.session_state["latent-anchors"] = "1, 2"
+    with st.expander("Pick anchors from samples"):
+        base = st.number_input("Show samples from seed", 0, 10**6, 100, step=8, key="latent-base")
+        candidates = list(range(int(base), int(base) + 8))
+        z = torch.stack([latent.anchor(s, config.z_dim) for s in candidates])
+        pictures = latent.render(model, z, latent.labels_for(model, 8, label))
+        columns = st.columns(8)
+        for column, seed, picture in zip(columns, candidates, pictures):
+            column.image(latent_view.png(picture[None], model), caption=f"seed {seed}")
+            if column.button("Add", key=f"add-{seed}", width="stretch"):
+                st.session_state["latent-anchors"] += f", {seed}"
+                st.rerun()
+    left, right = st.columns([4, 1])
+    if right.button("Randomize", icon=":material/casino:", width="stretch"):
+        st.session_state["latent-anchors"] = ", ".join(str(random.randrange(10**6)) for _ in range(2))
+    left.text_input("Anchor seeds", key="latent-anchors", help="Each seed is one latent vector; the walk visits them in order.")
+    a, b, c, d = st.columns(4)
+    method = a.radio("Method", latent.METHODS, horizontal=True, key="latent-method",
+                     help="slerp follows the sphere where Gaussian z lives (|z| ≈ √dim); lerp cuts through "
+                          "the inside, where the midpoints are shorter than any z seen in training and "
+                          "images turn washed out.")
+    steps = b.slider("Frames per leg", 2, 64, 16, key="latent-steps")
+    psi = c.slider("Truncation ψ", 0.0, 1.5, 1.0, 0.05, key="latent-psi",
+                   help="Scales z toward the mean: below 1 trades variety for cleaner images.")
+    closed = d.checkbox("Closed loop", key="latent-closed", help="Walk back to the first anchor.")
+    try:
+        seeds = seeds_from(st.session_state["latent-anchors"])
+        anchors = [latent.anchor(s, config.z_dim) for s in seeds]
+        z = latent.truncate(latent.path(anchors, steps, method, closed), psi)
+        labels = latent.labels_for(model, len(z), label)
+        frames = latent.render(model, z, labels)
+    except GandashError as exc:
+        st.error(str(exc))
+    else:
+        show(frames, nrow=min(len(frames), 16))
+        frame = st.slider("Frame", 0, len(frames) - 1, 0, key="latent-frame")
+        left, right = st.columns(2)
+        left.image(latent_view.png(frames[frame:frame + 1], model), caption=f"frame {frame}", width=256)
+        animation = latent.export_bytes(".gif", model, z, labels, frames)
+        right.image(animation, caption="playback (loops)", width=256)
+        name = "-".join(map(str, seeds))
+        buttons = st.columns(3)
+        buttons[0].download_button("Strip (PNG)", latent.export_bytes(".png", model, z, labels, frames),
+                                   f"strip-{name}.png", "image/png", icon=":material/download:")
+        buttons[1].download_button("Animation (GIF)", animation, f"walk-{name}.gif", "image/gif",
+                                   icon=":material/download:")
+        buttons[2].download_button("Latent vectors (.npy)", latent.npy(z, labels), f"z-{name}.npy",
+                                   "application/octet-stream", icon=":material/download:",
+                                   help="One row per frame: z, then the class for conditional models.")
+
+# --- grid ---------------------------------------------------------------------------------------
+with tabs[1]:
+    a, b, c = st.columns(3)
+    center = a.number_input("Centre seed", 0, 10**6, 1, key="latent-grid-seed")
+    size = b.slider("Rows and columns", 3, 11, 7, 2, key="latent-grid-size")
+    span = c.slider("Reach (standard deviations)", 0.5, 4.0, 2.0, 0.5, key="latent-grid-span")
+    axes = st.radio("Axes", ["principal directions 1 and 2", "two random directions"], horizontal=True,
+                    key="latent-grid-axes")
+    if axes.startswith("principal"):
+        found = latent_view.directions(model, (source, str(checkpoint)), 8)
+        u, v = found.vectors[0], found.vectors[1]
+    else:
+        u, v = latent.anchor(center + 1, config.z_dim), latent.anchor(center + 2, config.z_dim)
+    z = latent.plane(latent.anchor(center, config.z_dim), u, v, size, size, span)
+    show(latent.render(model, z, latent.labels_for(model, len(z), label)), nrow=size)
+
+# --- principal directions as sliders -----------------------------------------------------------
+with tabs[2]:
+    found = latent_view.directions(model, (source, str(checkpoint)), 8)
+    st.caption("GANSpace (Härkönen et al. 2020): the principal components of the generator's first layer, "
+               "carried back to z. The first ones usually change the most visible things.")
+    seed = st.number_input("Seed", 0, 10**6, 1, key="latent-dir-seed")
+    left, right = st.columns([1, 1])
+    amounts = []
+    with left:
+        for i, share in enumerate(found.explained.tolist()[:6]):
+            amounts.append(st.slider(f"Direction {i + 1} ({share:.0%} of variance)", -4.0, 4.0, 0.0, 0.25,
+                                     key=f"latent-dir-{i}"))
+    z = latent.steer(latent.anchor(seed, config.z_dim)[None], found, amounts)
+    picture = latent.render(model, z, latent.labels_for(model, 1, label))
+    right.image(latent_view.png(picture, model), width=320)
+    if right.button("Find the nearest training image", help="A copy of a training image means memorisation."):
+        try:
+            training = latent_view.training_images(config.dataset, config.data_dir, config.image_size, config.channels)
+            index, distance = latent.nearest_training(picture[0], training)
+        except GandashError as exc:
+            right.error(str(exc))
+        else:
+            nearest = training[index:index + 1].float().div(127.5).sub(1)
+            right.image(latent_view.png(nearest, model), width=160,
+                        caption=f"training image #{index}: RMS difference {distance:.3f} (0 = identical, "
+                                "below ~0.05 looks copied)")
+
+# --- arithmetic ---------------------------------------------------------------------------------
+with tabs[3]:
+    st.caption("Vector arithmetic (Radford et al. 2016): image of a − b + c.")
+    columns = st.columns(4)
+    seeds = [columns[i].number_input(name, 0, 10**6, default, key=f"latent-arith-{name}")
+             for i, (name, default) in enumerate((("a", 1), ("b", 2), ("c", 3)))]
+    z = torch.stack([latent.anchor(s, config.z_dim) for s in seeds])
+    z = torch.cat([z, latent.arithmetic(*z)[None]])
+    pictures = latent.render(model, z, latent.labels_for(model, 4, label))
+    for column, picture, caption in zip(columns, pictures, ("a", "b", "c", "a − b + c")):
+        column.image(latent_view.png(picture[None], model), caption=caption, width="stretch")
+
+# --- classes ------------------------------------------------------------------------------------
+if model.classes:
+    with tabs[4]:
+        seed = st.number_input("Seed", 0, 10**6, 1, key="latent-class-seed")
+        z = latent.anchor(seed, config.z_dim)[None].repeat(model.classes, 1)
+        show(latent.render(model, z, torch.arange(model.classes)), caption="the same z, every class")
+        a, b, c = st.columns(3)
+        first = a.selectbox("From class", range(model.classes), key="latent-from")
+        last = b.selectbox("To class", range(model.classes), index=model.classes - 1, key="latent-to")
+        steps = c.slider("Frames", 2, 32, 10, key="latent-class-steps")
+        mix = latent.class_mix(model, first, last, steps)
+        show(latent.render(model, latent.anchor(seed, config.z_dim)[None].repeat(steps, 1), mix),
+             caption="the class embedding blended from one class into the other, z fixed")

@@ -1,0 +1,126 @@
+"""Bundled demo models: small trained generators shipped in the repo so the explorer and the
+gallery work the moment the app opens, offline, before the user has trained anything.
+
+A demo file `gandash/weights/demos/NAME.pt` holds plain tensors and values only (loaded with
+weights_only=True): the run's config, the sampling generator's weights in float16 (half the
+size; rendered in float32), the step it was taken at and a one-line description.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from gandash import checkpoints, sampling, trainer
+from gandash.config import TrainConfig
+from gandash.errors import GandashError
+from gandash.paths import atomic_write_bytes
+
+FOLDER = Path(__file__).resolve().parent / "weights" / "demos"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def path_for(name: str) -> Path:
+    if not _NAME.match(name or ""):
+        raise GandashError(f"'{name}' is not a demo model name (lowercase letters, digits and dashes).")
+    return FOLDER / f"{name}.pt"
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in FOLDER.glob("*.pt") if _NAME.match(p.stem))
+
+
+def _read(name: str) -> dict:
+    target = path_for(name)
+    if not target.is_file():
+        raise GandashError(f"there is no demo model '{name}'; bundled: {', '.join(available()) or 'none'}.")
+    try:
+        state = torch.load(target, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any unreadable file means the same thing to the user
+        raise GandashError(f"demo model '{name}' is damaged ({type(exc).__name__}); rebuild it with "
+                           "`python -m gandash pretrain`.") from None
+    if not isinstance(state, dict) or "generator" not in state or "config" not in state:
+        raise GandashError(f"demo model '{name}' is not in gandash's demo format.")
+    return state
+
+
+def describe(name: str) -> dict:
+    """{'name', 'description', 'variant', 'dataset', 'step'} of a demo, without building its net."""
+    state = _read(name)
+    return {"name": name, "description": state.get("description", ""), "variant": state["config"]["variant"],
+            "dataset": state["config"]["dataset"], "step": int(state.get("step", 0))}
+
+
+def load_generator(name: str) -> tuple[torch.nn.Module, TrainConfig, int]:
+    state = _read(name)
+    config = TrainConfig.from_dict(state["config"])
+    weights = {key: value.float() if value.is_floating_point() else value
+               for key, value in state["generator"].items()}
+    generator = sampling.generator_from_state({"generator": weights, "config": state["config"]}, config, ema=False)
+    return generator, config, int(state.get("step", 0))
+
+
+def bundle(run_dir: Path, name: str, description: str) -> Path:
+    """Pack a trained run's sampling generator (EMA when kept) into a demo file."""
+    run_dir = Path(run_dir)
+    target = path_for(name)
+    config = TrainConfig.load(run_dir / "config.json")
+    state, _ = checkpoints.latest(run_dir)
+    if state is None:
+        raise GandashError(f"run {run_dir.name} has no checkpoint to bundle.")
+    weights = state["ema"] if state.get("ema") is not None else state["generator"]
+    half = {key: value.half() if value.is_floating_point() else value for key, value in weights.items()}
+    buffer = io.BytesIO()
+    torch.save({"config": asdict(config), "generator": half, "step": int(state["step"]),
+                "description": description}, buffer)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(target, buffer.getvalue())
+    return target
+
+
+# The demo presets: what `python -m gandash pretrain` trains and bundles. Each is a plain Train-page
+# configuration with a time budget, so anyone can reproduce (or improve) a demo from the app too.
+PRESETS: dict[str, dict] = {
+    "dcgan-fashion": dict(variant="dcgan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
+                          description="DCGAN (Radford et al.) on Fashion-MNIST at 28x28, z of 100 dimensions."),
+    "cgan-fashion": dict(variant="cgan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
+                         description="Conditional DCGAN on Fashion-MNIST: ask for a T-shirt, a shoe, a bag."),
+}
+
+
+def pretrain(names: list[str] | None = None, minutes: float = 4.0, seed: int = 0, log=print) -> list[Path]:
+    """Train each preset for `minutes` from scratch (seeded) and bundle its generator."""
+    from gandash.config import make_config
+
+    names = names or list(PRESETS)
+    unknown = [n for n in names if n not in PRESETS]
+    if unknown:
+        raise GandashError(f"unknown demo preset(s) {', '.join(unknown)}; choose from {', '.join(PRESETS)}.")
+    written = []
+    for name in names:
+        preset = PRESETS[name]
+        config = make_config(preset["variant"], preset["dataset"], max_steps=None, max_minutes=minutes, seed=seed,
+                             sample_every=10**6, checkpoint_every=10**6, log_every=100, **preset["overrides"])
+        with tempfile.TemporaryDirectory(prefix=f"gandash-pretrain-{name}-") as folder:
+            config.save(Path(folder) / "config.json")
+            log(f"{name}: training {config.variant} on {config.dataset} for {minutes:g} min")
+            status, message = trainer.train(config, Path(folder), _Progress(name, log))
+            if status != "completed":
+                raise GandashError(f"pretraining {name} ended {status}: {message}")
+            written.append(bundle(Path(folder), name, preset["description"]))
+        log(f"{name}: wrote {written[-1]} ({written[-1].stat().st_size / 1e6:.1f} MB)")
+    return written
+
+
+class _Progress(trainer.Reporter):
+    def __init__(self, name: str, log):
+        self.name, self.log = name, log
+
+    def metrics(self, step, values):
+        if step % 500 == 0:
+            self.log(f"  {self.name} step {step}: loss_d {values['loss_d']:.3f} loss_g {values['loss_g']:.3f}")

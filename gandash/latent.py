@@ -1,0 +1,300 @@
+"""Latent space: anchors, interpolation (lerp, slerp), paths, planes, truncation, arithmetic,
+principal directions (GANSpace), class mixing, nearest training images, and export.
+
+Everything takes and returns CPU tensors: z is (N, z_dim); `render` turns z (and labels, or
+(N, classes) class weights for conditional models) into float images NCHW in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from gandash import demos, images, sampling
+from gandash.config import TrainConfig
+from gandash.errors import GandashError
+
+METHODS = ("slerp", "lerp")
+MAX_STEPS = 512  # frames in one interpolation; enough for a smooth 20 s loop, small enough to render
+MAX_RENDER = 4096
+
+
+@dataclass
+class Model:
+    """A generator ready to render, and where it came from."""
+    generator: torch.nn.Module
+    config: TrainConfig
+    step: int
+    source: str  # run id, or demo:NAME
+
+    @property
+    def classes(self) -> int:
+        return self.config.num_classes
+
+    @property
+    def is_image(self) -> bool:
+        return self.config.image_size > 0
+
+
+def load(run_dir: Path | None = None, checkpoint: Path | None = None, demo: str | None = None,
+         ema: bool = True) -> Model:
+    """A run's generator (newest checkpoint, or `checkpoint`), or a bundled demo's."""
+    if demo is not None:
+        generator, config, step = demos.load_generator(demo)
+        return Model(generator, config, step, f"demo:{demo}")
+    generator, config, step = sampling.load_generator(Path(run_dir), ema=ema, checkpoint=checkpoint)
+    return Model(generator, config, step, Path(run_dir).name)
+
+
+# --- anchors and paths ---------------------------------------------------------------------------
+def anchor(seed: int, z_dim: int) -> torch.Tensor:
+    """The latent vector of a seed: the same seed always gives the same z (and so the same image)."""
+    if not 0 <= int(seed) < 2**63:
+        raise GandashError(f"a seed must be a whole number from 0 to 2^63 - 1 (got {seed}).")
+    return torch.randn(z_dim, generator=torch.Generator().manual_seed(int(seed)))
+
+
+def check_steps(steps: int) -> None:
+    if not 2 <= steps <= MAX_STEPS:
+        raise GandashError(f"steps must be from 2 to {MAX_STEPS} (got {steps}).")
+
+
+def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Straight line: (1 - t) a + t b, one row per t."""
+    t = t[:, None]
+    return (1 - t) * a + t * b
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Great-circle interpolation of direction, with the norm interpolated linearly (Shoemake 1985;
+    White 2016 for GANs). A Gaussian z of high dimension lives near a sphere of radius sqrt(z_dim);
+    the midpoint of a straight line falls inside it (norm ~ 0.7 sqrt(z_dim)), where G saw no data."""
+    t = t[:, None]
+    na, nb = a.norm(), b.norm()
+    ua, ub = a / na.clamp_min(1e-12), b / nb.clamp_min(1e-12)
+    omega = torch.arccos((ua * ub).sum().clamp(-1.0, 1.0))
+    if omega.abs() < 1e-6:  # same direction: nothing to turn
+        return lerp(a, b, t[:, 0])
+    direction = (torch.sin((1 - t) * omega) * ua + torch.sin(t * omega) * ub) / torch.sin(omega)
+    return direction * ((1 - t) * na + t * nb)
+
+
+def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int, method: str = "slerp") -> torch.Tensor:
+    """`steps` vectors from a to b inclusive."""
+    check_steps(steps)
+    if method not in METHODS:
+        raise GandashError(f"method must be one of {', '.join(METHODS)} (got '{method}').")
+    blend = slerp if method == "slerp" else lerp
+    return blend(a, b, torch.linspace(0, 1, steps))
+
+
+def path(anchors: list[torch.Tensor], steps_per_leg: int, method: str = "slerp", closed: bool = False) -> torch.Tensor:
+    """A walk through several anchors (and back to the first when closed); each anchor appears once."""
+    if len(anchors) < 2:
+        raise GandashError("a path needs at least two anchors.")
+    stops = list(anchors) + ([anchors[0]] if closed else [])
+    legs = [interpolate(a, b, steps_per_leg, method)[:-1] for a, b in zip(stops, stops[1:])]
+    ends = [] if closed else [stops[-1][None]]
+    return torch.cat(legs + ends)
+
+
+def plane(center: torch.Tensor, u: torch.Tensor, v: torch.Tensor, rows: int, cols: int,
+          span: float = 2.0) -> torch.Tensor:
+    """A rows x cols grid around `center` along directions u, v (unit vectors), from -span to +span."""
+    if not (1 <= rows <= 32 and 1 <= cols <= 32):
+        raise GandashError(f"a grid has 1 to 32 rows and columns (got {rows} x {cols}).")
+    u, v = u / u.norm().clamp_min(1e-12), v / v.norm().clamp_min(1e-12)
+    ys, xs = torch.linspace(-span, span, rows), torch.linspace(-span, span, cols)
+    return torch.stack([center + y * v + x * u for y in ys for x in xs])
+
+
+def truncate(z: torch.Tensor, psi: float) -> torch.Tensor:
+    """The truncation trick toward the mean of p(z) = N(0, I): psi < 1 trades variety for quality."""
+    if not 0.0 <= psi <= 2.0:
+        raise GandashError(f"truncation psi must be from 0 to 2 (got {psi}).")
+    return z * psi
+
+
+def arithmetic(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """a - b + c (Radford et al.'s 'smiling woman - neutral woman + neutral man'), rescaled to the
+    norm typical of z so the result stays where the generator was trained."""
+    result = a - b + c
+    return result * (math.sqrt(len(result)) / result.norm().clamp_min(1e-12))
+
+
+# --- classes ------------------------------------------------------------------------------------
+def check_class(model: Model, label: int) -> None:
+    if not model.classes:
+        raise GandashError(f"{model.source} is not a conditional model; it has no classes to choose.")
+    if not 0 <= label < model.classes:
+        raise GandashError(f"class must be from 0 to {model.classes - 1} (got {label}).")
+
+
+def class_mix(model: Model, a: int, b: int, steps: int) -> torch.Tensor:
+    """(steps, classes) weights that blend the class embedding of a into that of b."""
+    check_class(model, a)
+    check_class(model, b)
+    check_steps(steps)
+    t = torch.linspace(0, 1, steps)[:, None]
+    eye = torch.eye(model.classes)
+    return (1 - t) * eye[a] + t * eye[b]
+
+
+def labels_for(model: Model, n: int, label: int | None) -> torch.Tensor | None:
+    """What a conditional generator needs for n images: one fixed class (or class 0 if none given)."""
+    if not model.classes:
+        return None
+    label = 0 if label is None else label
+    check_class(model, label)
+    return torch.full((n,), label, dtype=torch.long)
+
+
+# --- rendering ----------------------------------------------------------------------------------
+@torch.inference_mode()
+def render(model: Model, z: torch.Tensor, labels: torch.Tensor | None = None, batch: int = 256) -> torch.Tensor:
+    """Images (or 2D points) for each row of z, in batches; float NCHW in [-1, 1] on the CPU."""
+    if not 1 <= len(z) <= MAX_RENDER:
+        raise GandashError(f"render 1 to {MAX_RENDER} vectors at a time (got {len(z)}).")
+    if model.classes and labels is None:
+        labels = labels_for(model, len(z), None)
+    outs = [model.generator(z[i:i + batch], None if labels is None else labels[i:i + batch])
+            for i in range(0, len(z), batch)]
+    return torch.cat(outs).float()
+
+
+# --- principal directions (GANSpace, Härkönen et al. 2020) -----------------------------------
+@dataclass
+class Directions:
+    vectors: torch.Tensor    # (k, z_dim), unit length: move z along these
+    explained: torch.Tensor  # (k,) share of the activations' variance each component carries
+
+
+def _first_activation(generator: torch.nn.Module) -> torch.nn.Module:
+    for module in generator.modules():
+        if isinstance(module, (torch.nn.ReLU, torch.nn.LeakyReLU)):
+            return module
+    raise GandashError("this generator has no activation layer to analyse.")
+
+
+@torch.inference_mode()
+def principal_directions(model: Model, k: int = 8, samples: int = 2000, seed: int = 0) -> Directions:
+    """PCA of the generator's first hidden activations over random z, carried back to z-space by
+    least squares (GANSpace). Plain PCA of z itself would be meaningless: N(0, I) is isotropic."""
+    z_dim = model.config.z_dim
+    k = max(1, min(k, z_dim))
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(samples, z_dim, generator=generator)
+    labels = (torch.randint(model.classes, (samples,), generator=generator) if model.classes else None)
+    captured: list[torch.Tensor] = []
+    hook = _first_activation(model.generator).register_forward_hook(
+        lambda module, inputs, output: captured.append(output.flatten(1).float()))
+    try:
+        render(model, z, labels, batch=500)
+    finally:
+        hook.remove()
+    activations = torch.cat(captured)
+    centered = activations - activations.mean(0)
+    _, singular, components = torch.linalg.svd(centered, full_matrices=False)
+    coords = centered @ components[:k].T                  # (samples, k)
+    coords = coords / coords.std(0).clamp_min(1e-12)
+    transfer = torch.linalg.lstsq(coords, z).solution     # (k, z_dim): z ~ coords @ transfer
+    vectors = transfer / transfer.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    variance = singular**2
+    return Directions(vectors, (variance[:k] / variance.sum()).cpu())
+
+
+def steer(z: torch.Tensor, directions: Directions, amounts: list[float]) -> torch.Tensor:
+    """z moved by amounts[i] (in standard deviations of z) along direction i."""
+    shift = sum(a * v for a, v in zip(amounts, directions.vectors))
+    return z + shift
+
+
+# --- memorisation check ------------------------------------------------------------------------
+@torch.inference_mode()
+def nearest_training(image: torch.Tensor, training: torch.Tensor, chunk: int = 8192) -> tuple[int, float]:
+    """Index of the training image closest to `image` in pixel space (RMS difference in [0, 1] units).
+    `training` is the dataset's uint8 tensor (N, C, H, W); a tiny distance means the model copied it."""
+    target = image.float().flatten()
+    if training.shape[1:].numel() != target.numel():
+        raise GandashError("the image and the training set have different sizes.")
+    best, best_index = math.inf, -1
+    for start in range(0, len(training), chunk):
+        block = training[start:start + chunk].flatten(1).float().div_(127.5).sub_(1.0)
+        distances = (block - target).pow_(2).mean(1)
+        value, index = distances.min(0)
+        if value.item() < best:
+            best, best_index = value.item(), start + int(index)
+    return best_index, math.sqrt(best) / 2  # [-1, 1] units -> [0, 1] units
+
+
+# --- export -------------------------------------------------------------------------------------
+def _pil(picture: torch.Tensor, scale: int = 1) -> Image.Image:
+    array = images.to_uint8(picture[None])[0]
+    image = Image.fromarray(array)
+    return image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST) if scale > 1 else image
+
+
+def display_scale(model: Model) -> int:
+    """Small images (28 px) are enlarged with nearest-neighbour for viewing and export."""
+    return max(1, 128 // max(model.config.image_size, 1))
+
+
+def strip_png(frames: torch.Tensor, nrow: int | None = None) -> bytes:
+    """The frames side by side (or in rows of nrow), as a PNG."""
+    return images.grid_png(frames, nrow=nrow or len(frames))
+
+
+def gif(frames: torch.Tensor, scale: int = 1, fps: float = 12.0, bounce: bool = True) -> bytes:
+    """An animated GIF, one frame per image; `bounce` plays back and forth so the loop has no jump."""
+    pictures = [_pil(frame, scale).convert("RGB") for frame in frames]
+    if bounce and len(pictures) > 2:
+        pictures = pictures + pictures[-2:0:-1]
+    palette = [p.quantize(colors=255) for p in pictures]
+    buffer = io.BytesIO()
+    palette[0].save(buffer, format="GIF", save_all=True, append_images=palette[1:],
+                    duration=max(20, int(1000 / fps)), loop=0, disposal=2)
+    return buffer.getvalue()
+
+
+def npy(z: torch.Tensor, labels: torch.Tensor | None = None) -> bytes:
+    """The latent vectors (and, for conditional models, the labels or class weights as extra columns),
+    so the same images can be rendered again."""
+    array = z.float().numpy()
+    if labels is not None:
+        extra = labels.float()[:, None] if labels.dim() == 1 else labels.float()
+        array = np.concatenate([array, extra.numpy()], 1)
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+EXPORTS = (".png", ".gif", ".npy")
+
+
+def seeds_to_frames(model: Model, seed_from: int, seed_to: int, steps: int, method: str = "slerp",
+                    psi: float = 1.0, label: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """(z, labels, frames) of the interpolation between two seeds' anchors: the CLI's `interpolate`."""
+    z_dim = model.config.z_dim
+    z = truncate(interpolate(anchor(seed_from, z_dim), anchor(seed_to, z_dim), steps, method), psi)
+    labels = labels_for(model, len(z), label)
+    return z, labels, render(model, z, labels)
+
+
+def export_bytes(suffix: str, model: Model, z: torch.Tensor, labels: torch.Tensor | None,
+                 frames: torch.Tensor) -> bytes:
+    """PNG strip, animated GIF or the .npy of z, by file suffix."""
+    if suffix == ".npy":
+        return npy(z, labels)
+    if not model.is_image:
+        raise GandashError("a 2D point model has no images to export; use a .npy file.")
+    if suffix == ".png":
+        return strip_png(frames, nrow=min(len(frames), 16))
+    if suffix == ".gif":
+        return gif(frames, scale=display_scale(model))
+    raise GandashError(f"--out must end in one of {', '.join(EXPORTS)} (got '{suffix or 'no suffix'}').")

@@ -1,0 +1,69 @@
+"""The latent page's model loading (cached, so a slider never reloads a generator) and pictures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from gandash import checkpoints, data, demos, images, latent
+from gandash.store import Store
+
+
+@dataclass(frozen=True)
+class Source:
+    label: str
+    run_id: str | None = None
+    run_dir: str | None = None
+    demo: str | None = None
+
+
+def sources(store: Store) -> tuple[list[Source], list[Source]]:
+    """(image runs that have a checkpoint, bundled demos), newest runs first."""
+    runs = []
+    for run in store.runs():
+        if run["variant"] == "toy" or not checkpoints.listing(Path(run["run_dir"])):
+            continue
+        label = f"{run['name'] or run['id']} · {run['variant']} on {run['dataset']}"
+        runs.append(Source(label, run_id=run["id"], run_dir=run["run_dir"]))
+    bundled = []
+    for name in demos.available():
+        info = demos.describe(name)
+        if info["dataset"] in ("ring", "grid", "spiral", "moons"):
+            continue
+        bundled.append(Source(f"demo · {info['variant']} on {info['dataset']}", demo=name))
+    return runs, bundled
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the generator…")
+def _load(source: Source, checkpoint: str | None, stamp: float) -> latent.Model:
+    if source.demo:
+        return latent.load(demo=source.demo)
+    return latent.load(Path(source.run_dir), Path(checkpoint) if checkpoint else None)
+
+
+def load(source: Source, checkpoint: Path | None) -> latent.Model:
+    """The cached model; the file's modification time is part of the key so a rewritten checkpoint reloads."""
+    target = checkpoint or (demos.path_for(source.demo) if source.demo else None)
+    stamp = target.stat().st_mtime if target and target.exists() else 0.0
+    return _load(source, str(checkpoint) if checkpoint else None, stamp)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Finding the principal directions (GANSpace)…")
+def directions(_model: latent.Model, key: tuple, k: int) -> latent.Directions:
+    return latent.principal_directions(_model, k=k)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the training set…")
+def training_images(dataset: str, data_dir: str | None, size: int, channels: int) -> torch.Tensor:
+    return data.load(dataset, data_dir, size, channels).images
+
+
+def png(frames: torch.Tensor, model: latent.Model, nrow: int | None = None) -> bytes:
+    """A PNG of frames in a row (or rows of nrow), small images enlarged so they can be seen."""
+    scale = latent.display_scale(model)
+    if scale > 1:
+        frames = torch.nn.functional.interpolate(frames, scale_factor=scale, mode="nearest")
+    return images.grid_png(frames, nrow=nrow or len(frames))

@@ -1,0 +1,202 @@
+import io
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gandash import checkpoints, demos, features, jobs, latent, worker
+from gandash.__main__ import main
+from gandash.config import make_config
+from gandash.errors import GandashError
+from gandash.store import Store
+from tests.conftest import make_fashion_files
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A small conditional run trained on the squares data, in its own GANDASH_HOME."""
+    home = tmp_path_factory.mktemp("latent-home")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("GANDASH_HOME", str(home))
+    make_fashion_files(home / "data" / "fashion-mnist", n=256)
+    store = Store()
+    config = make_config("cgan", "fashion-mnist", width=8, batch_size=32, max_steps=20, log_every=10,
+                         sample_every=20, checkpoint_every=10)
+    run_id = jobs.create(config, store, foreground=True)
+    run_dir = Path(store.run(run_id)["run_dir"])
+    assert worker.run(run_dir, store) == "completed"
+    yield home, run_id, run_dir
+    patch.undo()
+
+
+def test_lerp_and_slerp_end_at_the_anchors_and_slerp_keeps_the_norm():
+    a, b = latent.anchor(1, 128), latent.anchor(2, 128)
+    for method in latent.METHODS:
+        z = latent.interpolate(a, b, 9, method)
+        assert z.shape == (9, 128)
+        assert torch.allclose(z[0], a, atol=1e-5) and torch.allclose(z[-1], b, atol=1e-5)
+    norms_s = latent.interpolate(a, b, 9, "slerp").norm(dim=1)
+    norms_l = latent.interpolate(a, b, 9, "lerp").norm(dim=1)
+    expected = torch.linspace(0, 1, 9) * (b.norm() - a.norm()) + a.norm()
+    assert torch.allclose(norms_s, expected, rtol=1e-4)  # slerp: the norm moves linearly between the ends
+    assert norms_l[4] < 0.8 * min(a.norm(), b.norm())    # lerp's midpoint sinks toward the origin
+
+
+def test_anchors_paths_planes_and_arithmetic():
+    assert torch.equal(latent.anchor(7, 16), latent.anchor(7, 16))
+    assert not torch.equal(latent.anchor(7, 16), latent.anchor(8, 16))
+    anchors = [latent.anchor(s, 16) for s in (1, 2, 3)]
+    open_path = latent.path(anchors, 5, "slerp")
+    assert len(open_path) == 9 and torch.allclose(open_path[4], anchors[1], atol=1e-5)
+    loop = latent.path(anchors, 5, "lerp", closed=True)
+    assert len(loop) == 12 and torch.allclose(loop[0], anchors[0])
+    grid = latent.plane(anchors[0], torch.eye(16)[0], torch.eye(16)[1], 3, 4, span=1.0)
+    assert grid.shape == (12, 16) and torch.allclose(grid[5], anchors[0] + torch.tensor([-1 / 3] + [0] * 15))
+    mixed = latent.arithmetic(*anchors)
+    assert math.isclose(mixed.norm().item(), 4.0, rel_tol=1e-5)
+    assert torch.allclose(latent.truncate(anchors[0], 0.5), anchors[0] / 2)
+
+
+@pytest.mark.parametrize("bad", [dict(steps=0), dict(steps=10_000), dict(method="cubic")])
+def test_impossible_interpolations_say_what_is_allowed(bad):
+    settings = dict(steps=8, method="slerp") | bad
+    with pytest.raises(GandashError, match="must be"):
+        latent.interpolate(latent.anchor(0, 8), latent.anchor(1, 8), **settings)
+
+
+def test_same_seeds_give_the_same_images(trained):
+    _, _, run_dir = trained
+    model = latent.load(run_dir)
+    _, _, frames = latent.seeds_to_frames(model, 3, 4, 8, label=2)
+    _, _, again = latent.seeds_to_frames(latent.load(run_dir), 3, 4, 8, label=2)
+    assert torch.equal(frames, again) and frames.shape == (8, 1, 28, 28)
+    _, _, other = latent.seeds_to_frames(model, 3, 5, 8, label=2)
+    assert torch.allclose(frames[0], other[0], atol=1e-5) and not torch.allclose(frames[-1], other[-1])
+
+
+@pytest.mark.skipif("cgan-fashion" not in demos.available(), reason="the cgan demo is not bundled")
+def test_changing_the_class_changes_what_the_classifier_sees():
+    """The bundled conditional demo, judged by the bundled Fashion-MNIST classifier: the same z drawn
+    as each class in turn is recognised as that class, and blending two class embeddings moves the
+    prediction from one to the other."""
+    model = latent.load(demo="cgan-fashion")
+    classifier = features.load("fashion-mnist")
+    z = torch.randn(50, model.config.z_dim, generator=torch.Generator().manual_seed(0))
+    hits = 0
+    for label in range(10):
+        predicted = classifier.logits(latent.render(model, z, torch.full((50,), label))).argmax(1)
+        hits += int((predicted == label).sum())
+    assert hits / 500 > 0.8
+    mix = latent.class_mix(model, 1, 7, 5)  # trouser -> sneaker
+    walk = classifier.logits(latent.render(model, z[:8].repeat_interleave(5, 0), mix.repeat(8, 1))).argmax(1)
+    assert (walk.view(8, 5)[:, 0] == 1).float().mean() > 0.7 and (walk.view(8, 5)[:, -1] == 7).float().mean() > 0.7
+
+
+def test_principal_directions_are_the_generators_main_axes_of_change(trained):
+    """Moving z along the first GANSpace direction changes the first layer's activations more than
+    moving it as far along a random direction does."""
+    model = latent.load(trained[2])
+    directions = latent.principal_directions(model, k=4, samples=500)
+    assert directions.vectors.shape == (4, model.config.z_dim)
+    assert torch.allclose(directions.vectors.norm(dim=1), torch.ones(4), atol=1e-5)
+    assert directions.explained[0] >= directions.explained[-1] > 0
+    first_layer = model.generator.main[:3]
+    z = torch.randn(64, model.config.z_dim, generator=torch.Generator().manual_seed(1))
+    labels = torch.full((64,), 1)
+
+    def activations(vectors):
+        inputs = torch.cat([vectors, model.generator.label_embedding(labels)], 1)[:, :, None, None]
+        return first_layer(inputs)
+
+    with torch.no_grad():
+        base = activations(z)
+        along = (activations(latent.steer(z, directions, [2.0])) - base).flatten(1).norm(dim=1).mean()
+        randoms = torch.nn.functional.normalize(torch.randn(8, model.config.z_dim), dim=1)
+        across = torch.stack([(activations(z + 2.0 * r) - base).flatten(1).norm(dim=1).mean() for r in randoms])
+    assert along > across.max()
+
+
+@pytest.mark.skipif("dcgan-fashion" not in demos.available(), reason="the dcgan demo is not bundled")
+def test_direction_sliders_change_a_trained_models_image():
+    model = latent.load(demo="dcgan-fashion")
+    directions = latent.principal_directions(model, k=2, samples=1000)
+    z = latent.anchor(5, model.config.z_dim)[None]
+    change = (latent.render(model, latent.steer(z, directions, [3.0])) - latent.render(model, z)).abs().mean()
+    assert change > 0.05
+
+
+def test_the_nearest_training_image_of_a_training_image_is_itself(home):
+    training = torch.from_numpy(make_fashion_files(home / "unused", n=64, seed=3)[0])[:, None]
+    index, distance = latent.nearest_training(training[10].float().div(127.5).sub(1), training)
+    assert index == 10 and distance == 0
+    index, distance = latent.nearest_training(training[20].float().div(127.5).sub(1) + 0.1, training)
+    assert index == 20 and 0.04 < distance < 0.06
+
+
+def test_exports_gif_frames_strip_and_npy(trained):
+    model = latent.load(trained[2])
+    z, labels, frames = latent.seeds_to_frames(model, 1, 2, 6, label=4)
+    with Image.open(io.BytesIO(latent.export_bytes(".gif", model, z, labels, frames))) as gif:
+        assert gif.n_frames == 10 and gif.size == (28 * latent.display_scale(model),) * 2  # 6 there, 4 back
+    with Image.open(io.BytesIO(latent.export_bytes(".png", model, z, labels, frames))) as strip:
+        assert strip.size == (6 * 30 + 2, 32)
+    array = np.load(io.BytesIO(latent.export_bytes(".npy", model, z, labels, frames)))
+    assert array.shape == (6, model.config.z_dim + 1) and np.allclose(array[:, :-1], z.numpy())
+    with pytest.raises(GandashError, match="must end in"):
+        latent.export_bytes(".jpg", model, z, labels, frames)
+
+
+def test_bad_models_and_classes_get_clear_messages(trained, tmp_path):
+    home, _, run_dir = trained
+    model = latent.load(run_dir)
+    with pytest.raises(GandashError, match="class must be from 0 to 9"):
+        latent.seeds_to_frames(model, 1, 2, 4, label=10)
+    newest = checkpoints.listing(run_dir)[0]
+    corrupt = tmp_path / "step_00000001.pt"
+    corrupt.write_bytes(newest.read_bytes()[:5000])
+    with pytest.raises(GandashError, match="not a readable gandash checkpoint"):
+        latent.load(run_dir, corrupt)
+    state = checkpoints.load(newest)
+    state["config"]["variant"] = "dcgan"
+    other = tmp_path / "other.pt"
+    torch.save(state, other)
+    with pytest.raises(GandashError, match="variant 'dcgan'"):
+        latent.load(run_dir, other)
+    empty = Store().run(jobs.create(make_config("dcgan", "fashion-mnist", width=8), Store(), start=False))
+    with pytest.raises(GandashError, match="no checkpoint yet"):
+        latent.load(Path(empty["run_dir"]))
+
+
+def test_interpolate_cli_end_to_end(trained, tmp_path, monkeypatch, capsys):
+    home, run_id, _ = trained
+    env = dict(os.environ, GANDASH_HOME=str(home), PYTHONPATH=str(ROOT))
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "gandash", "interpolate", run_id, *args],
+                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+
+    done = cli("--from", "1", "--to", "2", "--steps", "12", "--class", "3", "--out", "anim.gif")
+    assert done.returncode == 0, done.stderr
+    with Image.open(tmp_path / "anim.gif") as gif:
+        assert gif.n_frames == 22
+    failed = cli("--from", "1", "--to", "2", "--steps", "0", "--out", "s.png")
+    assert failed.returncode == 2 and "steps must be from 2" in failed.stderr and "Traceback" not in failed.stderr
+    # the rest in this process (same main(), no interpreter start-up each time)
+    monkeypatch.setenv("GANDASH_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    assert main(["interpolate", run_id, "--from", "1", "--to", "2", "--method", "lerp", "--checkpoint", "10",
+                 "--out", "z.npy"]) == 0
+    assert np.load(tmp_path / "z.npy").shape[0] == 16
+    for args, message in ((["--class", "12"], "class must be"), (["--checkpoint", "7"], "no checkpoint of step 7"),
+                          (["--out", "x.bmp"], "must end in"), (["--steps", "10000"], "steps must be from 2")):
+        out = ["--out", "s.png"] if "--out" not in args else []
+        assert main(["interpolate", run_id, "--from", "1", "--to", "2", *out, *args]) == 2
+        assert message in capsys.readouterr().err

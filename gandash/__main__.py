@@ -133,7 +133,8 @@ def cmd_train(args) -> int:
 
     def on_step(step: int, values: dict) -> None:
         bar.update(step - bar.n)
-        bar.set_postfix(loss_d=f"{values['loss_d']:.3f}", loss_g=f"{values['loss_g']:.3f}", refresh=False)
+        if "loss_d" in values and "loss_g" in values:  # evaluation rows carry quality metrics instead
+            bar.set_postfix(loss_d=f"{values['loss_d']:.3f}", loss_g=f"{values['loss_g']:.3f}", refresh=False)
 
     status = worker.run(Path(store.run(run_id)["run_dir"]), store, on_step=on_step)
     bar.close()

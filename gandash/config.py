@@ -56,6 +56,7 @@ class TrainConfig:
     sample_every: int = 200         # steps between fixed-noise sample grids
     checkpoint_every: int = 500     # steps between checkpoints (one is also written at stop)
     keep_checkpoints: int = 3
+    eval_samples: int = 1000        # samples per quality evaluation during training (0 = off; <= 5% of the time)
     # hardware
     device: str = "auto"            # auto (cuda, then mps, then cpu) | cpu | cuda | mps
     mixed_precision: bool = True    # bf16/fp16 autocast on CUDA; ignored on the CPU
@@ -230,6 +231,8 @@ def validate(config: TrainConfig) -> list[str]:
     for key in ("log_every", "sample_every", "checkpoint_every"):
         integer(key, getattr(c, key), 1, 10_000_000)
     integer("keep_checkpoints", c.keep_checkpoints, 1, 1000)
+    need(c.eval_samples == 0 or 100 <= c.eval_samples <= 10_000,
+         f"eval_samples must be 0 (off) or from 100 to 10000 (got {c.eval_samples}).")
     if c.device not in DEVICE_CHOICES:
         problems.append(f"device '{c.device}' is unknown; choose one of {', '.join(DEVICE_CHOICES)}.")
     elif c.device in ("cuda", "mps") and not available_accelerators()[c.device]:

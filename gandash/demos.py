@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from gandash import checkpoints, sampling, trainer
+from gandash import checkpoints, device, sampling, trainer
 from gandash.config import TrainConfig
 from gandash.errors import GandashError
 from gandash.paths import atomic_write_bytes
@@ -109,7 +109,11 @@ def pretrain(names: list[str] | None = None, minutes: float = 4.0, seed: int = 0
         with tempfile.TemporaryDirectory(prefix=f"gandash-pretrain-{name}-") as folder:
             config.save(Path(folder) / "config.json")
             log(f"{name}: training {config.variant} on {config.dataset} for {minutes:g} min")
-            status, message = trainer.train(config, Path(folder), _Progress(name, log))
+            threads = device.use_fair_share_of_cores(small_net=config.image_size == 0)
+            try:
+                status, message = trainer.train(config, Path(folder), _Progress(name, log))
+            finally:
+                torch.set_num_threads(threads)
             if status != "completed":
                 raise GandashError(f"pretraining {name} ended {status}: {message}")
             written.append(bundle(Path(folder), name, preset["description"]))
@@ -122,5 +126,5 @@ class _Progress(trainer.Reporter):
         self.name, self.log = name, log
 
     def metrics(self, step, values):
-        if step % 500 == 0:
+        if step % 200 == 0:
             self.log(f"  {self.name} step {step}: loss_d {values['loss_d']:.3f} loss_g {values['loss_g']:.3f}")

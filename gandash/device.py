@@ -58,3 +58,22 @@ def pick(requested: str = "auto", mixed_precision: bool = True, conv_net: bool =
     kind = resolve_device_type(requested, available_accelerators())
     bf16 = kind == "cuda" and torch.cuda.is_bf16_supported()
     return settings_for(kind, mixed_precision, bf16, conv_net)
+
+
+def cpu_threads(cores: int, concurrent_jobs: int, small_net: bool) -> int:
+    """Intra-op threads for one training process on the CPU. Threads that outnumber the cores make
+    OpenMP's barriers wait on descheduled threads, and a toy MLP's tiny matrices run slower on two
+    threads than on one; so: one thread for small nets, else a fair share of the cores."""
+    if small_net:
+        return 1
+    return max(1, cores // max(1, concurrent_jobs))
+
+
+def use_fair_share_of_cores(small_net: bool, concurrent_jobs: int = 1) -> int:
+    """Set torch's CPU threads for a training process by cpu_threads; returns the previous setting."""
+    import os
+
+    before = torch.get_num_threads()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch.set_num_threads(cpu_threads(cores, concurrent_jobs, small_net))
+    return before

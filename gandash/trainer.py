@@ -21,6 +21,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from gandash import checkpoints, data, device, images, losses, variants
 from gandash.config import TrainConfig
 from gandash.errors import GandashError
+from gandash.evaluator import Evaluator
 from gandash.paths import atomic_write_bytes
 
 GRID_SIZE = 64  # fixed-noise images in each sample grid
@@ -343,6 +344,14 @@ def trainer_class(variant_name: str) -> type[Trainer]:
     return getattr(importlib.import_module(module), cls)
 
 
+def _evaluate(evaluator: Evaluator, trainer: Trainer, reporter: Reporter) -> dict[str, float]:
+    try:
+        return evaluator.run(trainer)
+    except GandashError as exc:
+        reporter.event("warning", f"quality metrics are off for the rest of this run: {exc}")
+        return {}
+
+
 def train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop=lambda: False,
           dataset: data.Dataset | None = None) -> tuple[str, str]:
     """Train until the budget, a stop request or divergence; returns (status, message)."""
@@ -362,6 +371,7 @@ def train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop=la
     images_per_step = config.batch_size * config.d_steps
     status, message = "completed", "budget reached"
     stepper = Stepper(trainer, reporter)
+    evaluator = Evaluator(config) if type(trainer) is Trainer else Evaluator(config, samples=0)
     while not budget_reached(config, trainer.step, trainer.train_seconds):
         if should_stop():
             status, message = "stopped", f"stopped at step {trainer.step}"
@@ -382,7 +392,13 @@ def train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop=la
             now = time.perf_counter()
             values["images_per_sec"] = window_steps * images_per_step / max(now - window_start, 1e-9)
             window_start, window_steps = now, 0
-            reporter.metrics(trainer.step, values)
+            if evaluator.due(trainer.train_seconds + now - started):
+                values.update(_evaluate(evaluator, trainer, reporter))
+                # evaluation is neither training time nor part of the next throughput window
+                spent = time.perf_counter() - now
+                started += spent
+                window_start += spent
+            reporter.metrics(trainer.step, values)  # one call, so quality rows share the step's batch
         if trainer.step % config.sample_every == 0:
             reporter.sample(trainer.step, trainer.save_samples())
         if trainer.step % config.checkpoint_every == 0 and trainer.is_finite():  # never checkpoint NaNs

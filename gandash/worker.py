@@ -15,7 +15,9 @@ import time
 import traceback
 from pathlib import Path
 
-from gandash import jobs, trainer
+import torch
+
+from gandash import device, jobs, trainer
 from gandash.config import TrainConfig
 from gandash.errors import GandashError
 from gandash.store import Store
@@ -83,6 +85,13 @@ def _beat(store: Store, run_id: str, done: threading.Event) -> None:
         store.update_run(run_id, heartbeat=time.time())
 
 
+def _set_threads(config: TrainConfig) -> int:
+    """Train on this process's share of the cores; returns the old setting."""
+    if device.pick(config.device, config.mixed_precision).type != "cpu":
+        return torch.get_num_threads()
+    return device.use_fair_share_of_cores(small_net=config.image_size == 0, concurrent_jobs=jobs.max_jobs())
+
+
 def run(run_dir: Path, store: Store | None = None, on_step=None) -> str:
     """Train the run in `run_dir` in this process; returns its final status."""
     run_dir = Path(run_dir).resolve()
@@ -99,7 +108,11 @@ def run(run_dir: Path, store: Store | None = None, on_step=None) -> str:
     threading.Thread(target=_beat, args=(store, run_id, done), daemon=True).start()
     try:
         config = TrainConfig.load(run_dir / "config.json")
-        status, message = trainer.train(config, run_dir, reporter, stop.is_set)
+        threads = _set_threads(config)
+        try:
+            status, message = trainer.train(config, run_dir, reporter, stop.is_set)
+        finally:  # matters when run() is called in a longer-lived process (the CLI's foreground train, tests)
+            torch.set_num_threads(threads)
     except GandashError as exc:
         status, message = "failed", str(exc)
         reporter.event("error", message)

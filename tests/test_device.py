@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gandash.device import pick, resolve_device_type, settings_for
+from gandash.device import cpu_threads, pick, resolve_device_type, settings_for
 from gandash.errors import GandashError
 
 
@@ -35,3 +35,9 @@ def test_cpu_settings_make_no_gpu_only_choices():
     cpu = settings_for("cpu", mixed_precision=True, bf16_supported=True, conv_net=True)
     assert (cpu.type, cpu.amp_dtype, cpu.channels_last, cpu.pin_memory) == ("cpu", None, False, False)
     assert pick("auto").type == ("cuda" if torch.cuda.is_available() else pick("auto").type)
+
+
+@pytest.mark.parametrize("cores, jobs, small, expected", [(2, 1, False, 2), (2, 2, False, 1), (8, 3, False, 2),
+                                                          (8, 1, True, 1), (1, 4, False, 1)])
+def test_cpu_threads_never_oversubscribe_the_cores(cores, jobs, small, expected):
+    assert cpu_threads(cores, jobs, small) == expected

@@ -11,8 +11,9 @@ API (all pure functions on tensors unless said otherwise)
   Measured cost (bench/eval_cost.py, DCGAN 28x28, n=2000, on this project's 2-core CPU while other
   jobs held it at load ~6, so an upper bound): 8.4 s per call, plus 14 s once per process for the
   10 000 reference images' features (cached); a toy ring run: 0.9 s. Real vs real (the two halves
-  of the Fashion-MNIST test split) scores FID 0.32, KID x1000 0.15, precision/recall 0.88/0.88. `inception=True` adds standard FID when torch-fidelity and its
-  Inception weights are already on disk (minutes on a CPU; never downloads).
+  of the Fashion-MNIST test split) scores FID 0.32, KID x1000 0.15, precision/recall 0.88/0.88.
+  `inception=True` adds standard FID when torch-fidelity and its Inception weights are already on
+  disk (minutes on a CPU; never downloads).
 - `frechet_distance(real, fake) -> float` and `kid(real, fake) -> (mean, std)`: torchmetrics' FID and
   KID (polynomial MMD) on precomputed features (N, D).
 - `prdc(real, fake, k_pr=3, k_dc=5) -> {precision, recall, density, coverage}`: Kynkäänniemi et al.

@@ -96,6 +96,7 @@ def live() -> None:
         return
     with status_line.container():
         status_header(current)
+    run_view.findings(run_id, store, run["config"])
     charts, samples = st.columns([3, 2])
     with charts:
         run_view.metric_charts(run_id, store, smoothing, "step" if x_axis == "step" else "time")

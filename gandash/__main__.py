@@ -178,6 +178,12 @@ def cmd_show(args) -> int:
     if latest:
         print("latest   " + "  ".join(f"{k}={v:.4g}" for k, v in latest.items()))
     print("config   " + " ".join(f"{k}={v}" for k, v in run["config"].items() if v not in (None, "")))
+    from gandash import diagnose
+    from gandash.config import TrainConfig
+
+    history = diagnose.history_from_rows(store.metrics(args.run))
+    for finding in diagnose.diagnose(history, TrainConfig.from_dict(run["config"])):
+        print(f"{finding.severity:<8} {finding.title}\n         {finding.evidence}\n         try: {finding.advice}")
     return 0
 
 

@@ -6,14 +6,21 @@ from pathlib import Path
 
 import streamlit as st
 
-from gandash import checkpoints, export, images, jobs
+from gandash import checkpoints, diagnose, export, images, jobs
 from gandash.errors import GandashError
 from gandash.history import MetricHistory
 from gandash.store import Store
 from gandash.ui import charts, common
 
 CHARTS = (("Losses", ("loss_d", "loss_g"), False), ("Discriminator outputs", ("d_x", "d_g_z1", "d_g_z2"), False),
-          ("Gradient norms", ("grad_norm_d", "grad_norm_g"), True), ("Throughput", ("images_per_sec",), False))
+          ("Gradient norms", ("grad_norm_d", "grad_norm_g"), True), ("Throughput", ("images_per_sec",), False),
+          # quality, measured every so often while training (gandash.evaluator); shown when present
+          ("FID in the classifier's feature space (lower is better)", ("fid",), False),
+          ("Precision, recall, coverage", ("precision", "recall", "coverage"), False),
+          ("Classes covered", ("classes_covered",), False),
+          ("Modes covered", ("modes",), False), ("High-quality samples (%)", ("hq_percent",), False))
+QUALITY = ("fid", "precision", "classes_covered", "modes", "hq_percent")
+SEVERITY_BOXES = {"error": st.error, "warning": st.warning, "info": st.info}
 
 
 def history(run_id: str, store: Store) -> MetricHistory:
@@ -31,9 +38,24 @@ def metric_charts(run_id: str, store: Store, smoothing: float, x_axis: str) -> N
         st.info("No metrics yet: the first rows appear a few seconds after the worker starts.")
         return
     columns = st.columns(2)
-    for index, (title, names, log_y) in enumerate(CHARTS):
+    shown = [chart for chart in CHARTS if any(name in data.columns for name in chart[1])]
+    for index, (title, names, log_y) in enumerate(shown):
+        # quality is measured at few steps: smoothing would hide the trend it is there to show
+        smoothing = 0.0 if names[0] in QUALITY else smoothing
         figure = charts.metric_figure([(run_id, data)], names, title, smoothing, x_axis, log_y=log_y)
         columns[index % 2].plotly_chart(figure, key=f"chart-{run_id}-{title}", config={"displaylogo": False})
+
+
+def findings(run_id: str, store: Store, config: dict) -> None:
+    """What diagnose.py sees in the run's metrics, in plain language, most severe first."""
+    from gandash.config import TrainConfig
+
+    data = history(run_id, store)
+    found = diagnose.diagnose({name: list(zip(steps, values)) for name, (steps, values, _) in data.columns.items()},
+                              TrainConfig.from_dict(config))
+    for finding in found:
+        SEVERITY_BOXES.get(finding.severity, st.info)(
+            f"**{finding.title}**  \n{finding.evidence}  \n*What to try:* {finding.advice}")
 
 
 def sample_timeline(run_id: str, store: Store) -> None:

@@ -197,3 +197,18 @@ def test_chart_settings_and_filters_survive_a_trip_to_another_page(populated):
     assert at.slider(key="smoothing").value == 0.9
     assert at.multiselect(key="filter-variant").value == ["toy"]
     assert not at.exception
+
+
+def test_the_monitor_says_in_plain_words_when_the_discriminator_wins(home, capsys):
+    """A real run steered into failure (minimax loss, D 10x faster, 3 D steps): the monitor and
+    `gandash show` both name the problem and what to try."""
+    run_id = train_foreground("toy", "ring", max_steps=300, width=32, batch_size=64, log_every=5,
+                              g_loss="minimax", lr_d=1e-2, lr_g=1e-3, d_steps=3, eval_samples=0)
+    at = app("app_pages/runs.py", run=run_id)
+    assert not at.exception, at.exception
+    boxes = [e.value for e in at.error]
+    assert any("The discriminator wins outright" in text and "non-saturating" in text for text in boxes), boxes
+    from gandash.__main__ import main
+
+    assert main(["show", run_id]) == 0
+    assert "The discriminator wins outright" in capsys.readouterr().out

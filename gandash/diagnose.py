@@ -66,7 +66,7 @@ def _series(history, *names) -> tuple[str, np.ndarray, np.ndarray]:
 
 def _tail(n: int, fraction: float = 0.25, least: int = 3) -> int:
     """How many of n points form 'the end of the run'."""
-    return min(n, max(least, int(round(n * fraction))))
+    return min(n, max(least, round(n * fraction)))
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:

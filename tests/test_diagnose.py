@@ -139,7 +139,7 @@ def test_real_run_where_d_wins_minimax_loss_and_fast_d():
 
 
 def test_real_run_that_explodes_wasserstein_without_penalty():
-    found, status = steered(loss="wasserstein", lr_d=1e-2, lr_g=1e-2, beta1=0.9)
+    found, _ = steered(loss="wasserstein", lr_d=1e-2, lr_g=1e-2, beta1=0.9)
     assert found[0].severity == "error" and "exploding" in found[0].title
 
 

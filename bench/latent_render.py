@@ -30,7 +30,7 @@ def main() -> None:
         model = latent.load(args.run)
     else:
         config = make_config("dcgan", "fashion-mnist", image_size=64, channels=3)
-        generator = variants.get("dcgan").build(config)[0].eval()
+        generator = latent.for_rendering(variants.get("dcgan").build(config)[0])
         model = latent.Model(generator, config, 0, "fresh dcgan-64")
     params = sum(p.numel() for p in model.generator.parameters())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {model.source}: "

@@ -1,3 +1,7 @@
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as gandash/__init__.py, before any test imports torch
+
 import gzip
 import struct
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from gandash import checkpoints, data, device, images, losses, variants
 from gandash.config import TrainConfig
@@ -56,10 +56,9 @@ class Trainer:
         memory = torch.channels_last if self.hw.channels_last else torch.preserve_format
         self.generator.to(self.hw.device, memory_format=memory)
         self.discriminator.to(self.hw.device, memory_format=memory)
-        betas = (config.beta1, config.beta2)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=betas)
-        self.ema = (AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay),
+        self.opt_g = make_optimizer(config, self.generator.parameters(), config.lr_g)
+        self.opt_d = make_optimizer(config, self.discriminator.parameters(), config.lr_d)
+        self.ema = (AveragedModel(self.generator, multi_avg_fn=ema_with_warmup(config.ema_decay),
                                   use_buffers=True) if config.ema_decay else None)
         self.scaler = torch.amp.GradScaler("cuda") if self.hw.amp_dtype == torch.float16 else None
         self.step, self.epoch, self.position, self.train_seconds = 0, 0, 0, 0.0
@@ -147,6 +146,7 @@ class Trainer:
         if c.r1_weight:
             loss = loss + 0.5 * c.r1_weight * losses.r1_penalty(D, real.float(), labels)
         norm = self._backward_step(loss, self.opt_d, D.parameters(), measure)
+        clip_weights(D, c.clip_value)
         return loss, real_logits, fake_logits, norm, fake, labels
 
     def _g_update(self, fake: torch.Tensor, labels: torch.Tensor | None, measure: bool):
@@ -312,6 +312,22 @@ class Stepper:
         self.reporter.sample(self.trainer.step, self.trainer.save_samples())
 
 
+def ema_with_warmup(decay: float):
+    """EMA of G's weights whose decay grows as min(decay, (1 + n) / (10 + n)) over the first updates.
+    A plain 0.999 EMA still holds 0.999^2000 = 14% of the random initial weights after 2000 steps,
+    and a short CPU run's samples came out as blurry averages; the warm-up forgets the start."""
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged) -> None:
+        n = float(num_averaged)
+        weight = 1.0 - min(decay, (1.0 + n) / (10.0 + n))
+        floats = [(a, c) for a, c in zip(averaged, current) if a.is_floating_point()]
+        if floats:
+            torch._foreach_lerp_([a for a, _ in floats], [c for _, c in floats], weight)
+        for a, c in zip(averaged, current):  # counters such as BatchNorm's num_batches_tracked
+            if not a.is_floating_point():
+                a.copy_(c)
+    return update
+
+
 def fixed_inputs(config: TrainConfig, count: int, where: torch.device):
     """The same noise (and labels: each class in turn) for every sample grid of a run, drawn from
     its own generator so it does not disturb the training RNG."""
@@ -319,6 +335,22 @@ def fixed_inputs(config: TrainConfig, count: int, where: torch.device):
     noise = torch.randn(count, config.z_dim, generator=generator).to(where)
     labels = torch.arange(count) % config.num_classes if config.num_classes else None
     return noise, (labels.to(where) if labels is not None else None)
+
+
+def make_optimizer(config: TrainConfig, params, lr: float) -> torch.optim.Optimizer:
+    """Adam (the DCGAN recipe), or RMSProp for the original WGAN, whose authors saw momentum make the
+    clipped critic unstable."""
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=(config.beta1, config.beta2))
+
+
+@torch.no_grad()
+def clip_weights(discriminator: torch.nn.Module, value: float) -> None:
+    """The original WGAN's crude Lipschitz bound: every critic weight into [-value, value] (0 = off)."""
+    if value:
+        for parameter in discriminator.parameters():
+            parameter.clamp_(-value, value)
 
 
 def _mean_prob(logits: torch.Tensor) -> float:

@@ -24,6 +24,8 @@ if not runs:
 choices = runs + bundled
 wanted = common.selected_run()
 index = next((i for i, s in enumerate(choices) if s.run_id == wanted), 0)
+if "demo" in st.query_params:  # the gallery's Explore button: ?demo=NAME picks that bundled model
+    index = next((i for i, s in enumerate(choices) if s.demo == st.query_params["demo"]), index)
 left, right = st.columns([3, 1])
 source = left.selectbox("Model", choices, index=index, format_func=lambda s: s.label)
 checkpoint = None
@@ -61,7 +63,9 @@ def seeds_from(text: str) -> list[int]:
     return seeds
 
 
-tabs = st.tabs(["Interpolate", "Grid", "Directions", "Arithmetic"] + (["Classes"] if model.classes else []))
+codes = latent.code_slices(model)
+tabs = st.tabs(["Interpolate", "Grid", "Directions", "Arithmetic"] + (["Classes"] if model.classes else [])
+               + (["Codes"] if codes else []))
 
 # --- interpolate --------------------------------------------------------------------------------
 with tabs[0]:
@@ -70,7 +74,7 @@ with tabs[0]:
     with st.expander("Pick anchors from samples"):
         base = st.number_input("Show samples from seed", 0, 10**6, 100, step=8, key="latent-base")
         candidates = list(range(int(base), int(base) + 8))
-        z = torch.stack([latent.anchor(s, config.z_dim) for s in candidates])
+        z = torch.stack([latent.anchor(s, config.z_dim, model) for s in candidates])
         pictures = latent.render(model, z, latent.labels_for(model, 8, label))
         columns = st.columns(8)
         for column, seed, picture in zip(columns, candidates, pictures):
@@ -93,7 +97,7 @@ with tabs[0]:
     closed = d.checkbox("Closed loop", key="latent-closed", help="Walk back to the first anchor.")
     try:
         seeds = seeds_from(st.session_state["latent-anchors"])
-        anchors = [latent.anchor(s, config.z_dim) for s in seeds]
+        anchors = [latent.anchor(s, config.z_dim, model) for s in seeds]
         z = latent.truncate(latent.path(anchors, steps, method, closed), psi)
         labels = latent.labels_for(model, len(z), label)
         frames = latent.render(model, z, labels)
@@ -129,7 +133,7 @@ with tabs[1]:
         u, v = found.vectors[0], found.vectors[1]
     else:
         u, v = latent.anchor(center + 1, config.z_dim), latent.anchor(center + 2, config.z_dim)
-    z = latent.plane(latent.anchor(center, config.z_dim), u, v, size, size, span)
+    z = latent.plane(latent.anchor(center, config.z_dim, model), u, v, size, size, span)
     show(latent.render(model, z, latent.labels_for(model, len(z), label)), nrow=size)
 
 # --- principal directions as sliders -----------------------------------------------------------
@@ -144,7 +148,7 @@ with tabs[2]:
         for i, share in enumerate(found.explained.tolist()[:6]):
             amounts.append(st.slider(f"Direction {i + 1} ({share:.0%} of variance)", -4.0, 4.0, 0.0, 0.25,
                                      key=f"latent-dir-{i}"))
-    z = latent.steer(latent.anchor(seed, config.z_dim)[None], found, amounts)
+    z = latent.steer(latent.anchor(seed, config.z_dim, model)[None], found, amounts)
     picture = latent.render(model, z, latent.labels_for(model, 1, label))
     right.image(latent_view.png(picture, model), width=320)
     if right.button("Find the nearest training image", help="A copy of a training image means memorisation."):
@@ -165,7 +169,7 @@ with tabs[3]:
     columns = st.columns(4)
     seeds = [columns[i].number_input(name, 0, 10**6, default, key=f"latent-arith-{name}")
              for i, (name, default) in enumerate((("a", 1), ("b", 2), ("c", 3)))]
-    z = torch.stack([latent.anchor(s, config.z_dim) for s in seeds])
+    z = torch.stack([latent.anchor(s, config.z_dim, model) for s in seeds])
     z = torch.cat([z, latent.arithmetic(*z)[None]])
     pictures = latent.render(model, z, latent.labels_for(model, 4, label))
     for column, picture, caption in zip(columns, pictures, ("a", "b", "c", "a − b + c")):
@@ -175,12 +179,27 @@ with tabs[3]:
 if model.classes:
     with tabs[4]:
         seed = st.number_input("Seed", 0, 10**6, 1, key="latent-class-seed")
-        z = latent.anchor(seed, config.z_dim)[None].repeat(model.classes, 1)
+        z = latent.anchor(seed, config.z_dim, model)[None].repeat(model.classes, 1)
         show(latent.render(model, z, torch.arange(model.classes)), caption="the same z, every class")
         a, b, c = st.columns(3)
         first = a.selectbox("From class", range(model.classes), key="latent-from")
         last = b.selectbox("To class", range(model.classes), index=model.classes - 1, key="latent-to")
         steps = c.slider("Frames", 2, 32, 10, key="latent-class-steps")
         mix = latent.class_mix(model, first, last, steps)
-        show(latent.render(model, latent.anchor(seed, config.z_dim)[None].repeat(steps, 1), mix),
+        show(latent.render(model, latent.anchor(seed, config.z_dim, model)[None].repeat(steps, 1), mix),
              caption="the class embedding blended from one class into the other, z fixed")
+
+# --- latent codes (InfoGAN) -------------------------------------------------------------------------
+if codes:
+    with tabs[-1]:
+        st.caption("InfoGAN's codes are the last dimensions of z. Each row changes one code and keeps the rest "
+                   "of z: the model was never told what a code means, so see what it picked.")
+        a, b = st.columns(2)
+        seed = a.number_input("Seed", 0, 10**6, 1, key="latent-code-seed")
+        span = b.slider("Reach of the continuous codes", 0.5, 3.0, 2.0, 0.5, key="latent-code-span",
+                        help="Training drew them from [-1, 1]; the paper shows them up to 2.")
+        z = latent.anchor(seed, config.z_dim, model)
+        for code in codes:
+            rows = latent.code_sweep(model, z, code.name, steps=10, span=span)
+            show(latent.render(model, rows, latent.labels_for(model, len(rows), label)),
+                 caption=f"{code.name}: " + ("each category" if code.prior == "categorical" else f"-{span:g} … {span:g}"))

@@ -18,6 +18,8 @@ from gandash.errors import GandashError
 from gandash.losses import G_LOSSES, LOSS_FAMILIES
 from gandash.paths import atomic_write_bytes
 
+OPTIMIZERS = ("adam", "rmsprop")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -60,6 +62,9 @@ class TrainConfig:
     # hardware
     device: str = "auto"            # auto (cuda, then mps, then cpu) | cpu | cuda | mps
     mixed_precision: bool = True    # bf16/fp16 autocast on CUDA; ignored on the CPU
+    # the original WGAN's recipe (Arjovsky et al. 2017)
+    optimizer: str = "adam"         # adam | rmsprop (RMSProp ignores beta1/beta2)
+    clip_value: float = 0.0         # clip every D weight to [-c, c] after each D step (0 = off; WGAN: 0.01)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -215,6 +220,9 @@ def validate(config: TrainConfig) -> list[str]:
         value = getattr(c, key)
         need(isinstance(value, (int, float)) and 0 <= value <= 1000, f"{key} must be from 0 to 1000 (got {value!r}).")
     integer("pack", c.pack, 1, 16)
+    need(c.optimizer in OPTIMIZERS, f"optimizer '{c.optimizer}' is unknown; choose one of {', '.join(OPTIMIZERS)}.")
+    need(isinstance(c.clip_value, (int, float)) and 0 <= c.clip_value <= 1,
+         f"clip_value must be from 0 (off) to 1; the original WGAN clips to 0.01 (got {c.clip_value!r}).")
     need(not isinstance(c.batch_size, int) or not isinstance(c.pack, int) or c.pack < 1
          or c.batch_size % c.pack == 0, f"batch_size ({c.batch_size}) must be a multiple of pack ({c.pack}).")
     need(isinstance(c.ema_decay, (int, float)) and 0 <= c.ema_decay < 1,
@@ -238,6 +246,8 @@ def validate(config: TrainConfig) -> list[str]:
     elif c.device in ("cuda", "mps") and not available_accelerators()[c.device]:
         problems.append(f"device '{c.device}' was asked for but none is visible on this machine; use auto or cpu.")
     need(isinstance(c.name, str) and len(c.name) <= 100, "name must be text of at most 100 characters.")
+    if recipe and not problems:  # a variant's own rules assume the generic ones hold
+        problems += recipe.config_check(c)
     return problems
 
 

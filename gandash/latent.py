@@ -80,11 +80,62 @@ def _fold_batch_norms(sequence: torch.nn.Sequential) -> None:
 
 
 # --- anchors and paths ---------------------------------------------------------------------------
-def anchor(seed: int, z_dim: int) -> torch.Tensor:
-    """The latent vector of a seed: the same seed always gives the same z (and so the same image)."""
+def anchor(seed: int, z_dim: int, model: Model | None = None) -> torch.Tensor:
+    """The latent vector of a seed: the same seed always gives the same z (and so the same image).
+    For a model with latent codes (InfoGAN) pass it: its codes are then drawn from their prior."""
     if not 0 <= int(seed) < 2**63:
         raise GandashError(f"a seed must be a whole number from 0 to 2^63 - 1 (got {seed}).")
-    return torch.randn(z_dim, generator=torch.Generator().manual_seed(int(seed)))
+    generator = torch.Generator().manual_seed(int(seed))
+    z = torch.randn(z_dim, generator=generator)
+    return with_prior_codes(model, z[None], generator)[0] if model is not None else z
+
+
+# --- latent codes (InfoGAN): the last dimensions of z, each with its own prior ----------------------
+@dataclass(frozen=True)
+class CodeSlice:
+    name: str
+    start: int
+    stop: int
+    prior: str  # categorical (one-hot) | uniform (in [-1, 1])
+
+
+def code_slices(model: Model) -> list[CodeSlice]:
+    """Where each latent code sits in z, from the generator's `codes` layout; [] for plain models."""
+    layout = getattr(model.generator, "codes", ())
+    stop, slices = model.config.z_dim, []
+    for name, size, prior in reversed(layout):
+        slices.insert(0, CodeSlice(name, stop - size, stop, prior))
+        stop -= size
+    return slices
+
+
+def with_prior_codes(model: Model, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """z with its code dimensions redrawn from their priors (a N(0, 1) one-hot is no code G saw)."""
+    z = z.clone()
+    for code in code_slices(model):
+        n, size = len(z), code.stop - code.start
+        if code.prior == "categorical":
+            z[:, code.start:code.stop] = torch.eye(size)[torch.randint(size, (n,), generator=generator)]
+        else:
+            z[:, code.start:code.stop] = torch.rand(n, size, generator=generator) * 2 - 1
+    return z
+
+
+def code_sweep(model: Model, z: torch.Tensor, name: str, steps: int = 9, span: float = 1.0) -> torch.Tensor:
+    """Rows of z (one vector) with one code varied: every category, or a continuous code from -span
+    to +span (the InfoGAN paper goes to 2, beyond the prior's [-1, 1], to show it extrapolates)."""
+    code = next((c for c in code_slices(model) if c.name == name), None)
+    if code is None:
+        raise GandashError(f"{model.source} has no latent code '{name}'; it has "
+                           f"{', '.join(c.name for c in code_slices(model)) or 'none'}.")
+    if code.prior == "categorical":
+        rows = z[None].repeat(code.stop - code.start, 1)
+        rows[:, code.start:code.stop] = torch.eye(code.stop - code.start)
+    else:
+        check_steps(steps)
+        rows = z[None].repeat(steps, 1)
+        rows[:, code.start] = torch.linspace(-span, span, steps)
+    return rows
 
 
 def check_steps(steps: int) -> None:
@@ -308,7 +359,7 @@ def seeds_to_frames(model: Model, seed_from: int, seed_to: int, steps: int, meth
                     psi: float = 1.0, label: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """(z, labels, frames) of the interpolation between two seeds' anchors: the CLI's `interpolate`."""
     z_dim = model.config.z_dim
-    z = truncate(interpolate(anchor(seed_from, z_dim), anchor(seed_to, z_dim), steps, method), psi)
+    z = truncate(interpolate(anchor(seed_from, z_dim, model), anchor(seed_to, z_dim, model), steps, method), psi)
     labels = labels_for(model, len(z), label)
     return z, labels, render(model, z, labels)
 

@@ -9,6 +9,8 @@ numerically stable form of log(sigmoid(.)) and safe under autocast:
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -93,3 +95,27 @@ def r1_penalty(discriminator, real: Tensor, labels: Tensor | None = None) -> Ten
     scores = discriminator(real, labels)
     (grads,) = torch.autograd.grad(scores.sum(), real, create_graph=True)
     return grads.flatten(1).pow(2).sum(1).mean()
+
+
+# --- losses of the multi-network variants (issue 7) -------------------------------------------
+
+def mutual_information(category_logits: Tensor, category: Tensor, continuous_mean: Tensor,
+                       continuous: Tensor) -> Tensor:
+    """InfoGAN's -L_I (Chen et al. 2016, eq. 5) up to the constant H(c): the negative log-likelihood
+    of the codes G was given under Q(c | G(z, c)). Cross-entropy for the one-hot category, and a
+    unit-variance factored Gaussian for the continuous codes (summed over codes, mean over rows):
+        -log Q(k | x) + sum_j [ (c_j - mu_j)^2 / 2 + log(2 pi) / 2 ]"""
+    nll_category = F.cross_entropy(category_logits, category.argmax(1))
+    nll_continuous = (0.5 * (continuous - continuous_mean).pow(2) + 0.5 * math.log(2 * math.pi)).sum(1).mean()
+    return nll_category + nll_continuous
+
+
+def kl_to_standard_normal(mu: Tensor, logvar: Tensor) -> Tensor:
+    """StackGAN's conditioning-augmentation term (Zhang et al. 2017, eq. 3 and 5):
+    KL(N(mu, sigma^2) || N(0, I)) = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - log sigma_j^2), mean over rows."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
+
+
+def reconstruction(original: Tensor, reconstructed: Tensor) -> Tensor:
+    """DiscoGAN's L_CONST (Kim et al. 2017): the mean squared distance between x and G_BA(G_AB(x))."""
+    return (reconstructed - original).pow(2).mean()

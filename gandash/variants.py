@@ -36,6 +36,8 @@ class Variant:
     # Variants whose step is not Algorithm 1 on (z -> G -> D) (paired image-to-image, multi-network
     # ones) name their own trainer class as "module:Class"; it has trainer.Trainer's interface.
     trainer: str | None = None
+    # problems with the other settings (beyond the image size), each a message saying what to do
+    config_check: Callable[["TrainConfig"], list[str]] = lambda config: []
 
 
 def _conv_size(size: int) -> str | None:
@@ -165,6 +167,14 @@ REGISTRY.update({v.name: v for v in (
                  image_size=64, ema_decay=0.999, sample_every=250, checkpoint_every=250, max_steps=1500),
             size_check=_unet_size, trainer=PAIRED_TRAINER),
 )})
+
+
+# --- the remaining variants of the GAN literature (issue 7) -------------------------------------------
+# Their nets live in gandash/nets/<variant>.py and, where the step is not Algorithm 1 on (z -> G -> D),
+# their trainers in gandash/trainers/.
+from gandash import variants_more  # noqa: E402  (it builds on the helpers above)
+
+REGISTRY.update({v.name: v for v in variants_more.VARIANTS})
 
 
 def get(name: str) -> Variant:

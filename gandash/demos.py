@@ -90,6 +90,11 @@ PRESETS: dict[str, dict] = {
                           description="DCGAN (Radford et al.) on Fashion-MNIST at 28x28, z of 100 dimensions."),
     "cgan-fashion": dict(variant="cgan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
                          description="Conditional DCGAN on Fashion-MNIST: ask for a T-shirt, a shoe, a bag."),
+    # issue 7: one demo per remaining variant
+    "wgan-fashion": dict(variant="wgan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
+                         description="The original WGAN (weight clipping, RMSProp) on Fashion-MNIST."),
+    "infogan-fashion": dict(variant="infogan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
+                            description="InfoGAN on Fashion-MNIST: a 10-way code and 2 continuous codes, no labels."),
 }
 
 

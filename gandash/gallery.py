@@ -1,0 +1,131 @@
+"""What the Gallery page says about each variant beyond its registry entry (the idea in a paragraph,
+what it is good and bad at, extra objectives), the seed presets, and where a variant's demo model is.
+Plain data and small lookups: the page and its tests read it; no streamlit here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gandash import demos, variants
+
+FAMILIES = ("unconditional", "conditional", "image-to-image", "multi-scale", "toy")
+
+NON_SATURATING = (r"\text{non-saturating fix: } \max_G \; \mathbb{E}_{z\sim p_z}[\log D(G(z))]"
+                  r"\quad\text{instead of}\quad \min_G \mathbb{E}_{z\sim p_z}[\log(1 - D(G(z)))]")
+
+
+@dataclass(frozen=True)
+class Card:
+    idea: str
+    good_at: str
+    bad_at: str
+    objectives: tuple[str, ...] = ()  # LaTeX shown after the registry's objective
+    train_dataset: str = "fashion-mnist"  # what Train-this picks
+    explore: str = "latent"  # latent | deblur | none: where Explore goes
+    extra: dict = field(default_factory=dict)  # more Train-page prefills
+
+
+CARDS: dict[str, Card] = {
+    "vanilla": Card(
+        "Two fully connected nets play a game: G turns noise into a flattened image, D tells real from fake. "
+        "At the game's equilibrium G's distribution equals the data's. Goodfellow et al. also noticed that "
+        "the minimax loss gives G no gradient early on, when D rejects every fake, and proposed the "
+        "non-saturating loss that nearly every GAN has used since.",
+        "being understood in an afternoon; small images; a baseline for everything else.",
+        "anything with spatial structure (it ignores that neighbouring pixels are related); unstable "
+        "training and mode collapse.", objectives=(NON_SATURATING,)),
+    "dcgan": Card(
+        "Convolutions instead of dense layers: G upsamples with transposed convolutions, D downsamples with "
+        "strided ones, BatchNorm everywhere but G's output and D's input, ReLU in G and LeakyReLU in D, Adam "
+        "2e-4 with beta1 0.5. These architecture rules made GANs train reliably on images for the first time.",
+        "clean 28-64 px images in minutes; the latent space interpolates smoothly.",
+        "high resolutions; it still collapses modes on some seeds, and BatchNorm couples the samples of a batch.",
+        objectives=(NON_SATURATING,)),
+    "cgan": Card(
+        "Give both nets the class label: G draws the class you ask for, D judges whether an image is a "
+        "real example of that class. Here the label enters D by projection (an inner product with the "
+        "class embedding), which trains more stably than concatenation.",
+        "choosing what to draw; class-balanced samples; blending classes in the latent explorer.",
+        "needs labels; can ignore z (little variety within a class) when the label says everything."),
+    "wgan-gp": Card(
+        "The critic estimates the Wasserstein-1 distance, which keeps giving useful gradients even when the "
+        "real and fake distributions do not overlap. The 1-Lipschitz constraint is enforced softly by "
+        "penalising critic gradients whose norm is not 1 on points between real and fake samples.",
+        "stable training across architectures; a loss curve that tracks sample quality.",
+        "5 critic steps per G step make it slower; no BatchNorm allowed in the critic."),
+    "lsgan": Card(
+        "Replace the cross-entropy with a least-squares loss: fakes that are classified correctly but lie far "
+        "from the decision boundary are still penalised, so G keeps getting gradients.",
+        "a drop-in change with steadier gradients than the cross-entropy.",
+        "can still collapse modes; quality is close to DCGAN's."),
+    "hinge": Card(
+        "Spectral normalisation divides each D weight by its largest singular value, bounding D's Lipschitz "
+        "constant cheaply; with the hinge loss this became the standard recipe of BigGAN-era models.",
+        "stable training without gradient penalties; cheap per step.",
+        "a constrained D can underfit on small nets; hyper-parameters differ from DCGAN's."),
+    "toy": Card(
+        "Small MLPs on 2D point clouds, where every sample and D's decision surface can be seen at once; "
+        "the place to watch mode collapse happen and how packing (PacGAN) counters it.",
+        "intuition: seeing the game play out.", "nothing beyond 2D.", train_dataset="ring", explore="none"),
+    "deblur-seed": Card(
+        "The seed tutorial's deblurring GAN: a three-layer convolutional G maps a blurred crop to a sharp one, "
+        "trained mostly by the pixel MSE to the sharp crop, with a small adversarial term from a strided D.",
+        "a readable image-to-image baseline.", "blurry results on strong blur; small receptive field.",
+        train_dataset="blurred:photos", explore="deblur"),
+    "deblur": Card(
+        "A residual U-Net predicts the correction to the blurry photo, judged by a PatchGAN on local patches; "
+        "a robust pixel loss and an FFT loss restore the high frequencies blur removed.",
+        "real photos of any size (tiled); fast on a CPU.", "blur much wider than its training kernels.",
+        train_dataset="blurred:photos", explore="deblur"),
+    "wgan": Card(
+        "The first Wasserstein GAN: the critic approximates the Earth-Mover distance, and the Lipschitz "
+        "constraint is enforced by clipping every critic weight to [-0.01, 0.01] after each update, with "
+        "RMSProp because momentum destabilised the clipped critic. WGAN-GP later replaced the clipping.",
+        "meaningful loss curves; no mode collapse in the paper's experiments.",
+        "slow (small learning rate, 5 critic steps); clipping wastes capacity and can make gradients vanish "
+        "or explode."),
+    "infogan": Card(
+        "Split G's input into noise and a few codes and add a head Q on D that must recover the codes from "
+        "the image. Maximising this mutual information makes G tie each code to a visible factor — on "
+        "clothes, the categorical code tends to pick a garment type and the continuous ones width or "
+        "brightness — without ever seeing a label.",
+        "disentangled, explorable factors for free (see the Codes tab of the latent explorer).",
+        "which factor each code captures is up to training; categories do not line up with the real classes."),
+}
+
+# Seed presets: configurations readers of the original tutorials recognise, one click away.
+SEED_PRESETS = {
+    "Vanilla MLP GAN on Fashion-MNIST (the seed tutorial)": dict(variant="vanilla", dataset="fashion-mnist"),
+    "DCGAN 64×64 z=100 (pytorch/examples)": dict(variant="dcgan", dataset="fashion-mnist", image_size=64,
+                                                 z_dim=100, width=64),
+    "small deblurring GAN (deblur-seed)": dict(variant="deblur-seed", dataset="blurred:photos"),
+}
+
+
+def card(name: str) -> Card:
+    return CARDS.get(name) or Card(variants.get(name).description, "", "")
+
+
+def families(name: str) -> set[str]:
+    """A variant's families for the filters: its own plus 'conditional' when it takes labels."""
+    variant = variants.get(name)
+    return {variant.family} | ({"conditional"} if variant.conditional else set())
+
+
+def demo_for(name: str) -> str | None:
+    """The bundled demo model of a variant, when one is in gandash/weights/demos/."""
+    here = set(demos.available())
+    return next((demo for demo, preset in demos.PRESETS.items() if preset["variant"] == name and demo in here), None)
+
+
+def preset_for(name: str) -> str | None:
+    """The demo preset of a variant (bundled or not): what `pretrain --only` builds."""
+    return next((demo for demo, preset in demos.PRESETS.items() if preset["variant"] == name), None)
+
+
+def prefill(name: str) -> dict:
+    """What Train-this puts into the Train page."""
+    preset = demos.PRESETS.get(preset_for(name) or "", {})
+    dataset = preset.get("dataset") or card(name).train_dataset
+    return {"variant": name, "dataset": dataset, **card(name).extra}

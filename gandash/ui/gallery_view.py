@@ -1,0 +1,83 @@
+"""The Gallery page's cards: cached layer tables and demo samples, and the card layout."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import streamlit as st
+import torch
+
+from gandash import architecture, demos, gallery, images, latent, variants
+from gandash.config import make_config
+from gandash.errors import GandashError
+
+SAMPLES = 32
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def layer_rows(name: str) -> dict[str, list[dict]]:
+    """The variant's layer tables at its default sizes (the dataset of its Train-this), computed once."""
+    config = make_config(name, gallery.prefill(name)["dataset"])
+    return {part: [asdict(row) for row in rows] for part, rows in architecture.tables(config).items()}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def demo_png(name: str, stamp: float) -> bytes:
+    """A grid of the demo model's samples (fixed seed; `stamp` reloads a rebuilt file)."""
+    model = latent.load(demo=name)
+    generator = torch.Generator().manual_seed(0)
+    z = torch.stack([latent.anchor(int(s), model.config.z_dim, model)
+                     for s in torch.randint(10**6, (SAMPLES,), generator=generator)])
+    labels = torch.arange(SAMPLES) % model.classes if model.classes else None
+    frames = latent.render(model, z, labels)
+    frames = torch.nn.functional.interpolate(frames, scale_factor=latent.display_scale(model) // 2 or 1)
+    return images.grid_png(frames, nrow=8)
+
+
+def samples(name: str) -> bytes | None:
+    demo = gallery.demo_for(name)
+    if demo is None:
+        return None
+    return demo_png(demo, demos.path_for(demo).stat().st_mtime)
+
+
+def card(name: str, key: str) -> tuple[bool, bool]:
+    """Draw one variant's card; returns (Train this clicked, Explore clicked)."""
+    variant, text = variants.get(name), gallery.card(name)
+    with st.container(border=True, key=f"card-{name}"):
+        st.subheader(f"{variant.title}  ·  `{name}`")
+        st.caption(f"{variant.paper}  ·  {', '.join(sorted(gallery.families(name)))}")
+        left, right = st.columns([3, 2])
+        with left:
+            st.write(text.idea)
+            st.latex(variant.objective)
+            for objective in text.objectives:
+                st.latex(objective)
+            if text.good_at:
+                st.markdown(f"**Good at:** {text.good_at}  \n**Bad at:** {text.bad_at}")
+        with right:
+            try:
+                picture = samples(name)
+            except GandashError as exc:
+                picture = None
+                st.warning(str(exc))
+            if picture is not None:
+                st.image(picture, caption=f"samples of the bundled demo '{gallery.demo_for(name)}'")
+            else:
+                preset = gallery.preset_for(name)
+                how = (f"`python -m gandash pretrain --only {preset}`" if preset else
+                       "a demo preset in gandash/demos.py and `python -m gandash pretrain`")
+                st.info(f"No bundled demo model yet. Make one with {how}, or press **Train this**.")
+        with st.expander("Architecture (computed from the modules)"):
+            tables = layer_rows(name)
+            for part in ("generator", "discriminator"):
+                rows = tables[part]
+                st.markdown(f"**{part.capitalize()}**: {sum(r['parameters'] for r in rows):,} parameters")
+                st.dataframe(rows, hide_index=True, width="stretch", key=f"arch-{part}-{name}")
+        a, b = st.columns(2)
+        train = a.button("Train this", key=f"train-{key}", icon=":material/play_arrow:", width="stretch")
+        explorable = (text.explore == "latent" and gallery.demo_for(name)) or text.explore == "deblur"
+        explore = b.button("Explore", key=f"explore-{key}", icon=":material/gesture:", width="stretch",
+                           disabled=not explorable,
+                           help=None if explorable else "needs a bundled demo model (see above)")
+    return train, explore

@@ -1,0 +1,81 @@
+"""The Gallery page under AppTest: every card, the family filters, Train-this and Explore."""
+import pytest
+import torch
+
+from gandash import gallery, variants
+from gandash.config import make_config
+from tests.app.test_pages import app
+
+PAGE = "app_pages/gallery.py"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def card_names(at) -> list[str]:
+    return [b.key.removeprefix("train-") for b in at.button if (b.key or "").startswith("train-")]
+
+
+def test_every_variant_has_a_card_with_objective_table_and_buttons(home):
+    at = app(PAGE)
+    assert not at.exception, at.exception
+    assert card_names(at) == list(variants.REGISTRY)
+    subheaders = [s.value for s in at.subheader]
+    assert all(any(f"`{name}`" in s for s in subheaders) for name in variants.REGISTRY)
+    latex = [element.value.strip("$\n") for element in at.latex]
+    assert variants.get("vanilla").objective in latex and gallery.NON_SATURATING in latex  # minimax + the fix
+    assert len(latex) >= len(variants.REGISTRY)
+    assert len(at.dataframe) == 2 * len(variants.REGISTRY)  # a computed G and D table per card
+    for name in variants.REGISTRY:  # a demo's samples, or how to make one
+        if gallery.demo_for(name) is None and gallery.preset_for(name):
+            assert any(f"pretrain --only {gallery.preset_for(name)}" in i.value for i in at.info), name
+
+
+def test_filters_show_only_the_chosen_families(home):
+    at = app(PAGE)
+    at.button_group(key="gallery-families").set_value(["image-to-image"]).run()
+    assert not at.exception
+    assert card_names(at) == [n for n, v in variants.REGISTRY.items() if v.family == "image-to-image"]
+    at.button_group(key="gallery-families").set_value(["conditional"]).run()
+    assert card_names(at) and all(variants.get(n).conditional or variants.get(n).family == "conditional"
+                                  for n in card_names(at))
+    assert "cgan" in card_names(at)
+
+
+def test_train_this_carries_the_variant_to_the_train_page(home):
+    at = app(PAGE)
+    at.button(key="train-infogan").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="variant").value == "infogan"
+    assert at.selectbox(key="dataset-infogan").value == "fashion-mnist"
+    assert at.title[0].value == "Train a GAN"
+
+
+def test_a_seed_preset_prefills_the_train_page(home):
+    at = app(PAGE)
+    at.button(key="preset-deblur-seed").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="variant").value == "deblur-seed"
+    assert at.selectbox(key="dataset-deblur-seed").value == "blurred:photos"
+
+
+def test_the_dcgan_preset_is_the_pytorch_examples_shape():
+    preset = dict(gallery.SEED_PRESETS["DCGAN 64×64 z=100 (pytorch/examples)"])
+    config = make_config(preset.pop("variant"), preset.pop("dataset"), **preset)
+    assert (config.image_size, config.z_dim, config.width, config.lr_g, config.beta1) == (64, 100, 64, 2e-4, 0.5)
+
+
+def test_explore_opens_the_latent_page_on_the_demo(home):
+    name = next((n for n in variants.REGISTRY if gallery.demo_for(n) and gallery.card(n).explore == "latent"), None)
+    if name is None:
+        pytest.skip("no demo model is bundled")
+    at = app(PAGE)
+    at.button(key=f"explore-{name}").click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Latent space"
+    assert at.selectbox[0].value.demo == gallery.demo_for(name)

@@ -95,6 +95,10 @@ PRESETS: dict[str, dict] = {
                          description="The original WGAN (weight clipping, RMSProp) on Fashion-MNIST."),
     "infogan-fashion": dict(variant="infogan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
                             description="InfoGAN on Fashion-MNIST: a 10-way code and 2 continuous codes, no labels."),
+    "lapgan-fashion": dict(variant="lapgan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
+                           description="LAPGAN on Fashion-MNIST: a 7 -> 14 -> 28 px Laplacian pyramid of generators."),
+    "stackgan-fashion": dict(variant="stackgan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
+                             description="StackGAN on Fashion-MNIST: a 14 px stage I refined to 28 px, per class."),
 }
 
 

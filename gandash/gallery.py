@@ -92,6 +92,21 @@ CARDS: dict[str, Card] = {
         "brightness — without ever seeing a label.",
         "disentangled, explorable factors for free (see the Codes tab of the latent explorer).",
         "which factor each code captures is up to training; categories do not line up with the real classes."),
+    "lapgan": Card(
+        "Generating a whole image at once is hard; generating the next level of detail given a coarser image "
+        "is easier. LAPGAN builds a Laplacian pyramid: a small G draws a 7×7 image, and each finer G sees the "
+        "upsampled coarser image and adds the residual the upsampling lost, each judged by its own D. Every "
+        "level is trained on real coarser images, and sampling chains the levels.",
+        "coarse-to-fine structure; each level's job is small, so each net can be small.",
+        "errors of the coarse level are inherited by every finer one; several nets to tune."),
+    "stackgan": Card(
+        "Two stages, like sketching then painting: stage I draws a rough half-size image from noise and the "
+        "condition, stage II refines it to full size, correcting defects and adding detail. Conditioning "
+        "augmentation samples the condition vector from a Gaussian around the embedding (with a KL term), "
+        "which smooths the conditioning and stops a few conditions from being memorised. Here the condition "
+        "is the class label instead of the paper's text embedding.",
+        "higher resolutions than one stage reaches; a class-conditional model with variety within a class.",
+        "needs labels; two stages to balance; at 28 px the second stage has little to add."),
 }
 
 # Seed presets: configurations readers of the original tutorials recognise, one click away.

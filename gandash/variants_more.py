@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gandash.nets import infogan
+from gandash.nets import infogan, lapgan, stackgan
 from gandash.variants import DCGAN_RECIPE, Variant, _conv_builder, _conv_size
 
 if TYPE_CHECKING:
@@ -25,6 +25,29 @@ def _infogan_check(config: TrainConfig) -> list[str]:
         return [(f"z_dim must be above {infogan.CODE_DIM} for infogan: its last {infogan.CODE_DIM} dimensions "
                  "are the codes (10 categories + 2 continuous), the rest is noise (the paper: 62 + 12 = 74).")]
     return []
+
+
+def _pyramid_size(size: int) -> str | None:
+    if size % 4 or size < 16:
+        return f"image_size {size} must be a multiple of 4 and at least 16: the pyramid halves it twice."
+    return None
+
+
+def _build_lapgan(config: TrainConfig):
+    return (lapgan.LapGenerator(config.z_dim, config.channels, config.image_size, config.width),
+            lapgan.LapDiscriminator(config.channels, config.image_size, config.width))
+
+
+def _lapgan_check(config: TrainConfig) -> list[str]:
+    if isinstance(config.z_dim, int) and config.z_dim < lapgan.LEVELS:
+        return [f"z_dim must be at least {lapgan.LEVELS} for lapgan: z is split between the pyramid's levels."]
+    return []
+
+
+def _build_stackgan(config: TrainConfig):
+    return (stackgan.StackGenerator(config.z_dim, config.channels, config.image_size, config.width,
+                                    config.num_classes),
+            stackgan.StackDiscriminator(config.channels, config.image_size, config.width, config.num_classes))
 
 
 VARIANTS = (
@@ -47,4 +70,21 @@ VARIANTS = (
             "unconditional", "image", _build_infogan,
             dict(DCGAN_RECIPE, z_dim=62 + infogan.CODE_DIM), size_check=_conv_size,
             trainer=f"{TRAINERS}.infogan:InfoGANTrainer", config_check=_infogan_check),
+    Variant("lapgan", "LAPGAN (Laplacian pyramid)",
+            "A generator per pyramid level (7 → 14 → 28 px): the coarsest draws a small image, each finer one "
+            "adds the missing detail to the upsampled coarser image; a D per level.",
+            "Denton, Chintala, Szlam & Fergus, Deep Generative Image Models using a Laplacian Pyramid of "
+            "Adversarial Networks, NeurIPS 2015",
+            r"\min_{G_k} \max_{D_k} \; \mathbb{E}[\log D_k(h_k, l_k)] + \mathbb{E}[\log(1 - D_k(G_k(z_k, l_k),"
+            r" l_k))], \quad l_k = u(I_{k+1}),\; h_k = I_k - l_k",
+            "multi-scale", "image", _build_lapgan, dict(DCGAN_RECIPE, width=32), size_check=_pyramid_size,
+            trainer=f"{TRAINERS}.multiscale:LapGANTrainer", config_check=_lapgan_check),
+    Variant("stackgan", "StackGAN (two stages)",
+            "Stage I draws a half-size image from z and the class (through conditioning augmentation); "
+            "stage II refines it to full size, conditioned on the same; one D per stage.",
+            "Zhang et al., StackGAN: Text to Photo-realistic Image Synthesis with Stacked GANs, ICCV 2017",
+            r"\min_{G} \; \mathbb{E}[\log(1 - D_1(G_1(z, \hat c), e))] + \mathbb{E}[\log(1 - D_2(G_2(s_1, \hat c),"
+            r" e))] + \lambda\, D_{KL}(\mathcal{N}(\mu(e), \Sigma(e)) \,\|\, \mathcal{N}(0, I))",
+            "multi-scale", "image", _build_stackgan, dict(DCGAN_RECIPE, width=32), conditional=True,
+            size_check=_pyramid_size, trainer=f"{TRAINERS}.multiscale:StackGANTrainer"),
 )

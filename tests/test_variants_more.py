@@ -8,11 +8,12 @@ import torch
 from gandash import latent, trainer, variants
 from gandash.config import make_config
 from gandash.errors import GandashError
-from gandash.nets import infogan
+from gandash.nets import infogan, lapgan
+from gandash.nets.blocks import down, up
 from tests.test_trainer import Recorder
 
 # variant -> the dataset its tiny test trains on
-DATASETS = {"wgan": "fashion-mnist", "infogan": "fashion-mnist"}
+DATASETS = {"wgan": "fashion-mnist", "infogan": "fashion-mnist", "lapgan": "fashion-mnist", "stackgan": "fashion-mnist"}
 KEYS = {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_norm_d", "grad_norm_g", "images_per_sec"}
 
 
@@ -119,3 +120,49 @@ def test_infogan_q_learns_the_category_on_fixed_images(tiny_fashion, tmp_path):
 def test_infogan_needs_room_for_its_codes():
     with pytest.raises(GandashError, match="z_dim must be above 12 for infogan"):
         make_config("infogan", "fashion-mnist", z_dim=12)
+
+
+# --- LAPGAN --------------------------------------------------------------------------------------
+def test_the_laplacian_pyramid_rebuilds_the_image_exactly():
+    x = torch.rand(2, 1, 28, 28) * 2 - 1
+    outputs, conditions = lapgan.laplacian(x)
+    assert [o.shape[-1] for o in outputs] == [7, 14, 28] and [c.shape[-1] for c in conditions] == [14, 28]
+    assert torch.allclose(up(up(outputs[0]) + outputs[1]) + outputs[2], x, atol=1e-5)
+    assert torch.allclose(outputs[0], down(down(x)), atol=1e-6)
+
+
+def test_lapgan_samples_by_chaining_its_levels_on_its_own_outputs():
+    config = make_config("lapgan", "fashion-mnist", width=8)
+    generator, discriminator = variants.get("lapgan").build(config)
+    generator.eval()
+    z = torch.randn(3, config.z_dim)
+    with torch.no_grad():
+        coarse = generator.levels(z, [])[0]
+        middle = up(coarse) + generator.levels(z, [up(coarse)])[1]
+        full = up(middle) + generator.levels(z, [up(coarse), up(middle)])[2]
+        assert torch.allclose(generator(z), full, atol=1e-5)
+    assert [len(p) for p in z[0].tensor_split(3)] == lapgan.z_parts(config.z_dim) == [34, 33, 33]
+    assert len(discriminator.judges) == 3
+
+
+# --- StackGAN ------------------------------------------------------------------------------------
+def test_stackgan_stages_and_conditioning_augmentation():
+    config = make_config("stackgan", "fashion-mnist", width=8)
+    assert config.num_classes == 10
+    generator, _ = variants.get("stackgan").build(config)
+    z, labels = torch.randn(4, config.z_dim), torch.tensor([0, 1, 2, 3])
+    low, high, mu, logvar = generator.stages(z, labels)
+    assert low.shape == (4, 1, 14, 14) and high.shape == (4, 1, 28, 28) and mu.shape == logvar.shape == (4, 16)
+    assert not torch.equal(generator.condition(labels)[0], generator.condition(labels)[0])  # c is sampled
+    generator.eval()
+    with torch.no_grad():  # sampling uses c = mu: the same z and class give the same image
+        assert torch.equal(generator(z, labels), generator(z, labels))
+        mixed = generator(z[:1], torch.tensor([[0.5, 0.5] + [0.0] * 8]))  # class blending in the explorer
+    assert mixed.shape == (1, 1, 28, 28)
+    with pytest.raises(ValueError, match="conditional"):
+        generator(z)
+
+
+def test_stackgan_needs_labels_and_a_size_the_stages_can_halve():
+    with pytest.raises(GandashError, match="multiple of 4"):
+        make_config("stackgan", "fashion-mnist", image_size=30)

@@ -101,6 +101,11 @@ def tables(config: TrainConfig) -> dict[str, list[LayerRow]]:
     """{'generator': rows, 'discriminator': rows} of a variant built at the config's sizes."""
     generator, discriminator = variants.get(config.variant).build(config)
     g_inputs, d_inputs = dummy_inputs(config, generator)
-    judge = getattr(discriminator, "forward_with_codes", None)  # show InfoGAN's Q head too
-    return {"generator": layer_table(generator, *g_inputs),
-            "discriminator": layer_table(discriminator, *d_inputs[:1 if judge else None], call=judge)}
+    return {"generator": _table(generator, g_inputs), "discriminator": _table(discriminator, d_inputs)}
+
+
+def _table(module: nn.Module, inputs: tuple) -> list[LayerRow]:
+    """A net whose forward skips some parts (InfoGAN's Q head, DiscoGAN's B -> A direction) offers
+    `forward_all(x)`, which runs every part, so the table shows their shapes too."""
+    every_part = getattr(module, "forward_all", None)
+    return layer_table(module, *inputs[:1 if every_part else None], call=every_part)

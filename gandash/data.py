@@ -94,6 +94,8 @@ PREFIXED = {
     "folder": "folder:PATH — every image under PATH, resized and centre-cropped (sub-folders become classes)",
     "points": "points:FILE — your own 2D points, an (N, 2) .npy or .csv",
     "blurred": "blurred:NAME — blurred/sharp pairs made on the fly from photos, folder:PATH or an image set",
+    "domains": "domains:NAME:A,B — two unpaired image domains: classes A and B of a labelled set (or the first "
+               "two sub-folders of folder:PATH)",
 }
 
 
@@ -115,7 +117,10 @@ def info(name: str) -> DatasetInfo:
         return DatasetInfo(name, f"images under {arg}", "image", 3, 64, len(classes), classes)
     if prefix == "blurred" and arg:
         return _blurred_info(name, arg)
-    known = ", ".join(list(CATALOGUE) + ["folder:PATH", "points:FILE", "blurred:photos", "blurred:folder:PATH"])
+    if prefix == "domains" and arg:
+        return _domains_info(name, arg)
+    known = ", ".join(list(CATALOGUE) + ["folder:PATH", "points:FILE", "blurred:photos", "blurred:folder:PATH",
+                                         "domains:fashion-mnist:7,5"])
     raise GandashError(f"dataset '{name}' is unknown; choose one of {known}.")
 
 
@@ -139,6 +144,8 @@ def load(name: str, data_dir: str | None = None, image_size: int | None = None,
     prefix, arg = split_name(name)
     if meta.kind == "paired":
         return _load_blurred(meta, arg, data_dir, image_size, channels, seed)
+    if meta.kind == "domains":
+        return _load_domains(meta, arg, data_dir, image_size, channels, seed)
     if meta.kind == "points":
         points = _load_points_file(_locate(name, data_dir)) if prefix == "points" else _toy_points(prefix, seed)
         return Dataset(meta, points=torch.from_numpy(points))
@@ -364,6 +371,11 @@ def describe_all(data_dir: str | None = None) -> list[dict]:
                  "present": True, "how_to_get": ""})
     rows.append({"name": "blurred:folder:", "kind": "paired", "present": True, "how_to_get": "",
                  "description": "blurred:folder:PATH — your own sharp photos, blurred on the fly"})
+    for name in DOMAIN_EXAMPLES:
+        rows.append({"name": name, "kind": "domains", "description": info(name).description,
+                     "present": is_present("fashion-mnist", data_dir), "how_to_get": ""})
+    rows.append({"name": "domains:folder:", "kind": "domains", "present": True, "how_to_get": "",
+                 "description": "domains:folder:PATH — the first two sub-folders of PATH are domains A and B"})
     return rows
 
 
@@ -456,3 +468,38 @@ def _read_photos(folder: Path, tile: int, longest: int = 1600) -> list[np.ndarra
         image.thumbnail((longest, longest))
         arrays.append(np.asarray(image))
     return arrays
+
+
+# --- two unpaired image domains (DiscoGAN; variants with data_kind "domains") ------------------------
+DOMAIN_EXAMPLES = ("domains:fashion-mnist:7,5", "domains:fashion-mnist:0,6")  # sneaker-sandal, T-shirt-shirt
+
+
+def _domains_spec(arg: str) -> tuple[str, tuple[int, int]]:
+    """'fashion-mnist:7,5' -> ('fashion-mnist', (7, 5)); 'folder:/x' -> ('folder:/x', (0, 1))."""
+    inner, sep, pair = arg.rpartition(":")
+    parts = pair.split(",")
+    if sep and len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+        return inner, (int(parts[0]), int(parts[1]))
+    return arg, (0, 1)
+
+
+def _domains_info(name: str, arg: str) -> DatasetInfo:
+    inner, (a, b) = _domains_spec(arg)
+    base = info(inner)
+    if base.kind != "image" or base.num_classes < 2:
+        raise GandashError(f"'{name}': two domains are two classes of a labelled image set (e.g. "
+                           "domains:fashion-mnist:7,5) or the first two sub-folders of domains:folder:PATH.")
+    if a == b or max(a, b) >= base.num_classes:
+        raise GandashError(f"'{name}': the two classes must differ and be from 0 to {base.num_classes - 1}.")
+    names = base.class_names or tuple(str(i) for i in range(base.num_classes))
+    return DatasetInfo(name, f"{names[a]} ↔ {names[b]} from {inner} (unpaired)", "domains", base.channels,
+                       base.image_size, 0, (names[a], names[b]))
+
+
+def _load_domains(meta: DatasetInfo, arg: str, data_dir: str | None, image_size: int | None,
+                  channels: int | None, seed: int) -> Dataset:
+    """Images of class A (label 0) then of class B (label 1)."""
+    inner, (a, b) = _domains_spec(arg)
+    base = load(inner, data_dir, image_size, channels, seed)
+    keep = (base.labels == a) | (base.labels == b)
+    return Dataset(meta, images=base.images[keep], labels=(base.labels[keep] == b).long())

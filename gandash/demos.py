@@ -99,6 +99,8 @@ PRESETS: dict[str, dict] = {
                            description="LAPGAN on Fashion-MNIST: a 7 -> 14 -> 28 px Laplacian pyramid of generators."),
     "stackgan-fashion": dict(variant="stackgan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
                              description="StackGAN on Fashion-MNIST: a 14 px stage I refined to 28 px, per class."),
+    "discogan-shoes": dict(variant="discogan", dataset="domains:fashion-mnist:7,5", overrides=dict(ema_decay=0.999),
+                           description="DiscoGAN between Fashion-MNIST sneakers and sandals, both directions."),
 }
 
 

@@ -107,6 +107,14 @@ CARDS: dict[str, Card] = {
         "is the class label instead of the paper's text embedding.",
         "higher resolutions than one stage reaches; a class-conditional model with variety within a class.",
         "needs labels; two stages to balance; at 28 px the second stage has little to add."),
+    "discogan": Card(
+        "Learn a mapping between two kinds of images without a single paired example: G_AB turns an A into "
+        "a B that D_B cannot tell from real Bs, G_BA maps back, and each round trip must return the "
+        "original. The reconstruction makes the mapping one-to-one, so G cannot send every A to the same B. "
+        "Here the domains are two Fashion-MNIST classes (sneakers and sandals) or two folders of images.",
+        "unpaired translation between related domains (shape kept, style changed).",
+        "domains that differ in shape or layout; the reconstruction can be met by hiding information in "
+        "the translation.", train_dataset="domains:fashion-mnist:7,5", explore="none"),
 }
 
 # Seed presets: configurations readers of the original tutorials recognise, one click away.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gandash.nets import infogan, lapgan, stackgan
+from gandash.nets import discogan, infogan, lapgan, stackgan
 from gandash.variants import DCGAN_RECIPE, Variant, _conv_builder, _conv_size
 
 if TYPE_CHECKING:
@@ -50,6 +50,11 @@ def _build_stackgan(config: TrainConfig):
             stackgan.StackDiscriminator(config.channels, config.image_size, config.width, config.num_classes))
 
 
+def _build_discogan(config: TrainConfig):
+    return (discogan.DiscoGenerator(config.channels, config.width),
+            discogan.DiscoDiscriminator(config.channels, config.image_size, config.width))
+
+
 VARIANTS = (
     Variant("wgan", "WGAN (weight clipping)",
             "The original Wasserstein GAN: a critic with clipped weights, RMSProp, 5 critic steps per G step.",
@@ -87,4 +92,14 @@ VARIANTS = (
             r" e))] + \lambda\, D_{KL}(\mathcal{N}(\mu(e), \Sigma(e)) \,\|\, \mathcal{N}(0, I))",
             "multi-scale", "image", _build_stackgan, dict(DCGAN_RECIPE, width=32), conditional=True,
             size_check=_pyramid_size, trainer=f"{TRAINERS}.multiscale:StackGANTrainer"),
+    Variant("discogan", "DiscoGAN (two domains)",
+            "Two translators A → B and B → A, a D per domain, and a reconstruction loss on each round trip: "
+            "learns to map one kind of image to another without any paired examples.",
+            "Kim, Cha, Kim, Lee & Kim, Learning to Discover Cross-Domain Relations with GANs, ICML 2017",
+            r"\min_{G_{AB}, G_{BA}} \; \mathcal{L}_{GAN_B} + \mathcal{L}_{GAN_A} + \mathbb{E}_{a}"
+            r"\lVert G_{BA}(G_{AB}(a)) - a\rVert_2^2 + \mathbb{E}_{b}\lVert G_{AB}(G_{BA}(b)) - b\rVert_2^2",
+            "image-to-image", "domains", _build_discogan,
+            # the paper: Adam 2e-4, betas (0.5, 0.999)
+            dict(width=32, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, loss="bce", batch_size=64),
+            size_check=_pyramid_size, trainer=f"{TRAINERS}.discogan:DiscoGANTrainer"),
 )

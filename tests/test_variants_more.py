@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from gandash import latent, trainer, variants
+from PIL import Image
+
+from gandash import data, latent, trainer, variants
 from gandash.config import make_config
 from gandash.errors import GandashError
 from gandash.nets import infogan, lapgan
@@ -13,7 +15,8 @@ from gandash.nets.blocks import down, up
 from tests.test_trainer import Recorder
 
 # variant -> the dataset its tiny test trains on
-DATASETS = {"wgan": "fashion-mnist", "infogan": "fashion-mnist", "lapgan": "fashion-mnist", "stackgan": "fashion-mnist"}
+DATASETS = {"wgan": "fashion-mnist", "infogan": "fashion-mnist", "lapgan": "fashion-mnist", "stackgan": "fashion-mnist",
+            "discogan": "domains:fashion-mnist:7,5"}
 KEYS = {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_norm_d", "grad_norm_g", "images_per_sec"}
 
 
@@ -44,7 +47,11 @@ def test_trains_three_steps_with_finite_losses_and_declared_shapes(name, tiny_fa
     assert [step for step, _ in recorder.checkpoints] == [2, 3]
     generator, discriminator = variants.get(name).build(config)
     labels = torch.arange(4) % config.num_classes if config.num_classes else None
-    out = generator(torch.randn(4, config.z_dim), labels)
+    if variants.get(name).data_kind == "image":
+        out = generator(torch.randn(4, config.z_dim), labels)
+    else:  # image-to-image: G takes an image (a quarter of the size for super-resolution)
+        low = config.image_size // getattr(generator, "scale", 1)
+        out = generator(torch.rand(4, config.channels, low, low) * 2 - 1)
     assert tuple(out.shape) == (4, config.channels, config.image_size, config.image_size)
     assert discriminator(out, labels).shape == (4,)
 
@@ -166,3 +173,39 @@ def test_stackgan_stages_and_conditioning_augmentation():
 def test_stackgan_needs_labels_and_a_size_the_stages_can_halve():
     with pytest.raises(GandashError, match="multiple of 4"):
         make_config("stackgan", "fashion-mnist", image_size=30)
+
+
+# --- DiscoGAN ------------------------------------------------------------------------------------
+def test_two_domains_are_two_classes_of_a_labelled_set(tiny_fashion):
+    images, labels = tiny_fashion
+    meta = data.info("domains:fashion-mnist:7,5")
+    assert (meta.kind, meta.channels, meta.image_size, meta.class_names) == ("domains", 1, 28, ("Sneaker", "Sandal"))
+    loaded = data.load("domains:fashion-mnist:7,5")
+    assert len(loaded) == int(((labels == 7) | (labels == 5)).sum())
+    assert int((loaded.labels == 0).sum()) == int((labels == 7).sum())  # A = sneakers first
+    assert np.array_equal(loaded.images[loaded.labels == 1].numpy()[:, 0], images[labels == 5])
+    for bad, message in (("domains:fashion-mnist:3,3", "must differ"), ("domains:fashion-mnist:1,12", "from 0 to 9"),
+                         ("domains:ring", "two classes of a labelled image set")):
+        with pytest.raises(GandashError, match=message):
+            data.info(bad)
+    assert make_config(None, "domains:fashion-mnist:7,5").variant == "discogan"
+    with pytest.raises(GandashError, match="trains on domains data"):
+        make_config("discogan", "fashion-mnist")
+
+
+def test_two_folders_are_two_domains(tmp_path):
+    for folder, shade in (("horses", 40), ("zebras", 200)):
+        (tmp_path / folder).mkdir()
+        for i in range(3):
+            Image.new("RGB", (40, 40), (shade, shade + i, shade)).save(tmp_path / folder / f"{i}.png")
+    loaded = data.load(f"domains:folder:{tmp_path}", image_size=32, channels=3)
+    assert loaded.info.class_names == ("horses", "zebras") and loaded.labels.tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_discogan_samples_show_the_round_trip(tiny_fashion, tmp_path):
+    run = trainer.trainer_class("discogan")(tiny("discogan"), tmp_path)
+    picture = Image.open(run.save_samples())
+    # 16 triplets, two per row: 8 rows of 6 images of 28 px with torchvision's 2 px padding
+    assert picture.size == (6 * 30 + 2, 8 * 30 + 2)
+    fakes = run.fakes(run.batch())
+    assert fakes["aba"].shape == fakes["ab"].shape == (8, 1, 28, 28)

@@ -57,3 +57,5 @@ class InfoDiscriminator(conv.ConvDiscriminator):
         h = self.main(x)
         q = self.q(h)
         return self.head(h).flatten(), q[:, :CATEGORIES], q[:, CATEGORIES:]
+
+    forward_all = forward_with_codes  # architecture tables show the Q head

@@ -23,7 +23,9 @@ if prefill and not prefill.get("_applied"):
     if prefill.get("variant") in variants.REGISTRY:
         st.session_state["variant"] = prefill["variant"]
     wanted = prefill.get("dataset", "")
-    if wanted:
+    if wanted in {row["name"] for row in data.describe_all()}:  # a listed set, e.g. lowres:fashion-mnist
+        st.session_state[f"dataset-{prefill.get('variant', 'dcgan')}"] = wanted
+    elif wanted:
         prefix = wanted.split(":", 1)[0] + ":" if ":" in wanted else wanted
         st.session_state[f"dataset-{prefill.get('variant', 'dcgan')}"] = prefix
         if ":" in wanted:

@@ -143,7 +143,7 @@ def make_config(variant: str | None = None, dataset: str = "fashion-mnist", **ov
     meta = data.info(dataset)
     recipe = variants.get(variant or variants.default_for(meta.kind))
     values = dict(recipe.defaults, variant=recipe.name, dataset=dataset)
-    if meta.kind in ("image", "paired", "domains"):  # paired sets of photos leave the crop size to the recipe
+    if meta.kind in ("image", "paired", "domains", "lowres"):  # paired sets of photos leave the crop size to the recipe
         values.update(channels=meta.channels or 3, image_size=meta.image_size or recipe.defaults.get("image_size", 64))
         values["num_classes"] = meta.num_classes if recipe.conditional else 0
     else:
@@ -199,7 +199,7 @@ def validate(config: TrainConfig) -> list[str]:
                  "has none; pick a labelled dataset (fashion-mnist, mnist, cifar10, a folder of class sub-folders).")
             need(meta.num_classes <= 1 or c.num_classes == meta.num_classes,
                  f"num_classes must be {meta.num_classes} for '{c.dataset}' (got {c.num_classes}).")
-        if recipe.data_kind == meta.kind and meta.kind in ("image", "paired", "domains"):
+        if recipe.data_kind == meta.kind and meta.kind in ("image", "paired", "domains", "lowres"):
             need(c.channels in (1, 3), f"channels must be 1 (gray) or 3 (colour) (got {c.channels!r}).")
             integer("image_size", c.image_size, 4, 256)
             if isinstance(c.image_size, int) and 4 <= c.image_size <= 256:

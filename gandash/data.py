@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +94,8 @@ PREFIXED = {
     "folder": "folder:PATH — every image under PATH, resized and centre-cropped (sub-folders become classes)",
     "points": "points:FILE — your own 2D points, an (N, 2) .npy or .csv",
     "blurred": "blurred:NAME — blurred/sharp pairs made on the fly from photos, folder:PATH or an image set",
+    "lowres": "lowres:NAME — (x4 downsampled, original) pairs for super-resolution, from photos, folder:PATH or an "
+              "image set",
     "domains": "domains:NAME:A,B — two unpaired image domains: classes A and B of a labelled set (or the first "
                "two sub-folders of folder:PATH)",
 }
@@ -119,8 +121,11 @@ def info(name: str) -> DatasetInfo:
         return _blurred_info(name, arg)
     if prefix == "domains" and arg:
         return _domains_info(name, arg)
+    if prefix == "lowres" and arg:
+        return replace(_blurred_info(name, arg), kind="lowres",
+                       description=_blurred_info(name, arg).description.replace("blurred", "downsampled x4"))
     known = ", ".join(list(CATALOGUE) + ["folder:PATH", "points:FILE", "blurred:photos", "blurred:folder:PATH",
-                                         "domains:fashion-mnist:7,5"])
+                                         "domains:fashion-mnist:7,5", "lowres:photos"])
     raise GandashError(f"dataset '{name}' is unknown; choose one of {known}.")
 
 
@@ -142,7 +147,7 @@ def load(name: str, data_dir: str | None = None, image_size: int | None = None,
     """Load a dataset by name into memory, resized to `image_size` with `channels` channels."""
     meta = info(name)
     prefix, arg = split_name(name)
-    if meta.kind == "paired":
+    if meta.kind in ("paired", "lowres"):  # both keep sharp tiles; the trainer degrades them
         return _load_blurred(meta, arg, data_dir, image_size, channels, seed)
     if meta.kind == "domains":
         return _load_domains(meta, arg, data_dir, image_size, channels, seed)
@@ -364,7 +369,7 @@ def describe_all(data_dir: str | None = None) -> list[dict]:
         rows.append({"name": meta.name, "kind": meta.kind, "description": meta.description, "present": present,
                      "how_to_get": "" if present else meta.how_to_get.format(where=paths.data_dir() / meta.name)})
     for prefix, text in PREFIXED.items():
-        if prefix != "blurred":
+        if prefix in ("folder", "points"):  # the pair and domain sets have rows of their own below
             rows.append({"name": f"{prefix}:", "kind": "image" if prefix == "folder" else "points",
                          "description": text, "present": True, "how_to_get": ""})
     rows.append({"name": "blurred:photos", "kind": "paired", "description": _blurred_info("", "photos").description,
@@ -376,6 +381,11 @@ def describe_all(data_dir: str | None = None) -> list[dict]:
                      "present": is_present("fashion-mnist", data_dir), "how_to_get": ""})
     rows.append({"name": "domains:folder:", "kind": "domains", "present": True, "how_to_get": "",
                  "description": "domains:folder:PATH — the first two sub-folders of PATH are domains A and B"})
+    for name in ("lowres:photos", "lowres:fashion-mnist"):
+        rows.append({"name": name, "kind": "lowres", "description": info(name).description,
+                     "present": name == "lowres:photos" or is_present("fashion-mnist", data_dir), "how_to_get": ""})
+    rows.append({"name": "lowres:folder:", "kind": "lowres", "present": True, "how_to_get": "",
+                 "description": "lowres:folder:PATH — your own photos, downsampled x4 on the fly"})
     return rows
 
 

@@ -101,6 +101,8 @@ PRESETS: dict[str, dict] = {
                              description="StackGAN on Fashion-MNIST: a 14 px stage I refined to 28 px, per class."),
     "discogan-shoes": dict(variant="discogan", dataset="domains:fashion-mnist:7,5", overrides=dict(ema_decay=0.999),
                            description="DiscoGAN between Fashion-MNIST sneakers and sandals, both directions."),
+    "srgan-fashion": dict(variant="srgan", dataset="lowres:fashion-mnist", overrides=dict(ema_decay=0.999),
+                          description="SRGAN x4 on Fashion-MNIST: 7x7 thumbnails back to 28x28."),
 }
 
 

@@ -34,6 +34,7 @@ class PairedRecipe:
 RECIPES = {
     "deblur-seed": PairedRecipe("mse", 0.0, 1e-3, cosine_lr=False),
     "deblur": PairedRecipe("charbonnier", 0.1, 1e-3, cosine_lr=True),
+    "srgan": PairedRecipe("mse", 0.0, 1e-3, cosine_lr=False),  # Ledig et al.: MSE + 1e-3 adversarial
 }
 
 

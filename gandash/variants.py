@@ -185,4 +185,4 @@ def get(name: str) -> Variant:
 
 
 def default_for(data_kind: str) -> str:
-    return {"points": "toy", "paired": "deblur", "domains": "discogan"}.get(data_kind, "dcgan")
+    return {"points": "toy", "paired": "deblur", "domains": "discogan", "lowres": "srgan"}.get(data_kind, "dcgan")

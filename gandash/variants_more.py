@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gandash.nets import discogan, infogan, lapgan, stackgan
+from gandash.nets import discogan, infogan, lapgan, srgan, stackgan
 from gandash.variants import DCGAN_RECIPE, Variant, _conv_builder, _conv_size
 
 if TYPE_CHECKING:
@@ -53,6 +53,10 @@ def _build_stackgan(config: TrainConfig):
 def _build_discogan(config: TrainConfig):
     return (discogan.DiscoGenerator(config.channels, config.width),
             discogan.DiscoDiscriminator(config.channels, config.image_size, config.width))
+
+
+def _build_srgan(config: TrainConfig):
+    return srgan.build(config.channels, config.image_size, config.width)
 
 
 VARIANTS = (
@@ -102,4 +106,15 @@ VARIANTS = (
             # the paper: Adam 2e-4, betas (0.5, 0.999)
             dict(width=32, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, loss="bce", batch_size=64),
             size_check=_pyramid_size, trainer=f"{TRAINERS}.discogan:DiscoGANTrainer"),
+    Variant("srgan", "SRGAN (super-resolution x4)",
+            "A residual generator enlarges a low-resolution image four times with sub-pixel convolutions; a "
+            "pixel content loss keeps it faithful and an adversarial term pushes it towards realistic texture.",
+            "Ledig et al., Photo-Realistic Single Image Super-Resolution Using a GAN, CVPR 2017",
+            r"\min_G \; \underbrace{\mathbb{E}\lVert G(x_{LR}) - x_{HR}\rVert_2^2}_{\text{content}}"
+            r" + 10^{-3}\,\mathbb{E}[-\log D(G(x_{LR}))]",
+            "image-to-image", "lowres", _build_srgan,
+            # the paper: Adam 1e-4, beta1 0.9; 16 blocks of 64 channels (here 4 blocks of 32 for a CPU)
+            dict(width=32, lr_g=1e-4, lr_d=1e-4, beta1=0.9, beta2=0.999, loss="bce", batch_size=16, image_size=64,
+                 sample_every=100, checkpoint_every=500),
+            size_check=_pyramid_size, trainer=f"{TRAINERS}.srgan:SRGANTrainer"),
 )

@@ -27,7 +27,8 @@ def test_parameter_totals_equal_the_modules(name):
 
 def variants_dataset(name):
     kind = variants.get(name).data_kind
-    return {"domains": "domains:fashion-mnist:7,5", "paired": "blurred:photos"}.get(kind, "fashion-mnist")
+    return {"domains": "domains:fashion-mnist:7,5", "paired": "blurred:photos", "lowres": "lowres:photos"}.get(
+        kind, "fashion-mnist")
 
 
 def test_shapes_are_those_of_a_real_forward_pass():

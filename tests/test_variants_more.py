@@ -16,7 +16,7 @@ from tests.test_trainer import Recorder
 
 # variant -> the dataset its tiny test trains on
 DATASETS = {"wgan": "fashion-mnist", "infogan": "fashion-mnist", "lapgan": "fashion-mnist", "stackgan": "fashion-mnist",
-            "discogan": "domains:fashion-mnist:7,5"}
+            "discogan": "domains:fashion-mnist:7,5", "srgan": "lowres:fashion-mnist"}
 KEYS = {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_norm_d", "grad_norm_g", "images_per_sec"}
 
 
@@ -209,3 +209,26 @@ def test_discogan_samples_show_the_round_trip(tiny_fashion, tmp_path):
     assert picture.size == (6 * 30 + 2, 8 * 30 + 2)
     fakes = run.fakes(run.batch())
     assert fakes["aba"].shape == fakes["ab"].shape == (8, 1, 28, 28)
+
+
+# --- SRGAN ---------------------------------------------------------------------------------------
+def test_srgan_learns_x4_from_downsampled_originals(tiny_fashion, tmp_path):
+    config = tiny("srgan")
+    assert (config.image_size, config.channels, config.lr_g, config.beta1) == (28, 1, 1e-4, 0.9)
+    run = trainer.trainer_class("srgan")(config, tmp_path)
+    low, sharp = run._next_pair()
+    assert low.shape == (8, 1, 7, 7) and sharp.shape == (8, 1, 28, 28)
+    assert (low - torch.nn.functional.avg_pool2d(sharp, 4)).abs().mean() < 0.1  # a x4 smaller copy
+    assert any(isinstance(m, torch.nn.PixelShuffle) for m in run.generator.modules())
+    values = run.train_step(measure=True)
+    assert values["psnr_blurry"] > 10 and np.isfinite(values["psnr_restored"])  # the bicubic baseline
+    picture = Image.open(run.save_samples())
+    assert picture.size == (6 * 30 + 2, 4 * 30 + 2)  # low | SRGAN | original, two triplets per row
+
+
+def test_pair_and_domain_sets_are_listed_for_their_variants_only():
+    rows = {row["name"]: row["kind"] for row in data.describe_all()}
+    assert rows["lowres:photos"] == rows["lowres:folder:"] == "lowres"
+    assert rows["domains:fashion-mnist:7,5"] == rows["domains:folder:"] == "domains"
+    assert "domains:" not in rows and "lowres:" not in rows
+    assert make_config(None, "lowres:photos").variant == "srgan"

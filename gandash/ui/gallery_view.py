@@ -7,11 +7,9 @@ from dataclasses import asdict
 import streamlit as st
 import torch
 
-from gandash import architecture, demos, gallery, images, latent, variants
+from gandash import architecture, demos, gallery, images, variants
 from gandash.config import make_config
 from gandash.errors import GandashError
-
-SAMPLES = 32
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -23,15 +21,12 @@ def layer_rows(name: str) -> dict[str, list[dict]]:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def demo_png(name: str, stamp: float) -> bytes:
-    """A grid of the demo model's samples (fixed seed; `stamp` reloads a rebuilt file)."""
-    model = latent.load(demo=name)
-    generator = torch.Generator().manual_seed(0)
-    z = torch.stack([latent.anchor(int(s), model.config.z_dim, model)
-                     for s in torch.randint(10**6, (SAMPLES,), generator=generator)])
-    labels = torch.arange(SAMPLES) % model.classes if model.classes else None
-    frames = latent.render(model, z, labels)
-    frames = torch.nn.functional.interpolate(frames, scale_factor=latent.display_scale(model) // 2 or 1)
-    return images.grid_png(frames, nrow=8)
+    """A grid of what the demo model does, made once (`stamp` reloads a rebuilt file)."""
+    frames, nrow = gallery.demo_frames(name)
+    scale = max(1, 64 // frames.shape[-1])  # 28 px clothes are too small to see at 1:1
+    if scale > 1:
+        frames = torch.nn.functional.interpolate(frames, scale_factor=scale, mode="nearest")
+    return images.grid_png(frames, nrow=nrow)
 
 
 def samples(name: str) -> bytes | None:

@@ -56,6 +56,14 @@ def test_train_this_carries_the_variant_to_the_train_page(home):
     assert at.title[0].value == "Train a GAN"
 
 
+def test_train_this_picks_the_listed_dataset_of_an_image_to_image_variant(home):
+    at = app(PAGE)
+    at.button(key="train-srgan").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="variant").value == "srgan"
+    assert at.selectbox(key="dataset-srgan").value == gallery.prefill("srgan")["dataset"] == "lowres:fashion-mnist"
+
+
 def test_a_seed_preset_prefills_the_train_page(home):
     at = app(PAGE)
     at.button(key="preset-deblur-seed").click().run()

@@ -4,7 +4,6 @@ two domains, super-resolution)."""
 import numpy as np
 import pytest
 import torch
-
 from PIL import Image
 
 from gandash import data, latent, trainer, variants
@@ -232,3 +231,19 @@ def test_pair_and_domain_sets_are_listed_for_their_variants_only():
     assert rows["domains:fashion-mnist:7,5"] == rows["domains:folder:"] == "domains"
     assert "domains:" not in rows and "lowres:" not in rows
     assert make_config(None, "lowres:photos").variant == "srgan"
+
+
+# --- demo models of the new variants ---------------------------------------------------------------
+@pytest.mark.parametrize("name, columns", [("infogan", 8), ("discogan", 6), ("srgan", 6)])
+def test_a_bundled_demo_loads_and_shows_what_it_does(name, columns, tiny_fashion, tmp_path, monkeypatch):
+    from gandash import demos, gallery
+
+    monkeypatch.setattr(demos, "FOLDER", tmp_path / "demos")
+    config = tiny(name, max_steps=2)
+    (tmp_path / "run").mkdir()
+    config.save(tmp_path / "run" / "config.json")
+    trainer.train(config, tmp_path / "run", Recorder())
+    demos.bundle(tmp_path / "run", f"{name}-test", "a test demo")
+    frames, nrow = gallery.demo_frames(f"{name}-test")
+    assert nrow == columns and frames.shape[1:] == (1, 28, 28) and torch.isfinite(frames).all()
+    assert len(frames) == (32 if name == "infogan" else 8 * 3)

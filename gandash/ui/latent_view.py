@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from gandash import checkpoints, data, demos, images, latent
+from gandash import checkpoints, data, demos, images, latent, variants
 from gandash.store import Store
 
 
@@ -24,17 +24,22 @@ def sources(store: Store) -> tuple[list[Source], list[Source]]:
     """(image runs that have a checkpoint, bundled demos), newest runs first."""
     runs = []
     for run in store.runs():
-        if run["variant"] == "toy" or not checkpoints.listing(Path(run["run_dir"])):
+        if not _from_noise(run["variant"]) or not checkpoints.listing(Path(run["run_dir"])):
             continue
         label = f"{run['name'] or run['id']} · {run['variant']} on {run['dataset']}"
         runs.append(Source(label, run_id=run["id"], run_dir=run["run_dir"]))
     bundled = []
     for name in demos.available():
         info = demos.describe(name)
-        if info["dataset"] in ("ring", "grid", "spiral", "moons"):
+        if info["dataset"] in ("ring", "grid", "spiral", "moons") or not _from_noise(info["variant"]):
             continue
         bundled.append(Source(f"demo · {info['variant']} on {info['dataset']}", demo=name))
     return runs, bundled
+
+
+def _from_noise(variant: str) -> bool:
+    """Image generators driven by z; toy and image-to-image models (deblur, srgan, discogan) have no z space."""
+    return variant in variants.REGISTRY and variants.REGISTRY[variant].data_kind == "image"
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the generator…")

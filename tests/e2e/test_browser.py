@@ -109,3 +109,20 @@ def test_every_page_then_train_watch_stop_resume_a_toy_run(server, page):
         page.wait_for_timeout(1000)
     assert caption_step(page) > stopped_at, "the resumed run continues from its checkpoint"
     shoot(page, "runs-resumed")
+
+
+def test_latent_page_walks_between_seeds_of_a_bundled_demo(server, page):
+    page.goto(server + "/latent")
+    settle(page)
+    page.get_by_text("bundled demo models").first.wait_for()
+    strip = page.locator("[data-testid=stImage] img").first
+    strip.wait_for()
+    assert strip.evaluate("img => img.naturalWidth") > 1000, "the interpolation strip is drawn"
+    page.get_by_label("Anchor seeds").fill("11, 12, 13")
+    page.get_by_label("Anchor seeds").press("Enter")
+    settle(page)
+    shoot(page, "latent-interpolate")
+    page.get_by_role("tab", name="Grid").click()
+    page.wait_for_timeout(1500)
+    settle(page)
+    shoot(page, "latent-grid")

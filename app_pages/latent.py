@@ -44,8 +44,9 @@ st.caption(f"{config.variant} on {config.dataset} · step {model.step} · z has 
            + (f" · {config.num_classes} classes" if model.classes else ""))
 
 label = None
+names = latent_view.class_names(config.dataset, model.classes)
 if model.classes:
-    label = st.selectbox("Class", range(model.classes), key="latent-class",
+    label = st.selectbox("Class", range(model.classes), key="latent-class", format_func=names.__getitem__,
                          help="A conditional generator draws the class you ask for; z decides the rest.")
 
 
@@ -64,11 +65,9 @@ def seeds_from(text: str) -> list[int]:
 
 
 codes = latent.code_slices(model)
-tabs = st.tabs(["Interpolate", "Grid", "Directions", "Arithmetic"] + (["Classes"] if model.classes else [])
-               + (["Codes"] if codes else []))
 
 # --- interpolate --------------------------------------------------------------------------------
-with tabs[0]:
+def draw_interpolate() -> None:
     if "latent-anchors" not in st.session_state:
         st.session_state["latent-anchors"] = "1, 2"
     with st.expander("Pick anchors from samples"):
@@ -121,7 +120,7 @@ with tabs[0]:
                                    help="One row per frame: z, then the class for conditional models.")
 
 # --- grid ---------------------------------------------------------------------------------------
-with tabs[1]:
+def draw_grid() -> None:
     a, b, c = st.columns(3)
     center = a.number_input("Centre seed", 0, 10**6, 1, key="latent-grid-seed")
     size = b.slider("Rows and columns", 3, 11, 7, 2, key="latent-grid-size")
@@ -137,7 +136,7 @@ with tabs[1]:
     show(latent.render(model, z, latent.labels_for(model, len(z), label)), nrow=size)
 
 # --- principal directions as sliders -----------------------------------------------------------
-with tabs[2]:
+def draw_directions() -> None:
     found = latent_view.directions(model, (source, str(checkpoint)), 8)
     st.caption("GANSpace (Härkönen et al. 2020): the principal components of the generator's first layer, "
                "carried back to z. The first ones usually change the most visible things.")
@@ -164,7 +163,7 @@ with tabs[2]:
                                 "below ~0.05 looks copied)")
 
 # --- arithmetic ---------------------------------------------------------------------------------
-with tabs[3]:
+def draw_arithmetic() -> None:
     st.caption("Vector arithmetic (Radford et al. 2016): image of a − b + c.")
     columns = st.columns(4)
     seeds = [columns[i].number_input(name, 0, 10**6, default, key=f"latent-arith-{name}")
@@ -176,30 +175,43 @@ with tabs[3]:
         column.image(latent_view.png(picture[None], model), caption=caption, width="stretch")
 
 # --- classes ------------------------------------------------------------------------------------
-if model.classes:
-    with tabs[4]:
-        seed = st.number_input("Seed", 0, 10**6, 1, key="latent-class-seed")
-        z = latent.anchor(seed, config.z_dim, model)[None].repeat(model.classes, 1)
-        show(latent.render(model, z, torch.arange(model.classes)), caption="the same z, every class")
-        a, b, c = st.columns(3)
-        first = a.selectbox("From class", range(model.classes), key="latent-from")
-        last = b.selectbox("To class", range(model.classes), index=model.classes - 1, key="latent-to")
-        steps = c.slider("Frames", 2, 32, 10, key="latent-class-steps")
-        mix = latent.class_mix(model, first, last, steps)
-        show(latent.render(model, latent.anchor(seed, config.z_dim, model)[None].repeat(steps, 1), mix),
-             caption="the class embedding blended from one class into the other, z fixed")
+def draw_classes() -> None:
+    seed = st.number_input("Seed", 0, 10**6, 1, key="latent-class-seed")
+    z = latent.anchor(seed, config.z_dim, model)[None].repeat(model.classes, 1)
+    show(latent.render(model, z, torch.arange(model.classes)),
+         caption="the same z, every class: " + ", ".join(names))
+    a, b, c = st.columns(3)
+    first = a.selectbox("From class", range(model.classes), key="latent-from", format_func=names.__getitem__)
+    last = b.selectbox("To class", range(model.classes), index=model.classes - 1, key="latent-to",
+                       format_func=names.__getitem__)
+    steps = c.slider("Frames", 2, 32, 10, key="latent-class-steps")
+    mix = latent.class_mix(model, first, last, steps)
+    show(latent.render(model, latent.anchor(seed, config.z_dim, model)[None].repeat(steps, 1), mix),
+         caption="the class embedding blended from one class into the other, z fixed")
 
 # --- latent codes (InfoGAN) -------------------------------------------------------------------------
+def draw_codes() -> None:
+    st.caption("InfoGAN's codes are the last dimensions of z. Each row changes one code and keeps the rest "
+               "of z: the model was never told what a code means, so see what it picked.")
+    a, b = st.columns(2)
+    seed = a.number_input("Seed", 0, 10**6, 1, key="latent-code-seed")
+    span = b.slider("Reach of the continuous codes", 0.5, 3.0, 2.0, 0.5, key="latent-code-span",
+                    help="Training drew them from [-1, 1]; the paper shows them up to 2.")
+    z = latent.anchor(seed, config.z_dim, model)
+    for code in codes:
+        rows = latent.code_sweep(model, z, code.name, steps=10, span=span)
+        show(latent.render(model, rows, latent.labels_for(model, len(rows), label)),
+             caption=f"{code.name}: " + ("each category" if code.prior == "categorical" else f"-{span:g} … {span:g}"))
+
+
+# only the open tab runs (on_change="rerun"): GANSpace's PCA, say, is computed when someone opens its tab
+drawers = {"Interpolate": draw_interpolate, "Grid": draw_grid, "Directions": draw_directions,
+           "Arithmetic": draw_arithmetic}
+if model.classes:
+    drawers["Classes"] = draw_classes
 if codes:
-    with tabs[-1]:
-        st.caption("InfoGAN's codes are the last dimensions of z. Each row changes one code and keeps the rest "
-                   "of z: the model was never told what a code means, so see what it picked.")
-        a, b = st.columns(2)
-        seed = a.number_input("Seed", 0, 10**6, 1, key="latent-code-seed")
-        span = b.slider("Reach of the continuous codes", 0.5, 3.0, 2.0, 0.5, key="latent-code-span",
-                        help="Training drew them from [-1, 1]; the paper shows them up to 2.")
-        z = latent.anchor(seed, config.z_dim, model)
-        for code in codes:
-            rows = latent.code_sweep(model, z, code.name, steps=10, span=span)
-            show(latent.render(model, rows, latent.labels_for(model, len(rows), label)),
-                 caption=f"{code.name}: " + ("each category" if code.prior == "categorical" else f"-{span:g} … {span:g}"))
+    drawers["Codes"] = draw_codes
+for tab, draw in zip(st.tabs(list(drawers), key="latent-tab", on_change="rerun"), drawers.values()):
+    if tab.open:
+        with tab:
+            draw()

@@ -9,6 +9,7 @@ import streamlit as st
 import torch
 
 from gandash import checkpoints, data, demos, images, latent, variants
+from gandash.errors import GandashError
 from gandash.store import Store
 
 
@@ -29,7 +30,8 @@ def sources(store: Store) -> tuple[list[Source], list[Source]]:
         label = f"{run['name'] or run['id']} · {run['variant']} on {run['dataset']}"
         runs.append(Source(label, run_id=run["id"], run_dir=run["run_dir"]))
     bundled = []
-    for name in demos.available():
+    order = list(demos.PRESETS)  # the presets' order: the unconditional DCGAN first
+    for name in sorted(demos.available(), key=lambda n: order.index(n) if n in order else len(order)):
         info = demos.describe(name)
         if info["dataset"] in ("ring", "grid", "spiral", "moons") or not _from_noise(info["variant"]):
             continue
@@ -72,3 +74,12 @@ def png(frames: torch.Tensor, model: latent.Model, nrow: int | None = None) -> b
     if scale > 1:
         frames = torch.nn.functional.interpolate(frames, scale_factor=scale, mode="nearest")
     return images.grid_png(frames, nrow=nrow or len(frames))
+
+
+def class_names(dataset: str, count: int) -> list[str]:
+    """The dataset's class names when it has them (Fashion-MNIST's garments), else the numbers."""
+    try:
+        names = list(data.info(dataset).class_names)
+    except GandashError:  # e.g. a folder that has gone away: numbers will do
+        names = []
+    return names if len(names) == count else [str(i) for i in range(count)]

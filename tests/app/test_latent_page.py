@@ -41,6 +41,7 @@ def test_a_trained_run_is_explored_with_every_tab(with_run):
     assert at.slider(key="latent-frame").max == 11  # 3 legs of 4 new frames each: every anchor once
     at.radio(key="latent-method").set_value("lerp").run()
     at.selectbox(key="latent-class").set_value(3).run()
+    assert at.selectbox(key="latent-class").format_func(3) == "Dress"
     assert not at.exception and not at.error
 
 
@@ -59,8 +60,23 @@ def test_adding_a_sample_as_an_anchor(with_run):
     assert at.text_input(key="latent-anchors").value == "1, 2, 103"
 
 
+def test_only_the_open_tab_runs_and_each_tab_renders(with_run):
+    at = app(PAGE, run=with_run)
+    assert at.slider(key="latent-steps") is not None and not any(s.key == "latent-dir-0" for s in at.slider)
+    for tab, widget in (("Grid", "latent-grid-size"), ("Directions", "latent-dir-0"), ("Arithmetic", None),
+                        ("Classes", "latent-class-steps")):
+        at.session_state["latent-tab"] = tab
+        at.run()
+        assert not at.exception and not at.error, tab
+        assert not any(s.key == "latent-steps" for s in at.slider), f"{tab}: the Interpolate tab did not run"
+        if widget:
+            assert at.slider(key=widget) is not None
+
+
 def test_nearest_training_image_button(with_run):
     at = app(PAGE, run=with_run)
+    at.session_state["latent-tab"] = "Directions"
+    at.run()
     next(b for b in at.button if b.label == "Find the nearest training image").click().run()
     assert not at.exception and not at.error
     captions = [caption.caption for image in at.get("image") for caption in image.proto.imgs]

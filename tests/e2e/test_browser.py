@@ -115,14 +115,16 @@ def test_latent_page_walks_between_seeds_of_a_bundled_demo(server, page):
     page.goto(server + "/latent")
     settle(page)
     page.get_by_text("bundled demo models").first.wait_for()
-    strip = page.locator("[data-testid=stImage] img").first
+    strip = page.locator("[data-testid=stImage] img:visible").first
     strip.wait_for()
     assert strip.evaluate("img => img.naturalWidth") > 1000, "the interpolation strip is drawn"
-    page.get_by_label("Anchor seeds").fill("11, 12, 13")
-    page.get_by_label("Anchor seeds").press("Enter")
+    page.get_by_label("Anchor seeds", exact=True).fill("11, 12, 13")
+    page.get_by_label("Anchor seeds", exact=True).press("Enter")
     settle(page)
     shoot(page, "latent-interpolate")
     page.get_by_role("tab", name="Grid").click()
-    page.wait_for_timeout(1500)
+    page.get_by_text("Axes").first.wait_for()
+    page.locator("[data-testid=stImage] img:visible").first.wait_for()
     settle(page)
+    assert page.locator("[data-testid=stImage] img:visible").count() == 1, "the grid of the open tab only"
     shoot(page, "latent-grid")

@@ -26,7 +26,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PAGES = {"home": ("/", "gandash"), "train": ("/train", "Train a GAN"), "runs": ("/runs", "Runs"),
-         "compare": ("/compare", "Compare runs")}
+         "compare": ("/compare", "Compare runs"), "latent": ("/latent", "Latent space")}
 NAMES = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_norm_d", "grad_norm_g", "images_per_sec")
 
 

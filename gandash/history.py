@@ -6,6 +6,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+from scipy.signal import lfilter
+
 from gandash.store import Store
 
 
@@ -45,6 +48,10 @@ def debiased_ema(values: list[float], weight: float) -> list[float]:
     are passed through and do not poison the average."""
     if not 0 <= weight < 1:
         raise ValueError("weight must be in [0, 1)")
+    array = np.asarray(values, dtype=float)
+    if len(array) and np.isfinite(array).all():  # the common case, as one C loop (charts refresh every 2 s)
+        averaged = lfilter([1 - weight], [1, -weight], array)
+        return list(averaged / (1 - weight ** np.arange(1, len(array) + 1)))
     smoothed, last, count = [], 0.0, 0
     for value in values:
         if not math.isfinite(value):

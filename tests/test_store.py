@@ -1,3 +1,4 @@
+import pytest
 import subprocess
 import sys
 import time
@@ -61,3 +62,19 @@ def test_reading_while_a_writer_process_writes(tmp_path):
         time.sleep(0.005)
     assert writer.returncode == 0
     assert [row[0] for row in seen] == list(range(200))
+
+
+def test_debiased_ema_matches_its_definition_with_and_without_gaps():
+    import math
+
+    from gandash.history import debiased_ema
+
+    values = [1.0, 3.0, 2.0, 5.0, 4.0]
+    expected, last = [], 0.0
+    for count, value in enumerate(values, 1):
+        last = 0.6 * last + 0.4 * value
+        expected.append(last / (1 - 0.6**count))
+    assert debiased_ema(values, 0.6) == pytest.approx(expected)
+    assert debiased_ema(values, 0.0) == pytest.approx(values)
+    gappy = debiased_ema([1.0, float("nan"), 3.0], 0.5)
+    assert gappy[0] == 1.0 and math.isnan(gappy[1]) and gappy[2] == pytest.approx((0.25 + 1.5) / 0.75)

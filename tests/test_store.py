@@ -1,7 +1,8 @@
-import pytest
 import subprocess
 import sys
 import time
+
+import pytest
 
 from gandash.store import Store
 

@@ -3,7 +3,7 @@
     python bench/deblur.py                  # PSNR/SSIM table: blurry, unsharp, Wiener, Richardson-Lucy, GAN
     python bench/deblur.py --model RUN      # the same for a deblur run instead of the bundled weights
     python bench/deblur.py --speed          # a 12-megapixel photo: seconds and peak memory
-    python bench/deblur.py --export RUN     # write RUN's EMA generator as gandash/weights/deblur.pt
+    python bench/deblur.py --export RUN [--step N]   # write RUN's EMA generator as gandash/weights/deblur.pt
 
 Wiener and Richardson-Lucy are given the true kernel (non-blind); unsharp masking and the GAN are not.
 """
@@ -23,7 +23,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gandash import blur, data, deblur, paths, sampling  # noqa: E402
+from gandash import blur, checkpoints, data, deblur, paths, variants  # noqa: E402
+from gandash.config import TrainConfig  # noqa: E402
 from gandash.paths import atomic_write_bytes  # noqa: E402
 
 BLURS = {"gaussian σ1.5": blur.gaussian_kernel(1.5), "gaussian σ2.5": blur.gaussian_kernel(2.5),
@@ -83,8 +84,14 @@ def speed(tile: int) -> None:
           f"peak memory {peak:.0f} MB for the whole process ({before:.0f} MB before restoring)")
 
 
-def export(run: str) -> None:
-    generator, config, step = sampling.load_generator(paths.run_dir(run), ema=True)
+def export(run: str, step: int | None) -> None:
+    """RUN's EMA generator (newest checkpoint, or the one of `step`) as a plain state dict."""
+    run_dir = paths.run_dir(run)
+    config = TrainConfig.load(run_dir / "config.json")
+    state = checkpoints.load(checkpoints.path_for(run_dir, step)) if step else checkpoints.latest(run_dir)[0]
+    generator, _ = variants.get(config.variant).build(config)
+    generator.load_state_dict(state["ema"] if state.get("ema") is not None else state["generator"])
+    step = state["step"]
     if config.variant != "deblur":
         raise SystemExit(f"{run} is a {config.variant} run; the bundled weights come from a deblur run.")
     buffer = io.BytesIO()
@@ -100,9 +107,10 @@ def main() -> None:
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--tile", type=int, default=deblur.TILE)
     parser.add_argument("--export", metavar="RUN")
+    parser.add_argument("--step", type=int, help="with --export: that checkpoint instead of the newest")
     args = parser.parse_args()
     if args.export:
-        export(args.export)
+        export(args.export, args.step)
     elif args.speed:
         speed(args.tile)
     else:

@@ -166,10 +166,11 @@ def _to_uint8(images: torch.Tensor) -> np.ndarray:
 
 
 def degrade(crops: torch.Tensor, size: int, generator: torch.Generator | None = None,
-            noise: float = 0.5, jpeg: float = 0.3) -> tuple[torch.Tensor, torch.Tensor]:
+            noise: float = 0.3, jpeg: float = 0.15) -> tuple[torch.Tensor, torch.Tensor]:
     """Training pairs from sharp uint8 crops (N, C, S, S) with S >= size: (blurred, sharp), both float
     in [-1, 1] of (N, C, size, size). Each crop gets its own random kernel; with probability `noise`
-    sensor noise (sigma up to 1% of the range), with probability `jpeg` a JPEG round trip."""
+    sensor noise (sigma up to 0.5% of the range), with probability `jpeg` a JPEG round trip (quality
+    80-95). Both are mild: a net trained on heavy noise learns to hold back its sharpening."""
     n, c, s, _ = crops.shape
     sharp_full = crops.float().div(127.5).sub(1)
     drawn = [random_kernel(generator) for _ in range(n)]
@@ -185,11 +186,11 @@ def degrade(crops: torch.Tensor, size: int, generator: torch.Generator | None = 
     sharp = sharp_full[:, :, margin:margin + size, margin:margin + size]
     for i in range(n):
         if _uniform(0, 1, generator) < noise:
-            blurred[i] = add_noise(blurred[i], _uniform(0.0, 0.01, generator), generator)
+            blurred[i] = add_noise(blurred[i], _uniform(0.0, 0.005, generator), generator)
     blurred = blurred.clamp(-1, 1)
     for i in range(n):
         if _uniform(0, 1, generator) < jpeg:
-            quality = round(_uniform(70, 95, generator))
+            quality = round(_uniform(80, 95, generator))
             pixels = _to_uint8(blurred[i:i + 1])[0]
             pixels = jpeg_array(pixels[..., 0] if c == 1 else pixels, quality)
             pixels = pixels[..., None] if c == 1 else pixels

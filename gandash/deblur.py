@@ -25,8 +25,8 @@ from gandash.errors import GandashError
 from gandash.nets.deblur import MULTIPLE, DeblurUNet
 
 BUNDLED = Path(__file__).parent / "weights" / "deblur.pt"
-TRAIN_COMMAND = ("python -m gandash train --variant deblur --dataset blurred:photos --max-steps 1500, "
-                 "then python bench/deblur.py --export RUN")
+TRAIN_COMMAND = ("python -m gandash train --variant deblur --dataset blurred:photos --max-steps 4000, "
+                 "then python bench/deblur.py --export RUN --step 2500")
 MAX_PIXELS = 50_000_000  # about two minutes on a 2-core CPU; larger photos are refused with this number
 MIN_SIDE = 16
 TILE = 1024  # larger tiles waste less on context: 1.27x the pixels at 1024, 1.6x at 512

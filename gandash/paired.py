@@ -75,8 +75,10 @@ class PairedTrainer(Trainer):
         size = min(tiles.shape[-1], self.config.image_size + 2 * (blur.KERNEL_SIZE // 2))
         crops = []
         for tile in tiles:
-            top, left = (int(v) for v in torch.randint(tiles.shape[-1] - size + 1, (2,), generator=generator))
-            crop = tile[:, top:top + size, left:left + size]
+            # of three random places, the one with the most edges: flat crops teach nothing about blur
+            candidates = [tile[:, top:top + size, left:left + size] for top, left in
+                          torch.randint(tiles.shape[-1] - size + 1, (3, 2), generator=generator).tolist()]
+            crop = max(candidates, key=lambda c: c.float().diff(dim=-1).abs().mean().item())
             turns, flip, order = (int(v) for v in (torch.randint(4, (), generator=generator),
                                                    torch.randint(2, (), generator=generator),
                                                    torch.randint(6, (), generator=generator)))

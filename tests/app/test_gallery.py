@@ -105,3 +105,18 @@ def test_image_to_image_demos_stay_out_of_the_latent_explorer(home, tiny_fashion
         demos.bundle(tmp_path / name, f"{name}-test", "")
     _, bundled = latent_view.sources(Store())
     assert [source.demo for source in bundled] == ["wgan-test"]
+
+
+def test_an_infogan_run_is_explored_code_by_code(tiny_fashion):
+    from tests.app.test_pages import train_foreground
+
+    run_id = train_foreground("infogan", "fashion-mnist", max_steps=2, width=8, batch_size=8, checkpoint_every=2)
+    at = app("app_pages/latent.py", run=run_id)
+    assert not at.exception, at.exception
+    assert [t.label for t in at.tabs][-1] == "Codes"
+    at.session_state["latent-tab"] = "Codes"
+    at.run()
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    assert {"category: each category", "c1: -2 … 2", "c2: -2 … 2"} <= set(captions)
+    at.slider(key="latent-code-span").set_value(1.0).run()
+    assert not at.exception and not at.error

@@ -13,8 +13,8 @@ from gandash import data, demos, latent, variants
 
 FAMILIES = ("unconditional", "conditional", "image-to-image", "multi-scale", "toy")
 
-NON_SATURATING = (r"\text{non-saturating fix: } \max_G \; \mathbb{E}_{z\sim p_z}[\log D(G(z))]"
-                  r"\quad\text{instead of}\quad \min_G \mathbb{E}_{z\sim p_z}[\log(1 - D(G(z)))]")
+# the fix, short enough for the card's column: G maximises log D(G(z)) instead of minimising log(1 - D(G(z)))
+NON_SATURATING = r"\text{non-saturating fix: } \max_G \; \mathbb{E}_{z\sim p_z}[\log D(G(z))]"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ import random
 import streamlit as st
 import torch
 
-from gandash import checkpoints, latent
+from gandash import checkpoints, features, latent
 from gandash.errors import GandashError
 from gandash.ui import common, latent_view
 
@@ -133,7 +133,10 @@ def draw_grid() -> None:
     else:
         u, v = latent.anchor(center + 1, config.z_dim), latent.anchor(center + 2, config.z_dim)
     z = latent.plane(latent.anchor(center, config.z_dim, model), u, v, size, size, span)
-    show(latent.render(model, z, latent.labels_for(model, len(z), label)), nrow=size)
+    frames = latent.render(model, z, latent.labels_for(model, len(z), label))
+    show(frames, nrow=size)
+    st.download_button("Grid (PNG)", latent_view.png(frames, model, size), f"grid-{center}.png", "image/png",
+                       icon=":material/download:")
 
 # --- principal directions as sliders -----------------------------------------------------------
 def draw_directions() -> None:
@@ -150,17 +153,25 @@ def draw_directions() -> None:
     z = latent.steer(latent.anchor(seed, config.z_dim, model)[None], found, amounts)
     picture = latent.render(model, z, latent.labels_for(model, 1, label))
     right.image(latent_view.png(picture, model), width=320)
+    spaces = ["pixels"] + (["classifier features"] if features.available(config.dataset) else [])
+    space = right.radio("Compare in", spaces, horizontal=True, key="latent-nearest-space",
+                        help="Pixels find copies; the classifier's features find the closest garment of the same kind.")
     if right.button("Find the nearest training image", help="A copy of a training image means memorisation."):
+        where = (config.dataset, config.data_dir, config.image_size, config.channels)
         try:
-            training = latent_view.training_images(config.dataset, config.data_dir, config.image_size, config.channels)
-            index, distance = latent.nearest_training(picture[0], training)
+            training = latent_view.training_images(*where)
+            if space == "pixels":
+                index, distance = latent.nearest_training(picture[0], training)
+                how = f"RMS difference {distance:.3f} (0 = identical, below ~0.05 looks copied)"
+            else:
+                index, distance = latent.nearest_in_features(picture[0], latent_view.training_features(*where),
+                                                             features.load(config.dataset))
+                how = f"feature distance {distance:.2f} of a typical pair's (0 = the same features)"
         except GandashError as exc:
             right.error(str(exc))
         else:
             nearest = training[index:index + 1].float().div(127.5).sub(1)
-            right.image(latent_view.png(nearest, model), width=160,
-                        caption=f"training image #{index}: RMS difference {distance:.3f} (0 = identical, "
-                                "below ~0.05 looks copied)")
+            right.image(latent_view.png(nearest, model), width=160, caption=f"training image #{index}: {how}")
 
 # --- arithmetic ---------------------------------------------------------------------------------
 def draw_arithmetic() -> None:

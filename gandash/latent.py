@@ -311,6 +311,20 @@ def nearest_training(image: torch.Tensor, training: torch.Tensor, chunk: int = 8
     return best_index, math.sqrt(best) / 2  # [-1, 1] units -> [0, 1] units
 
 
+@torch.inference_mode()
+def nearest_in_features(image: torch.Tensor, training_features: torch.Tensor, classifier) -> tuple[int, float]:
+    """Index of the training image whose classifier features are closest to `image`'s, and the
+    distance relative to the typical distance between two training images (so ~0 is a copy, ~1 is
+    as different as two random garments). `training_features` is classifier.features(training)."""
+    query = classifier.features(image[None].float())
+    distances = torch.cdist(query, training_features)[0]
+    index = int(distances.argmin())
+    pick = torch.randperm(len(training_features), generator=torch.Generator().manual_seed(0))[:1000]
+    half = max(1, len(pick) // 2)
+    typical = torch.cdist(training_features[pick[:half]], training_features[pick[half:]]).median()
+    return index, float(distances[index] / typical.clamp_min(1e-12))
+
+
 # --- export -------------------------------------------------------------------------------------
 def _pil(picture: torch.Tensor, scale: int = 1) -> Image.Image:
     array = images.to_uint8(picture[None])[0]

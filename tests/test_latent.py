@@ -137,6 +137,10 @@ def test_the_nearest_training_image_of_a_training_image_is_itself(home):
     assert index == 10 and distance == 0
     index, distance = latent.nearest_training(training[20].float().div(127.5).sub(1) + 0.1, training)
     assert index == 20 and 0.04 < distance < 0.06
+    classifier = features.load("fashion-mnist")
+    as_float = training.float().div(127.5).sub(1)
+    index, distance = latent.nearest_in_features(as_float[7], classifier.features(as_float), classifier)
+    assert index == 7 and distance < 1e-4
 
 
 def test_rendering_is_made_fast_without_changing_the_images(trained):

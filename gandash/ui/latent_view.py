@@ -83,3 +83,11 @@ def class_names(dataset: str, count: int) -> list[str]:
     except GandashError:  # e.g. a folder that has gone away: numbers will do
         names = []
     return names if len(names) == count else [str(i) for i in range(count)]
+
+
+@st.cache_resource(max_entries=2, show_spinner="Computing the training images' features (once)…")
+def training_features(dataset: str, data_dir: str | None, size: int, channels: int) -> torch.Tensor:
+    from gandash import features
+
+    images = training_images(dataset, data_dir, size, channels)
+    return features.load(dataset).features(images.float().div(127.5).sub(1))

@@ -71,6 +71,8 @@ def test_only_the_open_tab_runs_and_each_tab_renders(with_run):
         assert not any(s.key == "latent-steps" for s in at.slider), f"{tab}: the Interpolate tab did not run"
         if widget:
             assert at.slider(key=widget) is not None
+        if tab == "Grid":
+            assert [b.label for b in at.get("download_button")] == ["Grid (PNG)"]
 
 
 def test_nearest_training_image_button(with_run):
@@ -81,6 +83,11 @@ def test_nearest_training_image_button(with_run):
     assert not at.exception and not at.error
     captions = [caption.caption for image in at.get("image") for caption in image.proto.imgs]
     assert any(c.startswith("training image #") and "RMS difference" in c for c in captions), captions
+    at.radio(key="latent-nearest-space").set_value("classifier features").run()
+    next(b for b in at.button if b.label == "Find the nearest training image").click().run()
+    assert not at.exception and not at.error
+    captions = [caption.caption for image in at.get("image") for caption in image.proto.imgs]
+    assert any("feature distance" in c for c in captions), captions
 
 
 def test_without_runs_the_page_uses_the_bundled_demos_and_says_so(home):

@@ -51,7 +51,8 @@ if blur_it:
     if photo.size != original_size:
         st.caption(f"Working on a {photo.size[0]}×{photo.size[1]} copy so the classical methods stay quick.")
 elif photo.size[0] * photo.size[1] > view.BLUR_IT_PIXELS:
-    st.caption(f"Large photos take a while: about {photo.size[0] * photo.size[1] / 1e6 * 2:.0f} s here.")
+    # bench/deblur.py --speed: 12 MP in 13 s on a shared 2-core CPU, so about 1.1 s per megapixel
+    st.caption(f"Large photos take a while: about {photo.size[0] * photo.size[1] / 1e6 * 1.1:.0f} s here.")
 
 runs = deblur.trained_models(common.store())
 labels = {"bundled": "Bundled U-Net (trained on scikit-image's photos)", **dict(runs)}

@@ -70,8 +70,9 @@ def before_after(before: np.ndarray, after: np.ndarray, position: int) -> Image.
     composed.paste(left.crop((0, 0, cut, left.height)), (0, 0))
     draw = ImageDraw.Draw(composed)
     draw.line([(cut, 0), (cut, composed.height)], fill="#ef6c00", width=3)
-    draw.text((8, 6), "restored", fill="#ef6c00")
-    draw.text((composed.width - 60, 6), "blurry", fill="#ef6c00")
+    for x, text in ((6, "restored"), (composed.width - 46, "blurry")):  # on dark boxes: readable on any photo
+        draw.rectangle((x - 3, 3, x + 6 * len(text) + 3, 18), fill="black")
+        draw.text((x, 5), text, fill="white")
     return composed
 
 

@@ -77,6 +77,8 @@ def test_deblur_an_example_then_an_upload_then_a_bad_file(server, page, tmp_path
     page.get_by_text(re.compile(r"Restored 640×427 px")).first.wait_for()
     page.get_by_text("How close to the original").wait_for()
     shoot(page, "deblur-example")
+    page.locator("[data-testid=stDataFrame]").first.wait_for()  # the baselines have run
+    settle(page)
     page.get_by_text("How close to the original").scroll_into_view_if_needed()
     shoot(page, "deblur-example-table")
 

@@ -115,9 +115,9 @@ def test_latent_page_walks_between_seeds_of_a_bundled_demo(server, page):
     page.goto(server + "/latent")
     settle(page)
     page.get_by_text("bundled demo models").first.wait_for()
-    strip = page.locator("[data-testid=stImage] img:visible").first
-    strip.wait_for()
-    assert strip.evaluate("img => img.naturalWidth") > 1000, "the interpolation strip is drawn"
+    # the interpolation strip (16 frames side by side) is drawn and visible
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')]"
+                           ".some(img => img.naturalWidth > 1000 && img.offsetParent !== null)", timeout=60_000)
     page.get_by_label("Anchor seeds", exact=True).fill("11, 12, 13")
     page.get_by_label("Anchor seeds", exact=True).press("Enter")
     settle(page)

@@ -63,9 +63,12 @@ def card(name: str, key: str) -> tuple[bool, bool]:
                 how = (f"`python -m gandash pretrain --only {preset}`" if preset else
                        "a demo preset in gandash/demos.py and `python -m gandash pretrain`")
                 st.info(f"No bundled demo model yet. Make one with {how}, or press **Train this**.")
-        with st.expander("Architecture (computed from the modules)"):
-            tables = layer_rows(name)
-            for part in ("generator", "discriminator"):
+        # the tables are built only when opened: fifteen data grids in closed expanders made the page slow
+        architecture = st.expander("Architecture (computed from the modules)", key=f"arch-open-{key}",
+                                   on_change="rerun")
+        with architecture:
+            tables = layer_rows(name) if architecture.open else {}
+            for part in tables:
                 rows = tables[part]
                 st.markdown(f"**{part.capitalize()}**: {sum(r['parameters'] for r in rows):,} parameters")
                 st.dataframe(rows, hide_index=True, width="stretch", key=f"arch-{part}-{name}")

@@ -30,6 +30,11 @@ def test_every_variant_has_a_card_with_objective_table_and_buttons(home):
     latex = [element.value.strip("$\n") for element in at.latex]
     assert variants.get("vanilla").objective in latex and gallery.NON_SATURATING in latex  # minimax + the fix
     assert len(latex) >= len(variants.REGISTRY)
+    assert len(at.dataframe) == 0  # layer tables are built only when their expander is opened
+    for name in variants.REGISTRY:
+        at.session_state[f"arch-open-{name}"] = True
+    at.run()
+    assert not at.exception, at.exception
     assert len(at.dataframe) == 2 * len(variants.REGISTRY)  # a computed G and D table per card
     for name in variants.REGISTRY:  # a demo's samples, or how to make one
         if gallery.demo_for(name) is None and gallery.preset_for(name):

@@ -52,6 +52,9 @@ buttons = st.columns(5)
 try:
     if buttons[0].button("Stop", icon=":material/stop:", disabled=run["status"] not in ACTIVE + ("queued",)):
         jobs.stop(run_id, store, wait=False)
+        # a stop takes a step and a checkpoint: show it happen rather than a page that still says running
+        with st.spinner("Stopping: the worker finishes its step and writes a checkpoint…"):
+            jobs.wait_until_ended(run_id, store, timeout=20)
         st.rerun()
     if buttons[1].button("Resume", icon=":material/play_arrow:", disabled=run["status"] not in RESUMABLE
                          or run["status"] == "completed"):

@@ -144,6 +144,16 @@ def resume(run_id: str, store: Store | None = None, start: bool = True, **budget
         schedule(store)
 
 
+def wait_until_ended(run_id: str, store: Store, timeout: float) -> str:
+    """Poll the store until the run's worker has exited (or `timeout` seconds pass); the status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = store.run(run_id)
+        if run is None or run["status"] not in ACTIVE or time.monotonic() >= deadline:
+            return run["status"] if run else "deleted"
+        time.sleep(0.2)
+
+
 STEP_COMMANDS = ("pause", "continue", "step", "step-d", "step-g")
 
 

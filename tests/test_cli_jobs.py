@@ -66,9 +66,10 @@ def test_background_job_start_stop_resume_crash_resume_sample(tiny_fashion, tmp_
     assert "marked crashed" in cli("logs", run_id).stdout
 
     cli("resume", run_id)
-    wait_for(lambda: store.run(run_id)["status"] == "running", what="second resume")
-    events = [e["text"] for e in store.events(run_id)]
-    assert sum("resumed from the checkpoint of step" in text for text in events) >= 2
+    # the worker says "running" as it starts, and "resumed from ..." once it has read the checkpoint
+    wait_for(lambda: sum("resumed from the checkpoint of step" in e["text"] for e in store.events(run_id)) >= 2,
+             what="the second resume to load its checkpoint")
+    assert store.run(run_id)["status"] == "running"
     cli("stop", run_id)
 
     out = tmp_path / "samples.npz"

@@ -27,5 +27,8 @@ def jobs_panel() -> None:
         if right.button("Stop", key=f"stop-{run['id']}", width="stretch"):
             try:
                 jobs.stop(run["id"], store, wait=False)
+                with st.spinner("Stopping…"):
+                    jobs.wait_until_ended(run["id"], store, timeout=20)
+                st.rerun()  # the whole page, so the monitor shows the run stopped too
             except GandashError as exc:
                 st.error(str(exc))

@@ -1,0 +1,63 @@
+"""A real `streamlit run` server and Debian's Chromium driven by playwright, shared by the browser
+tests. Screenshots land in artifacts/screenshots/ and each server's output in artifacts/, so a
+failure on CI can be read afterwards."""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.e2e.helpers import ARTIFACTS, CHROMIUM, ROOT
+
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(home, request):
+    """The app on a free localhost port with the test's GANDASH_HOME; its output goes to a file (a
+    pipe nobody reads would stall the server once full)."""
+    port = free_port()
+    env = dict(os.environ, GANDASH_HOME=str(home))
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"server-{request.node.name[:80]}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
+                                    str(port), "--server.headless", "true"], cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("localhost", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.3)
+    yield f"http://localhost:{port}"
+    process.terminate()
+    process.wait(timeout=20)
+    from gandash import jobs
+    from gandash.store import Store
+
+    store = Store(home / "gandash.sqlite")
+    for run in store.runs(("starting", "running", "queued")):
+        jobs.stop(run["id"], store)
+
+
+@pytest.fixture
+def page(server):
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (./run.sh test installs it)")
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        tab = browser.new_page(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
+        tab.set_default_timeout(90_000)
+        yield tab
+        browser.close()

@@ -115,6 +115,7 @@ def main() -> None:
     parser.add_argument("--sample-every", type=int, default=None, help="default: min(200, steps // 2)")
     parser.add_argument("--checkpoint-every", type=int, default=None, help="default: steps")
     parser.add_argument("--interleave", action="store_true", help="step-by-step pairing (noisy machines)")
+    parser.add_argument("--no-eval", action="store_true", help="switch off the quality metrics measured while training")
     args = parser.parse_args()
 
     home = tempfile.mkdtemp(prefix="gandash-bench-")
@@ -127,7 +128,8 @@ def main() -> None:
         return make_config("dcgan", "fashion-mnist", image_size=64, batch_size=64, max_steps=steps,
                            device="cpu", log_every=args.log_every,
                            sample_every=args.sample_every or max(1, min(200, steps // 2)),
-                           checkpoint_every=args.checkpoint_every or steps)
+                           checkpoint_every=args.checkpoint_every or steps,
+                           **({"eval_samples": 0} if args.no_eval else {}))
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, GANDASH_HOME={home}")
     dataset = data.load("fashion-mnist", image_size=64, channels=1)

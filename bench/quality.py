@@ -1,0 +1,130 @@
+"""Quality of gandash's default recipes on the CPU within a fixed training-time budget.
+
+Each recipe trains with gandash's own Trainer for --minutes of *training* time (evaluation is not
+counted) and is scored every --every minutes, so the output is a time-to-quality curve, not only
+an end point. Scores are gandash's metrics (gandash/metrics.py): FID, precision/recall and the
+class histogram in the bundled Fashion-MNIST classifier's feature space, requested-label accuracy
+for conditional runs, and the VEEGAN mode counts for the 2D mixtures. A grid (or scatter) of the
+final samples is written to bench/out/quality-RECIPE.png to be looked at.
+
+Recipes (the goals of issue #8 in brackets):
+  dcgan64    pytorch/examples dcgan/main.py defaults on Fashion-MNIST at 64x64, batch 64, Adam 2e-4/0.5
+             (the reference the default must beat: FID <= 1/4 of its FID in the same time)
+  default    `gandash train --variant dcgan --dataset fashion-mnist` as a user gets it
+             [all 10 classes each 5-15% of samples, precision >= 0.6, recall >= 0.6]
+  cgan       `--variant cgan --dataset fashion-mnist` [requested-label accuracy >= 0.85]
+  ring, grid `--variant toy --dataset ring|grid`, 2 minutes [8/8 and 25/25 modes, >= 90% high quality]
+
+    PYTHONPATH=. .venv/bin/python bench/quality.py                       # everything (~50 min)
+    PYTHONPATH=. .venv/bin/python bench/quality.py --recipes ring grid
+    PYTHONPATH=. .venv/bin/python bench/quality.py --recipes default --minutes 3 --set lr_d=1e-4
+
+A plain script: it prints its figures; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "bench" / "out"
+
+RECIPES = {  # name: (variant, dataset, overrides, minutes)
+    "dcgan64": ("dcgan", "fashion-mnist", dict(image_size=64, batch_size=64, ema_decay=0.0), 10.0),
+    "default": ("dcgan", "fashion-mnist", {}, 10.0),
+    "cgan": ("cgan", "fashion-mnist", {}, 10.0),
+    "ring": ("toy", "ring", {}, 2.0),
+    "grid": ("toy", "grid", {}, 2.0),
+}
+SHOWN = ("fid", "precision", "recall", "coverage", "classes_covered", "class_min_share", "class_max_share",
+         "label_accuracy", "modes", "hq_percent")
+
+
+def score(trainer, config, n: int) -> dict[str, float]:
+    from gandash import metrics
+
+    generator = trainer.sampling_generator()
+    was_training = generator.training
+    generator.eval()
+    try:
+        with torch.no_grad():
+            return metrics.evaluate(generator, config, n=n, seed=0)
+    finally:
+        generator.train(was_training)
+
+
+def run_recipe(name: str, minutes: float, every: float, n: int, extra: dict, seed: int) -> list[dict]:
+    from gandash import device, images, trainer as training
+    from gandash.config import make_config
+
+    variant, dataset, overrides, default_minutes = RECIPES[name]
+    minutes = minutes or default_minutes
+    config = make_config(variant, dataset, **{**overrides, **extra, "seed": seed, "device": "cpu",
+                                             "max_steps": None, "max_minutes": minutes})
+    threads_before = device.use_fair_share_of_cores(small_net=config.image_size == 0)
+    trainer = training.trainer_class(variant)(config, Path(tempfile.mkdtemp(prefix=f"quality-{name}-")))
+    marks = [round(every * i, 6) for i in range(1, int(minutes / every + 1e-9) + 1)]
+    if not marks or marks[-1] < minutes:
+        marks.append(minutes)
+    rows, seconds = [], 0.0
+    print(f"\n== {name}: {variant} on {dataset}, {minutes:g} min, {torch.get_num_threads()} thread(s); "
+          f"batch {config.batch_size}, lr {config.lr_g:g}/{config.lr_d:g}, loss {config.loss}, "
+          f"ema {config.ema_decay}, width {config.width}, size {config.image_size}", flush=True)
+    for mark in marks:
+        while seconds < mark * 60:
+            started = time.perf_counter()
+            trainer.train_step()
+            seconds += time.perf_counter() - started
+        values = score(trainer, config, n if mark == marks[-1] else max(1000, n // 2))
+        rows.append({"minutes": round(seconds / 60, 2), "step": trainer.step, **values})
+        print("  " + "  ".join([f"{rows[-1]['minutes']:5.2f} min", f"step {trainer.step:6d}"]
+                               + [f"{key} {values[key]:.3f}" for key in SHOWN if key in values]), flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    trainer.fixed_noise = trainer.fixed_noise[:64] if config.image_size else trainer.fixed_noise
+    picture = trainer.save_samples()
+    (OUT / f"quality-{name}.png").write_bytes(picture.read_bytes())
+    torch.set_num_threads(threads_before)
+    del images
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--minutes", type=float, default=None, help="training minutes (default: per recipe)")
+    parser.add_argument("--every", type=float, default=None, help="minutes between scores (default: budget/10)")
+    parser.add_argument("--n", type=int, default=5000, help="samples for the final score (half for the curve)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
+    args = parser.parse_args()
+    os.environ.setdefault("GANDASH_HOME", tempfile.mkdtemp(prefix="gandash-quality-"))
+    from gandash.config import parse_overrides
+
+    extra = parse_overrides(args.set)
+    results = {}
+    for name in args.recipes:
+        minutes = args.minutes or RECIPES[name][3]
+        results[name] = run_recipe(name, minutes, args.every or minutes / 10, args.n, extra, args.seed)
+    print("\nfinal (time-to-quality curves above)")
+    for name, rows in results.items():
+        last = rows[-1]
+        print(f"  {name:8s} {last['minutes']:5.2f} min step {last['step']:6d}  "
+              + "  ".join(f"{key} {last[key]:.3f}" for key in SHOWN if key in last))
+    if "dcgan64" in results and "default" in results:
+        print(f"  default FID / dcgan64 FID = {results['default'][-1]['fid'] / results['dcgan64'][-1]['fid']:.3f}"
+              "  (goal <= 0.25)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "quality.json").write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

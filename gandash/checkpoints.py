@@ -2,11 +2,15 @@
 
 A checkpoint describes itself (config, step, weights, optimizers, RNG states, data cursor),
 holds only tensors and plain values, and so never needs pickle's code execution to load.
+
+The newest `keep` checkpoints are kept, and the best one as well: the one written after the best
+quality evaluation so far (`BestTracker`), named in checkpoints/best.json and never pruned.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -27,15 +31,20 @@ def path_for(run_dir: Path, step: int) -> Path:
     return folder(run_dir) / f"step_{step:08d}.pt"
 
 
-def save(run_dir: Path, step: int, state: dict, keep: int) -> Path:
-    """Write `state` for `step`, then drop all but the newest `keep` checkpoints."""
+def save(run_dir: Path, step: int, state: dict, keep: int, best: dict | None = None) -> Path:
+    """Write `state` for `step`, mark it best when `best` (its quality, see BestTracker) is given,
+    then drop all but the newest `keep` checkpoints and the best one."""
     target = path_for(run_dir, step)
     target.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     torch.save(dict(state, format=FORMAT, step=step), buffer)
     atomic_write_bytes(target, buffer.getvalue())
+    if best is not None:  # after the checkpoint itself, so best.json never names a missing file
+        atomic_write_bytes(folder(run_dir) / BEST, json.dumps(dict(best, step=step)).encode())
+    kept_best = best_step(run_dir)
     for old in listing(run_dir)[keep:]:
-        old.unlink(missing_ok=True)
+        if step_of(old) != kept_best:
+            old.unlink(missing_ok=True)
     return target
 
 
@@ -69,3 +78,62 @@ def latest(run_dir: Path, map_location="cpu") -> tuple[dict | None, list[str]]:
         except GandashError as exc:
             warnings.append(f"skipped a damaged checkpoint: {exc}")
     return None, warnings
+
+
+# --- the best checkpoint ------------------------------------------------------------------------
+BEST = "best.json"
+
+
+def quality(values: dict) -> tuple[tuple, str, str] | None:
+    """(score, metric, label) of an evaluation, the score higher-is-better, or None without one.
+    Images: FID (lower is better). 2D mixtures with known modes: modes covered, then the share of
+    high-quality samples; other 2D sets: the Frechet distance in the plane (lower is better)."""
+    if "fid" in values:
+        return (-values["fid"],), "fid", f"FID {values['fid']:.2f}"
+    if "modes" in values:
+        hq = values.get("hq_percent", 0.0)
+        total = f"/{values['modes_total']:.0f}" if "modes_total" in values else ""
+        return (values["modes"], hq), "modes", f"{values['modes']:.0f}{total} modes, {hq:.0f}% high quality"
+    if "frechet" in values:
+        return (-values["frechet"],), "frechet", f"Fréchet {values['frechet']:.3f}"
+    return None
+
+
+def best(run_dir: Path) -> dict | None:
+    """{step, metric, score, label, evaluated_at} of the best checkpoint, if it is still on disk
+    (a roll back to an earlier step moves it to checkpoints/rolled-back/)."""
+    try:
+        marked = json.loads((folder(run_dir) / BEST).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marked, dict) or not path_for(run_dir, int(marked.get("step", -1))).is_file():
+        return None
+    return marked
+
+
+def best_step(run_dir: Path) -> int | None:
+    marked = best(run_dir)
+    return int(marked["step"]) if marked else None
+
+
+class BestTracker:
+    """Follows a run's quality evaluations; `take()` gives the mark for the next checkpoint when an
+    evaluation since the last one beat every earlier one (those of before a resume included)."""
+
+    def __init__(self, run_dir: Path):
+        marked = best(run_dir)
+        self.score = tuple(marked["score"]) if marked else None
+        self.pending: dict | None = None
+
+    def offer(self, step: int, values: dict) -> None:
+        found = quality(values)
+        if found is None:
+            return
+        score, metric, label = found
+        if self.score is None or score > self.score:
+            self.score = score
+            self.pending = {"metric": metric, "score": list(score), "label": label, "evaluated_at": step}
+
+    def take(self) -> dict | None:
+        pending, self.pending = self.pending, None
+        return pending

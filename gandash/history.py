@@ -1,5 +1,5 @@
-"""A run's metric history for charts, read incrementally from the store (by step cursor) so a
-page refresh costs only the rows that are new, and the smoothing people expect from TensorBoard."""
+"""A run's metric history for charts, read incrementally from the store (by a (step, rowid) cursor) so
+a page refresh costs only the rows that are new, and the smoothing people expect from TensorBoard."""
 
 from __future__ import annotations
 
@@ -15,23 +15,27 @@ from gandash.store import Store
 @dataclass
 class MetricHistory:
     run_id: str
-    cursor: int = -1  # the last step read
+    # (step, rowid) of the last row read: step-by-step D steps log several rows at one step, so the
+    # step alone would skip the ones that arrive after the first read of that step
+    cursor: tuple[int, int] = (-1, 0)
+    rewinds: int | None = None  # the run's truncation count when the rows were read
     columns: dict[str, tuple[list[int], list[float], list[float]]] = field(default_factory=dict)
 
     def update(self, store: Store) -> int:
-        """Read rows newer than the cursor; start over if the run was rewound (resumed from an
-        earlier checkpoint). Returns how many rows were read."""
+        """Read rows newer than the cursor; start over if the run's metrics were truncated since
+        (a resume from an earlier checkpoint rewrites the rows after it). Returns how many rows were read."""
         run = store.run(self.run_id)
-        if run is not None and run["step"] < self.cursor:
-            self.cursor, self.columns = -1, {}
-        rows = store.metrics(self.run_id, after_step=self.cursor)
-        for step, name, value, time in rows:
+        rewinds = run["rewinds"] if run is not None else self.rewinds
+        if rewinds != self.rewinds:
+            self.cursor, self.columns, self.rewinds = (-1, 0), {}, rewinds
+        rows = store.metrics_since(self.run_id, self.cursor)
+        for step, _, name, value, time in rows:
             steps, values, times = self.columns.setdefault(name, ([], [], []))
             steps.append(step)
             values.append(value)
             times.append(time)
         if rows:
-            self.cursor = rows[-1][0]
+            self.cursor = rows[-1][:2]
         return len(rows)
 
     def series(self, name: str) -> tuple[list[int], list[float], list[float]]:

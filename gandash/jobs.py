@@ -75,7 +75,8 @@ def schedule(store: Store | None = None) -> list[str]:
 
 
 def _launch(store: Store, run: dict) -> bool:
-    if not store.transition(run["id"], ("queued",), status="starting", started=time.time(),
+    # the launch time goes in `heartbeat` (worker_alive's grace); `started` keeps the run's first start
+    if not store.transition(run["id"], ("queued",), status="starting", started=run["started"] or time.time(),
                             heartbeat=time.time(), pid=None, message=""):
         return False  # another process claimed it first
     run_dir = Path(run["run_dir"])
@@ -191,8 +192,8 @@ def process_alive(pid: int) -> bool:
 
 def worker_alive(run: dict, now: float | None = None) -> bool:
     now = now or time.time()
-    if run["pid"] is None:
-        return now - (run["started"] or run["created"]) < START_GRACE
+    if run["pid"] is None:  # launched, not yet reporting: the launch set the heartbeat
+        return now - (run["heartbeat"] or run["started"] or run["created"]) < START_GRACE
     return process_alive(run["pid"]) and now - (run["heartbeat"] or 0) < HEARTBEAT_STALE
 
 

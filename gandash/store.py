@@ -1,11 +1,14 @@
 """The run store: one SQLite file (WAL mode) with runs, metrics, samples and events.
 
 WAL lets pages read while a worker writes. Each worker is the only writer of its run's rows
-and batches its inserts (see worker.StoreReporter); everything else mostly reads.
+and batches its inserts (see worker.StoreReporter); everything else mostly reads. A store that stays
+locked longer than the connection's busy timeout raises StoreBusy (a GandashError), never a bare
+sqlite3 error: pages open the store with a short timeout and say it is busy instead of hanging.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -13,6 +16,7 @@ import time
 from pathlib import Path
 
 from gandash import paths
+from gandash.errors import GandashError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -34,37 +38,58 @@ CREATE TABLE IF NOT EXISTS commands (
     id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, time REAL NOT NULL, command TEXT NOT NULL,
     taken REAL);
 """
-COLUMNS_ADDED_LATER = {"phase": "TEXT NOT NULL DEFAULT ''"}  # step-by-step state, JSON
+COLUMNS_ADDED_LATER = {"phase": "TEXT NOT NULL DEFAULT ''",  # step-by-step state, JSON
+                       # times the run's metrics were truncated (a resume or rollback): readers holding a
+                       # cursor start over when it changes, as the rows after the cursor were rewritten
+                       "rewinds": "INTEGER NOT NULL DEFAULT 0"}
 
+TABLES = ("runs", "metrics", "samples", "events", "commands")
 ACTIVE = ("starting", "running")  # a worker process exists (or is about to)
 RESUMABLE = ("stopped", "crashed", "failed", "diverged", "completed")
 RUN_FIELDS = ("name", "status", "device", "pid", "heartbeat", "started", "ended", "step", "total_steps",
               "message", "tags", "config", "phase")
 
 
+class StoreBusy(GandashError):
+    """Another process held the store's write lock for longer than this connection waits."""
+
+
 class Store:
-    def __init__(self, path: Path | None = None):
+    def __init__(self, path: Path | None = None, timeout: float = 30.0):
+        """`timeout`: seconds to wait for a lock. Workers wait long (a lost metric batch is worse than
+        a slow one); pages wait briefly so a locked store shows a warning, not a frozen page."""
         self.path = Path(path or paths.db_path())
+        self.timeout = timeout
         self._local = threading.local()
-        db = self._db()
-        db.executescript(SCHEMA)
-        have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-        for column, kind in COLUMNS_ADDED_LATER.items():
-            if column not in have:  # a store made by an older gandash
-                db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+        with _busy_as_error(self):
+            db = self._db()
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            # the schema script takes the write lock: run it only for a new store or one made by an older
+            # gandash, so opening the store while a worker writes never waits
+            if set(TABLES) - tables or set(COLUMNS_ADDED_LATER) - have:
+                db.executescript(SCHEMA)
+                have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+                for column, kind in COLUMNS_ADDED_LATER.items():
+                    if column not in have:
+                        db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
     def _write(self) -> "_Transaction":
-        return _Transaction(self._db())
+        return _Transaction(self)
+
+    def _read(self, query: str, args: tuple = ()) -> list[sqlite3.Row]:
+        with _busy_as_error(self):
+            return self._db().execute(query, args).fetchall()
 
     def _db(self) -> sqlite3.Connection:
         """One connection per thread (Streamlit reruns scripts in threads)."""
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA busy_timeout=30000")
+            connection.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
             self._local.connection = connection
         return connection
 
@@ -84,15 +109,15 @@ class Store:
                         status, device, str(run_dir), time.time(), total_steps))
 
     def run(self, run_id: str) -> dict | None:
-        row = self._db().execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return _run_dict(row) if row else None
+        rows = self._read("SELECT * FROM runs WHERE id = ?", (run_id,))
+        return _run_dict(rows[0]) if rows else None
 
     def runs(self, statuses: tuple[str, ...] | None = None) -> list[dict]:
         query, args = "SELECT * FROM runs", ()
         if statuses:
             query += f" WHERE status IN ({','.join('?' * len(statuses))})"
             args = tuple(statuses)
-        rows = self._db().execute(query + " ORDER BY created DESC", args).fetchall()
+        rows = self._read(query + " ORDER BY created DESC", args)
         return [_run_dict(row) for row in rows]
 
     def update_run(self, run_id: str, **values) -> None:
@@ -140,6 +165,7 @@ class Store:
         with self._write() as db:
             db.execute("DELETE FROM metrics WHERE run_id = ? AND step > ?", (run_id, step))
             db.execute("DELETE FROM samples WHERE run_id = ? AND step > ?", (run_id, step))
+            db.execute("UPDATE runs SET rewinds = rewinds + 1 WHERE id = ?", (run_id,))
 
     def add_event(self, run_id: str, level: str, text: str) -> None:
         self.write_batch(run_id, [], [], [(time.time(), level, text)], {})
@@ -151,8 +177,8 @@ class Store:
 
     def take_commands(self, run_id: str) -> list[str]:
         """The worker's side: pending commands in order, marked as taken."""
-        pending = self._db().execute("SELECT id, command FROM commands WHERE run_id = ? AND taken IS NULL "
-                                     "ORDER BY id", (run_id,)).fetchall()
+        pending = self._read("SELECT id, command FROM commands WHERE run_id = ? AND taken IS NULL ORDER BY id",
+                             (run_id,))
         if not pending:
             return []
         with self._write() as db:
@@ -168,30 +194,55 @@ class Store:
         if names:
             query += f" AND name IN ({','.join('?' * len(names))})"
             args += tuple(names)
-        return [tuple(row) for row in self._db().execute(query + " ORDER BY step", args).fetchall()]
+        return [tuple(row) for row in self._read(query + " ORDER BY step, rowid", args)]
+
+    def metrics_since(self, run_id: str, cursor: tuple[int, int] = (-1, 0)) -> list[tuple]:
+        """(step, rowid, name, value, time) rows after `cursor` = (step, rowid) of the last row read.
+        Several rows share a step (a metric batch; step-by-step D steps, which do not advance the
+        step), so a step cursor alone misses rows; rowids grow with every insert, and the step part
+        lets the (run_id, step) index skip everything older."""
+        step, rowid = cursor
+        return [tuple(row) for row in self._read(
+            "SELECT step, rowid, name, value, time FROM metrics WHERE run_id = ? AND step >= ? "
+            "AND (step > ? OR rowid > ?) ORDER BY step, rowid", (run_id, step, step, rowid))]
 
     def samples(self, run_id: str) -> list[tuple[int, str]]:
-        return [tuple(row) for row in self._db().execute(
-            "SELECT step, path FROM samples WHERE run_id = ? ORDER BY step", (run_id,)).fetchall()]
+        return [tuple(row) for row in self._read("SELECT step, path FROM samples WHERE run_id = ? ORDER BY step",
+                                                 (run_id,))]
 
     def events(self, run_id: str, after_id: int = 0, limit: int = 1000) -> list[dict]:
-        rows = self._db().execute("SELECT id, time, level, text FROM events WHERE run_id = ? AND id > ? "
-                                  "ORDER BY id DESC LIMIT ?", (run_id, after_id, limit)).fetchall()
+        rows = self._read("SELECT id, time, level, text FROM events WHERE run_id = ? AND id > ? "
+                          "ORDER BY id DESC LIMIT ?", (run_id, after_id, limit))
         return [dict(row) for row in reversed(rows)]
+
+
+@contextlib.contextmanager
+def _busy_as_error(store: Store):
+    """SQLite's 'database is locked' (raised once the busy timeout has passed) as StoreBusy."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        raise StoreBusy(f"the run store ({store.path.name}) is locked by another program and stayed locked "
+                        f"for {store.timeout:g} s; try again in a moment.") from None
 
 
 class _Transaction:
     """`with` block = one transaction (BEGIN IMMEDIATE so writers queue instead of deadlocking)."""
 
-    def __init__(self, connection: sqlite3.Connection):
-        self.connection = connection
+    def __init__(self, store: Store):
+        self.store = store
+        self.connection = store._db()
 
     def __enter__(self) -> sqlite3.Connection:
-        self.connection.execute("BEGIN IMMEDIATE")
+        with _busy_as_error(self.store):
+            self.connection.execute("BEGIN IMMEDIATE")
         return self.connection
 
     def __exit__(self, kind, value, traceback) -> None:
-        self.connection.execute("COMMIT" if kind is None else "ROLLBACK")
+        with _busy_as_error(self.store):
+            self.connection.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
 def _run_dict(row: sqlite3.Row) -> dict:

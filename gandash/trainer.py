@@ -251,8 +251,15 @@ class Trainer:
             "train_seconds": self.train_seconds,
         }
 
+    def note_quality(self, values: dict) -> None:
+        """Watch the evaluations: the checkpoint after a best-so-far one is kept as the best."""
+        if getattr(self, "_best", None) is None:  # made on first use: it reads best.json (resume)
+            self._best = checkpoints.BestTracker(self.run_dir)
+        self._best.offer(self.step, values)
+
     def save_checkpoint(self) -> Path:
-        return checkpoints.save(self.run_dir, self.step, self.state(), self.config.keep_checkpoints)
+        best = self._best.take() if getattr(self, "_best", None) is not None else None
+        return checkpoints.save(self.run_dir, self.step, self.state(), self.config.keep_checkpoints, best=best)
 
     def load_state(self, state: dict) -> None:
         if state["config"].get("variant") != self.config.variant:
@@ -433,6 +440,8 @@ def train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop=la
             reporter.metrics(trainer.step, values)  # one call, so quality rows share the step's batch
         if trainer.step % config.sample_every == 0:
             reporter.sample(trainer.step, trainer.save_samples())
+        if values:
+            trainer.note_quality(values)  # a best-so-far evaluation marks the next checkpoint as the best
         if trainer.step % config.checkpoint_every == 0 and trainer.is_finite():  # never checkpoint NaNs
             reporter.checkpoint(trainer.step, trainer.save_checkpoint())
             saved_step = trainer.step

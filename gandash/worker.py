@@ -101,7 +101,9 @@ def run(run_dir: Path, store: Store | None = None, on_step=None) -> str:
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-    store.update_run(run_id, status="running", pid=os.getpid(), started=time.time(), heartbeat=time.time(),
+    # `started` is the first start: a resumed run keeps it, so its age and wall time stay truthful
+    first_start = (store.run(run_id) or {}).get("started") or time.time()
+    store.update_run(run_id, status="running", pid=os.getpid(), started=first_start, heartbeat=time.time(),
                      ended=None, message="", phase="")
     reporter = StoreReporter(store, run_id, on_step=on_step)
     done = threading.Event()

@@ -4,11 +4,11 @@ import time
 
 import pytest
 
-from gandash.store import Store
+from gandash.store import Store, StoreBusy
 
 WRITER = """
 import sys, time
-from gandash.store import Store
+from gandash.store import Store, StoreBusy
 store = Store(sys.argv[1])
 for step in range(200):
     store.write_batch("r1", [(step, "loss_d", float(step), time.time())], [], [], {"step": step, "heartbeat": time.time()})
@@ -79,3 +79,65 @@ def test_debiased_ema_matches_its_definition_with_and_without_gaps():
     assert debiased_ema(values, 0.0) == pytest.approx(values)
     gappy = debiased_ema([1.0, float("nan"), 3.0], 0.5)
     assert gappy[0] == 1.0 and math.isnan(gappy[1]) and gappy[2] == pytest.approx((0.25 + 1.5) / 0.75)
+
+
+def test_metrics_since_reads_rows_that_share_a_step_and_skips_nothing(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    store.create_run("r1", {"variant": "toy", "dataset": "ring"}, tmp_path, "running", "cpu", None)
+    store.write_batch("r1", [(5, "d_x", 0.5, 1.0)], [], [], {})
+    first = store.metrics_since("r1")
+    assert [(step, name) for step, _, name, _, _ in first] == [(5, "d_x")]
+    store.write_batch("r1", [(5, "d_x", 0.6, 2.0), (5, "loss_d", 1.0, 2.0)], [], [], {})  # a D step: same step
+    later = store.metrics_since("r1", first[-1][:2])
+    assert [(step, name, value) for step, _, name, value, _ in later] == [(5, "d_x", 0.6), (5, "loss_d", 1.0)]
+    assert store.metrics_since("r1", later[-1][:2]) == []
+
+
+def test_history_sees_every_step_by_step_d_step_of_a_real_paused_toy_run(home):
+    """Step-by-step D steps do not advance trainer.step; each one must still reach the D(x) tile."""
+    from gandash import jobs
+    from gandash.config import TrainConfig, make_config
+    from gandash.history import MetricHistory
+    from gandash.trainer import Stepper, Trainer
+    from gandash.worker import StoreReporter
+
+    store = Store()
+    run_id = jobs.create(make_config("toy", "ring", width=16, batch_size=32, eval_samples=0), store, foreground=True)
+    run_dir = store.run(run_id)["run_dir"]
+    trainer = Trainer(TrainConfig.load(f"{run_dir}/config.json"), run_dir)
+    reporter = StoreReporter(store, run_id, flush_every=0)
+    stepper, history = Stepper(trainer, reporter), MetricHistory(run_id)
+    stepper.handle(["pause", "step-d", "step-g"])  # one D step and one G step: now at step 1
+    history.update(store)
+    assert trainer.step == 1 and len(history.series("d_x")[1]) == 1
+    for count in range(2, 5):  # three more D steps, all logged at step 1
+        stepper.handle(["step-d"])
+        history.update(store)
+        rows = store.metrics(run_id, names=("d_x",))
+        assert len(history.series("d_x")[1]) == count == len(rows)
+        assert history.latest("d_x") == rows[-1][2] and history.series("d_x")[0][-1] == 1
+    store.truncate_after(run_id, 0)  # a resume from step 0 rewrites the rows after it: the history starts over
+    store.write_batch(run_id, [(1, "d_x", 0.25, 1.0)], [], [], {})
+    history.update(store)
+    assert history.series("d_x")[0] == [0, 1] and history.latest("d_x") == 0.25  # the first D step was at 0
+
+
+def test_a_held_write_lock_makes_a_short_timeout_store_say_busy_quickly(tmp_path):
+    """A second real connection holds the write lock: reads still work (WAL), and a write with the
+    pages' short timeout fails within about that timeout with StoreBusy instead of waiting 30 s."""
+    import sqlite3
+
+    path = tmp_path / "s.sqlite"
+    Store(path).create_run("r1", {"variant": "toy", "dataset": "ring"}, tmp_path, "stopped", "cpu", None)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE runs SET name = 'held'")
+    page = Store(path, timeout=0.5)
+    assert page.run("r1")["name"] == ""  # readers see the last commit
+    started = time.monotonic()
+    with pytest.raises(StoreBusy, match="locked by another program"):
+        page.update_run("r1", name="mine")
+    assert time.monotonic() - started < 3
+    holder.execute("COMMIT")
+    page.update_run("r1", name="mine")
+    assert page.run("r1")["name"] == "mine"

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from gandash.ui import sidebar
+from gandash.store import StoreBusy
+from gandash.ui import common, sidebar
 
 st.set_page_config(page_title="gandash", page_icon="🌀", layout="wide")
 
@@ -21,4 +22,16 @@ navigation = st.navigation({
 })
 with st.sidebar:
     sidebar.jobs_panel()
-navigation.run()
+try:
+    navigation.run()
+except StoreBusy:  # another program holds the store's lock: say so, and try the page again shortly
+    common.busy_warning()
+
+    @st.fragment(run_every=3)
+    def retry() -> None:
+        if st.session_state.get("_busy-retry-armed"):
+            st.session_state["_busy-retry-armed"] = False
+            st.rerun()
+        st.session_state["_busy-retry-armed"] = True
+
+    retry()

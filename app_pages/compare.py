@@ -15,10 +15,13 @@ if len(runs) < 2:
 
 labels = {run["id"]: f"{run['name'] or run['id']} ({run['variant']}, {run['status']})" for run in runs}
 chosen = st.multiselect("Runs (2 to 6)", list(labels), format_func=labels.get, max_selections=6,
-                        default=[run["id"] for run in runs[:2]], key="compare-runs")
+                        **common.keep("compare-runs", [run["id"] for run in runs[:2]], allowed=labels))
 left, middle, _ = st.columns([2, 2, 4])
 x_axis = left.radio("x axis", ["step", "wall time"], horizontal=True, **common.keep("x-axis", "step"))
 smoothing = middle.slider("Smoothing", 0.0, 0.99, step=0.01, **common.keep("smoothing", 0.6))
+log_every = {run["id"]: run["config"].get("log_every") for run in runs}
+shared = {log_every[run_id] for run_id in chosen}
+middle.caption(common.smoothing_window(smoothing, shared.pop() if len(shared) == 1 else None))
 if len(chosen) < 2:
     st.warning("Pick at least two runs.")
     st.stop()

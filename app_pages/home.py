@@ -35,8 +35,14 @@ if st.button("Train a toy GAN on the ring", type="primary", icon=":material/rock
         st.switch_page("app_pages/runs.py", query_params={"run": run_id})
 
 st.subheader("Where to go")
-st.page_link("app_pages/train.py", label="Train a GAN: pick a variant, a dataset and its settings", icon="▶️")
-st.page_link("app_pages/runs.py", label="Runs: watch curves and samples live, stop, resume, compare", icon="📈")
+for page, label, icon in (
+        ("app_pages/train.py", "Train a GAN: pick a variant, a dataset and its settings", "▶️"),
+        ("app_pages/runs.py", "Runs: watch curves and samples live, step through Algorithm 1, stop, resume", "📈"),
+        ("app_pages/compare.py", "Compare: overlay the curves of 2-6 runs, their samples side by side", "⚖️"),
+        ("app_pages/latent.py", "Latent space: walk between seeds, grids, directions and vector arithmetic", "🧭"),
+        ("app_pages/gallery.py", "Gallery: every GAN variant, its paper, objective, nets and demo samples", "🖼️"),
+        ("app_pages/deblur.py", "Deblur: restore a blurry photo with a GAN, beside classical methods", "🔍")):
+    st.page_link(page, label=label, icon=icon)
 missing = [row for row in datasets if not row["present"]]
 if missing:
     with st.expander("Datasets not on this machine"):

@@ -2,9 +2,9 @@ import json
 
 import streamlit as st
 
-from gandash import config as cfg, data, estimate, jobs, uploads, variants
+from gandash import config as cfg, data, estimate, jobs, uploads, variant_settings, variants
 from gandash.errors import GandashError
-from gandash.ui import common
+from gandash.ui import common, train_form
 
 st.title("Train a GAN")
 store = common.store()
@@ -131,6 +131,12 @@ with st.container(border=True):
                                format="%.4f", key=f"ema{key}",
                                help="Samples from an exponential moving average of G's weights are smoother.")
     seed = d.number_input("Seed", value=base.seed, min_value=0, step=1, key=f"seed{key}")
+    own = variant_settings.particular(variant_name)  # what this variant's recipe or nets use
+    if own:
+        st.markdown(f"**Particular to {variant.title}**")
+        particular = train_form.inputs(own, base, key)
+    else:
+        particular = {}
     st.markdown("**Budget and device**")
     a, b, c = st.columns(3)
     budget_kind = a.radio("Budget in", ["minutes", "steps"], horizontal=True,
@@ -149,16 +155,19 @@ with st.container(border=True):
         a, b, c, d = st.columns(4)
         loss = a.selectbox("Loss family", ["bce", "wasserstein", "least-squares", "hinge"],
                            index=["bce", "wasserstein", "least-squares", "hinge"].index(base.loss), key=f"loss{key}")
-        gp_weight = b.number_input("Gradient penalty λ", value=base.gp_weight, min_value=0.0, key=f"gp{key}")
-        sample_every = c.number_input("Samples every (steps)", value=base.sample_every, step=1, key=f"se{key}")
-        checkpoint_every = d.number_input("Checkpoint every (steps)", value=base.checkpoint_every, step=1,
+        sample_every = b.number_input("Samples every (steps)", value=base.sample_every, step=1, key=f"se{key}")
+        checkpoint_every = c.number_input("Checkpoint every (steps)", value=base.checkpoint_every, step=1,
                                           key=f"ce{key}")
-        name = st.text_input("Name (optional)", value=base.name, key=f"name{key}")
+        name = d.text_input("Name (optional)", value=base.name, key=f"name{key}")
+        also = variant_settings.also_applies(variant_name)  # read by this variant's training step too
+        if also:
+            st.caption("Also used by this variant's training step:")
+            particular.update(train_form.inputs(also, base, key))
 
 values = dict(lr_g=lr_g, lr_d=lr_d, batch_size=int(batch_size), d_steps=int(d_steps), z_dim=int(z_dim),
               g_loss=g_loss, ema_decay=ema_decay, seed=int(seed), device=device_choice, beta1=beta1, beta2=beta2,
-              width=int(width), image_size=int(image_size), loss=loss, gp_weight=gp_weight,
-              sample_every=int(sample_every), checkpoint_every=int(checkpoint_every), name=name)
+              width=int(width), image_size=int(image_size), loss=loss,
+              sample_every=int(sample_every), checkpoint_every=int(checkpoint_every), name=name, **particular)
 if budget_kind == "minutes":
     values.update(max_minutes=budget, max_steps=None, epochs=None)
 else:

@@ -26,6 +26,7 @@ from gandash.paths import atomic_write_bytes
 
 GRID_SIZE = 64  # fixed-noise images in each sample grid
 TOY_SAMPLES = 1024
+MANIFOLD_LINES = 15  # z-grid lines per axis in a 2D run's snapshot
 
 
 class Reporter:
@@ -205,24 +206,40 @@ class Trainer:
         G = self.sampling_generator()
         was_training = G.training
         G.eval()
+        points_run = self.variant.data_kind == "points"
         try:
             out = G(self.fixed_noise, self.fixed_labels).float()
+            manifold = self.manifold(G) if points_run else None
         finally:
             G.train(was_training)
         folder = self.run_dir / "samples"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"step_{self.step:08d}.png"
-        if self.variant.data_kind == "points":
+        if points_run:
             points = out.cpu().numpy()
             real = self.data.points[:TOY_SAMPLES].cpu().numpy()
             extent = float(np.abs(real).max()) * 1.4
             buffer = io.BytesIO()
-            np.savez(buffer, points=points, real=real, surface=self.decision_surface(extent), extent=extent)
+            np.savez(buffer, points=points, real=real, surface=self.decision_surface(extent), extent=extent,
+                     manifold=manifold)
             atomic_write_bytes(path.with_suffix(".npz"), buffer.getvalue())
             images.save_png(path, images.scatter_png(points, real, extent=extent))
         else:
             images.save_png(path, images.grid_png(out, nrow=8))
         return path
+
+    @torch.no_grad()
+    def manifold(self, generator: torch.nn.Module, lines: int = MANIFOLD_LINES) -> np.ndarray:
+        """G applied to a regular lines x lines grid in z-space (rows vary z_2, columns z_1), GAN Lab's
+        "manifold": drawn as a mesh it shows how G stretches and folds the noise onto the data. For
+        z_dim > 2 it is the slice through the first two coordinates with the others at 0."""
+        axis = torch.linspace(-2.5, 2.5, lines)  # ±2.5 σ holds 99% of each N(0, 1) coordinate
+        ys, xs = torch.meshgrid(axis, axis, indexing="ij")
+        z = torch.zeros(lines * lines, self.config.z_dim)
+        z[:, 0] = xs.flatten()
+        if self.config.z_dim > 1:
+            z[:, 1] = ys.flatten()
+        return generator(z.to(self.hw.device), None).float().view(lines, lines, -1).cpu().numpy()
 
     @torch.no_grad()
     def decision_surface(self, extent: float, resolution: int = 64) -> np.ndarray:

@@ -1,23 +1,56 @@
-"""Helpers every page uses: the store, error display, run selection that survives reloads."""
+"""Helpers every page uses: the store, error display, run selection and page settings that survive
+reloads."""
 
 from __future__ import annotations
 
+import functools
+import json
 import time
 
 import streamlit as st
 
 from gandash import paths
-from gandash.store import Store
+from gandash.errors import GandashError
+from gandash.store import Store, StoreBusy
+
+# Seconds a page waits for a store lock. A worker holds it for a few milliseconds per flush; anything
+# longer is another program, and a page that says so beats one frozen for the workers' 30 s.
+PAGE_LOCK_TIMEOUT = 1.0
+SETTINGS_FILE = "ui-settings.json"
 
 
 @st.cache_resource(show_spinner=False)
 def _store(path: str) -> Store:
-    return Store(path)
+    return Store(path, timeout=PAGE_LOCK_TIMEOUT)
 
 
 def store() -> Store:
     """The run store of this GANDASH_HOME (one per path, shared by sessions; connections are per thread)."""
     return _store(str(paths.db_path()))
+
+
+def busy_warning() -> None:
+    st.warning("The run store is busy: another program holds its lock. What could not be read is missing "
+               "here; retrying on the next refresh.", icon=":material/hourglass_top:")
+
+
+def show_error(exc: GandashError) -> None:
+    """A user-fixable problem as st.error; a busy store (nobody's fault, it passes) as a warning."""
+    if isinstance(exc, StoreBusy):
+        busy_warning()
+    else:
+        st.error(str(exc))
+
+
+def tolerate_busy(function):
+    """For live fragments: a busy store shows the warning and the next refresh tries again."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except StoreBusy:
+            busy_warning()
+    return wrapper
 
 
 def selected_run() -> str | None:
@@ -57,17 +90,56 @@ STATUS_ICONS = {"running": "🟢", "starting": "🟡", "queued": "⏳", "stopped
                 "crashed": "💥", "failed": "❌", "diverged": "⚠️"}
 
 
-def keep(key: str, default) -> dict:
-    """Widget kwargs that make a setting survive page switches: Streamlit forgets a widget's state
-    when a page without it runs, so a shadow copy is kept under another key and restored."""
+def keep(key: str, default, allowed=None) -> dict:
+    """Widget kwargs that make a setting survive page switches and reloads. Streamlit forgets a widget's
+    state when a page without it runs, so a shadow copy is kept under another key and restored; a
+    reload starts a new session, so the value is also saved in GANDASH_HOME/ui-settings.json and read
+    back as the default. `allowed`: the values that may come back (runs get deleted, lists change)."""
     shadow = f"_kept_{key}"
     if key not in st.session_state:
-        st.session_state[key] = st.session_state.get(shadow, default)
+        value = st.session_state.get(shadow, saved_settings().get(key, default))
+        st.session_state[key] = _only_allowed(value, default, allowed)
+    elif allowed is not None:  # e.g. a run picked earlier in this session and deleted since
+        st.session_state[key] = _only_allowed(st.session_state[key], default, allowed)
 
     def remember() -> None:
         st.session_state[shadow] = st.session_state[key]
+        save_setting(key, st.session_state[key])
 
     return {"key": key, "on_change": remember}
+
+
+def _only_allowed(value, default, allowed):
+    if allowed is None:
+        return value
+    if isinstance(default, list):
+        return [item for item in value if item in allowed] if isinstance(value, list) else default
+    return value if value in allowed else default
+
+
+def saved_settings() -> dict:
+    """The page settings saved by keep(); {} when there are none or the file is unreadable (it is only
+    a convenience: a damaged file must not break a page)."""
+    try:
+        values = json.loads((paths.home() / SETTINGS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
+def save_setting(key: str, value) -> None:
+    values = saved_settings()
+    values[key] = value
+    paths.atomic_write_bytes(paths.home() / SETTINGS_FILE, json.dumps(values, indent=1).encode())
+
+
+def smoothing_window(weight: float, log_every: int | None = None) -> str:
+    """What an EMA weight means in data: it averages about 1/(1 - w) of the latest points."""
+    if weight <= 0:
+        return "raw values (no smoothing)"
+    points = 1 / (1 - weight)
+    text = f"averages ≈ {points:.0f} points" if points >= 10 else f"averages ≈ {points:.1f} points"
+    return text + (f" ≈ {points * log_every:,.0f} steps" if log_every else "")
 
 
 def timeline(label: str, steps: list[int], key: str, help: str | None = None) -> int:

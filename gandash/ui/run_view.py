@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import streamlit as st
@@ -86,20 +87,51 @@ def event_log(run_id: str, store: Store, lines: int = 12) -> None:
     st.code(text, language=None)
 
 
-def housekeeping(run: dict, store: Store) -> None:
+def status_header(run: dict) -> None:
+    """The run's one-line state (live), its progress, and what went wrong when it ended badly."""
+    total = run["total_steps"]
+    st.caption(f"{run['variant']} on {run['dataset']} · {run['status']} · step {run['step']}"
+               + (f" of {total}" if total else "") + f" · {run['device']} · id `{run['id']}`")
+    if run["status"] in ("starting", "running") and total:
+        st.progress(min(run["step"] / total, 1.0))
+    if run["message"] and run["status"] in ("crashed", "failed", "diverged"):
+        st.error(run["message"])
+    elif run["message"]:
+        st.caption(run["message"])
+
+
+def confirm_delete(run: dict, store: Store) -> bool:
+    """The Delete popover's body; True once the run is gone. A running job is refused: its worker
+    would go on writing into a folder that no longer exists."""
+    if run["status"] in ("starting", "running"):
+        st.warning("This run is training: stop it first, then delete it.")
+        return False
+    st.write(f"Delete **{run['id']}** with its checkpoints and samples? This cannot be undone.")
+    if not st.button("Yes, delete it", type="primary", key=f"delete-{run['id']}"):
+        return False
+    jobs.delete(run["id"], store)
+    return True
+
+
+def housekeeping(run: dict, store: Store, folder_gone: bool = False) -> None:
     """Rename and tag, downloads (metrics CSV, grid PNG, timeline GIF, checkpoint), roll back."""
-    run_id, run_dir = run["id"], Path(run["run_dir"])
+    run_id = run["id"]
     left, right = st.columns(2)
     with left.form(f"label-{run_id}", border=False):
         name = st.text_input("Name", value=run["name"], max_chars=100)
         tags = st.text_input("Tags (comma separated)", value=run["tags"])
         if st.form_submit_button("Save name and tags"):
-            store.update_run(run_id, name=name.strip(), tags=",".join(t.strip() for t in tags.split(",") if t.strip()))
-            st.rerun()
+            try:
+                store.update_run(run_id, name=name.strip(),
+                                 tags=",".join(t.strip() for t in tags.split(",") if t.strip()))
+            except GandashError as exc:
+                common.show_error(exc)
+            else:
+                st.rerun()
     with right:  # data as callables: files are read or built only when the user clicks
         st.download_button("Metrics (CSV)", lambda: export.metrics_csv(store, run_id), f"{run_id}-metrics.csv",
                            "text/csv", icon=":material/table:", key=f"csv-{run_id}", on_click="ignore")
-        samples = store.samples(run_id)
+        samples = [] if folder_gone else store.samples(run_id)
         if samples:
             step, latest = samples[-1]
             st.download_button("Latest sample grid (PNG)", lambda: Path(latest).read_bytes(),
@@ -108,25 +140,50 @@ def housekeeping(run: dict, store: Store) -> None:
             st.download_button("Sample timeline (GIF)", lambda: export.timeline_gif([Path(p) for _, p in samples]),
                                f"{run_id}-timeline.gif", "image/gif", icon=":material/movie:",
                                key=f"gif-{run_id}", on_click="ignore")
+    if folder_gone:
+        st.caption("No checkpoints: they were in the deleted folder.")
+        return
+    checkpoint_list(run, store)
+
+
+def checkpoint_list(run: dict, store: Store) -> None:
+    """The kept checkpoints, newest first, the best one marked; download any, roll back to an older one."""
+    run_id, run_dir = run["id"], Path(run["run_dir"])
     saved = checkpoints.listing(run_dir)
     if not saved:
         st.caption("No checkpoints yet.")
         return
-    st.markdown("**Checkpoints**")
+    best = checkpoints.best(run_dir)
+    st.markdown("**Checkpoints**" + (f" · ★ best: step {best['step']} ({best['label']})" if best else ""))
     for path in saved:
         step = checkpoints.step_of(path)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            continue  # the worker pruned it since the listing: it is simply no longer kept
         a, b, c = st.columns([3, 2, 2])
-        a.write(f"step {step} · {path.stat().st_size / 1e6:.1f} MB")
-        b.download_button("Download", path.read_bytes, path.name, "application/octet-stream",
-                          key=f"ckpt-{run_id}-{step}", on_click="ignore")
+        mark = f" · ★ best ({best['label']})" if best and best["step"] == step else ""
+        a.write(f"step {step} · {size / 1e6:.1f} MB{mark}")
+        b.download_button("Download", functools.partial(_read_or_explain, path), path.name,
+                          "application/octet-stream", key=f"ckpt-{run_id}-{step}", on_click="ignore")
         if path != saved[0] and c.button("Roll back here", key=f"rollback-{run_id}-{step}",
                                          disabled=run["status"] in ("starting", "running", "queued")):
             try:
                 jobs.rollback(run_id, step, store)
             except GandashError as exc:
-                st.error(str(exc))
+                common.show_error(exc)
             else:
                 st.rerun()
+
+
+def _read_or_explain(path: Path) -> bytes:
+    """A checkpoint's bytes; pruned by the worker after the page listed it, a note saying so instead
+    (a download that fails silently is worse)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return (f"{path.name} was removed after this page listed it (the run keeps only its newest "
+                "checkpoints and the best one). Reload the page for the current list.\n").encode()
 
 
 ALGORITHM = (

@@ -10,6 +10,7 @@ from gandash.ui import common
 
 
 @st.fragment(run_every=3)
+@common.tolerate_busy
 def jobs_panel() -> None:
     store = common.store()
     jobs.reconcile(store)  # notices dead workers and starts queued jobs, whoever has the app open
@@ -31,4 +32,4 @@ def jobs_panel() -> None:
                     jobs.wait_until_ended(run["id"], store, timeout=20)
                 st.rerun()  # the whole page, so the monitor shows the run stopped too
             except GandashError as exc:
-                st.error(str(exc))
+                common.show_error(exc)

@@ -3,7 +3,7 @@ import random
 import streamlit as st
 import torch
 
-from gandash import checkpoints, features, latent
+from gandash import features, latent
 from gandash.errors import GandashError
 from gandash.ui import common, latent_view
 
@@ -21,24 +21,16 @@ if not runs:
     st.info("You have not trained an image model yet, so this page uses the **bundled demo models** "
             "that ship with gandash. Your own runs appear here as soon as they have a checkpoint.")
 
-choices = runs + bundled
-wanted = common.selected_run()
-index = next((i for i, s in enumerate(choices) if s.run_id == wanted), 0)
-if "demo" in st.query_params:  # the gallery's Explore button: ?demo=NAME picks that bundled model
-    index = next((i for i, s in enumerate(choices) if s.demo == st.query_params["demo"]), index)
-left, right = st.columns([3, 1])
-source = left.selectbox("Model", choices, index=index, format_func=lambda s: s.label)
-checkpoint = None
-if source.run_id:
-    kept = checkpoints.listing(source.run_dir)
-    steps = [checkpoints.step_of(p) for p in kept]
-    picked = right.selectbox("Checkpoint (step)", steps, help="The newest is first; older ones show the past.")
-    checkpoint = kept[steps.index(picked)]
+source, checkpoint = latent_view.pick_model(common.store(), runs + bundled)
+if not source.ready:
+    latent_view.no_checkpoint_yet(source)
+    st.stop()
 try:
     model = latent_view.load(source, checkpoint)
 except GandashError as exc:
     st.error(str(exc))
     st.stop()
+model_key = latent_view.model_key(source, checkpoint)  # what the per-model caches (GANSpace) are keyed on
 config = model.config
 st.caption(f"{config.variant} on {config.dataset} · step {model.step} · z has {config.z_dim} dimensions"
            + (f" · {config.num_classes} classes" if model.classes else ""))
@@ -104,17 +96,15 @@ def draw_interpolate() -> None:
         st.error(str(exc))
     else:
         show(frames, nrow=min(len(frames), 16))
-        frame = st.slider("Frame", 0, len(frames) - 1, 0, key="latent-frame")
-        left, right = st.columns(2)
-        left.image(latent_view.png(frames[frame:frame + 1], model), caption=f"frame {frame}", width=256)
-        animation = latent.export_bytes(".gif", model, z, labels, frames)
-        right.image(animation, caption="playback (loops)", width=256)
+        latent_view.player(frames, model)
         name = "-".join(map(str, seeds))
         buttons = st.columns(3)
-        buttons[0].download_button("Strip (PNG)", latent.export_bytes(".png", model, z, labels, frames),
+        # the files are made when a button is pressed, not on every slider move
+        buttons[0].download_button("Strip (PNG)", lambda: latent.export_bytes(".png", model, z, labels, frames),
                                    f"strip-{name}.png", "image/png", icon=":material/download:")
-        buttons[1].download_button("Animation (GIF)", animation, f"walk-{name}.gif", "image/gif",
-                                   icon=":material/download:")
+        buttons[1].download_button("Animation (GIF)", lambda: latent.export_bytes(".gif", model, z, labels, frames),
+                                   f"walk-{name}.gif", "image/gif", icon=":material/download:",
+                                   help="Plays there and back, so the loop has no jump.")
         buttons[2].download_button("Latent vectors (.npy)", latent.npy(z, labels), f"z-{name}.npy",
                                    "application/octet-stream", icon=":material/download:",
                                    help="One row per frame: z, then the class for conditional models.")
@@ -125,14 +115,10 @@ def draw_grid() -> None:
     center = a.number_input("Centre seed", 0, 10**6, 1, key="latent-grid-seed")
     size = b.slider("Rows and columns", 3, 11, 7, 2, key="latent-grid-size")
     span = c.slider("Reach (standard deviations)", 0.5, 4.0, 2.0, 0.5, key="latent-grid-span")
-    axes = st.radio("Axes", ["principal directions 1 and 2", "two random directions"], horizontal=True,
-                    key="latent-grid-axes")
-    if axes.startswith("principal"):
-        found = latent_view.directions(model, (source, str(checkpoint)), 8)
-        u, v = found.vectors[0], found.vectors[1]
-    else:
-        u, v = latent.anchor(center + 1, config.z_dim), latent.anchor(center + 2, config.z_dim)
-    z = latent.plane(latent.anchor(center, config.z_dim, model), u, v, size, size, span)
+    axes = st.radio("Axes", latent.GRID_AXES, horizontal=True, key="latent-grid-axes",
+                    format_func={"principal": "principal directions 1 and 2", "random": "two random directions"}.get)
+    found = latent_view.directions(model, model_key, latent.GRID_DIRECTIONS) if axes == "principal" else None
+    z = latent.grid_z(model, center, size, size, axes, span, found)
     frames = latent.render(model, z, latent.labels_for(model, len(z), label))
     show(frames, nrow=size)
     st.download_button("Grid (PNG)", latent_view.png(frames, model, size), f"grid-{center}.png", "image/png",
@@ -140,7 +126,7 @@ def draw_grid() -> None:
 
 # --- principal directions as sliders -----------------------------------------------------------
 def draw_directions() -> None:
-    found = latent_view.directions(model, (source, str(checkpoint)), 8)
+    found = latent_view.directions(model, model_key, latent.GRID_DIRECTIONS)
     st.caption("GANSpace (Härkönen et al. 2020): the principal components of the generator's first layer, "
                "carried back to z. The first ones usually change the most visible things.")
     seed = st.number_input("Seed", 0, 10**6, 1, key="latent-dir-seed")

@@ -56,10 +56,16 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--class", dest="label", type=int)
     sample.add_argument("--seed", type=int, default=0)
 
-    interpolate = commands.add_parser("interpolate", help="walk the latent space between two seeds' images")
+    interpolate = commands.add_parser("interpolate", help="walk the latent space between two seeds' images "
+                                      "(or draw a grid of it around one)")
     interpolate.add_argument("run", help="a run id, or demo:NAME for a bundled demo model")
     interpolate.add_argument("--from", dest="seed_from", type=int, required=True, metavar="SEED")
-    interpolate.add_argument("--to", dest="seed_to", type=int, required=True, metavar="SEED")
+    interpolate.add_argument("--to", dest="seed_to", type=int, metavar="SEED", help="the walk's end (not with --grid)")
+    interpolate.add_argument("--grid", metavar="ROWSxCOLS", help="instead of a walk, the latent page's Grid: a plane "
+                             "around --from's z, e.g. 5x7, written to grid.png or z.npy")
+    interpolate.add_argument("--axes", choices=("principal", "random"), default="principal",
+                             help="the grid's two directions: GANSpace's first two (default) or two random ones")
+    interpolate.add_argument("--span", type=float, default=2.0, help="the grid's reach, in standard deviations")
     interpolate.add_argument("--method", choices=("slerp", "lerp"), default="slerp")
     interpolate.add_argument("--steps", type=int, default=16)
     interpolate.add_argument("--truncation", type=float, default=1.0, metavar="PSI")
@@ -86,10 +92,17 @@ def _parser() -> argparse.ArgumentParser:
     classifier.add_argument("--out", help="where to write the weights (default: the bundled gandash/weights/)")
 
     deblur = commands.add_parser("deblur", help="restore a blurry photo (bundled model or a deblur run)")
-    deblur.add_argument("input", metavar="IN", help="a JPEG, PNG, WebP, TIFF or BMP photo")
+    deblur.add_argument("input", metavar="IN", help="a JPEG, PNG, WebP, TIFF, BMP or GIF photo")
     deblur.add_argument("--out", required=True, metavar="OUT", help="where to write the result (same size)")
-    deblur.add_argument("--model", default="bundled", metavar="RUN", help="a deblur run's id (default: bundled)")
+    deblur.add_argument("--model", default="bundled", metavar="RUN",
+                        help="a deblur or deblur-seed run's id (default: bundled)")
     deblur.add_argument("--tile", type=int, default=1024, metavar="N", help="tile size in pixels (default 1024)")
+    upscale = commands.add_parser("upscale", help="enlarge a photo x4 (bundled SRGAN demo or an srgan run)")
+    upscale.add_argument("input", metavar="IN", help="a JPEG, PNG, WebP, TIFF, BMP or GIF photo (up to 1 MP)")
+    upscale.add_argument("--out", required=True, metavar="OUT", help="where to write the result (4x the size)")
+    upscale.add_argument("--model", default="demo:srgan-fashion", metavar="RUN|demo:NAME",
+                         help="an srgan run's id or a bundled demo (default: demo:srgan-fashion)")
+    upscale.add_argument("--tile", type=int, default=192, metavar="N", help="tile size in input pixels (default 192)")
     commands.add_parser("variants", help="the GAN variants gandash can train")
     datasets = commands.add_parser("datasets", help="the datasets and whether they are on this machine")
     datasets.add_argument("--data-dir")
@@ -258,8 +271,15 @@ def cmd_interpolate(args) -> int:
     from gandash.store import Store
 
     out = Path(args.out)
-    if out.suffix not in latent.EXPORTS:
-        raise GandashError(f"--out must end in one of {', '.join(latent.EXPORTS)} (got '{out.name}').")
+    grid = latent.grid_spec(args.grid) if args.grid else None
+    if grid and args.seed_to is not None:
+        raise GandashError("--grid draws a plane around --from's image and --to ends a walk: give one of them.")
+    if not grid and args.seed_to is None:
+        raise GandashError("give --to SEED (where the walk ends), or --grid ROWSxCOLS for a grid around --from.")
+    exports = latent.GRID_EXPORTS if grid else latent.EXPORTS
+    if out.suffix not in exports:
+        what = "a grid is one picture: " if grid else ""
+        raise GandashError(f"{what}--out must end in one of {', '.join(exports)} (got '{out.name}').")
     if not out.parent.is_dir():
         raise GandashError(f"folder {out.parent} does not exist.")
     if args.run.startswith("demo:"):
@@ -273,6 +293,13 @@ def cmd_interpolate(args) -> int:
                 kept = ", ".join(str(checkpoints.step_of(p)) for p in checkpoints.listing(run_dir)) or "none"
                 raise GandashError(f"run {args.run} has no checkpoint of step {args.checkpoint} (kept: {kept}).")
         model = latent.load(run_dir, checkpoint)
+    if grid:
+        z, labels, frames = latent.grid_to_frames(model, args.seed_from, *grid, args.axes, args.span,
+                                                  args.truncation, args.label)
+        atomic_write_bytes(out, latent.export_grid_bytes(out.suffix, model, z, labels, frames, grid[1]))
+        print(f"wrote a {grid[0]}x{grid[1]} grid ({args.axes} directions, reach {args.span:g}) around seed "
+              f"{args.seed_from} of {model.source} (step {model.step}) to {out}")
+        return 0
     z, labels, frames = latent.seeds_to_frames(model, args.seed_from, args.seed_to, args.steps, args.method,
                                                args.truncation, args.label)
     atomic_write_bytes(out, latent.export_bytes(out.suffix, model, z, labels, frames))
@@ -318,10 +345,8 @@ def cmd_train_classifier(args) -> int:
     return 0
 
 
-def cmd_deblur(args) -> int:
-    from gandash import deblur
-    from gandash.paths import atomic_write_bytes
-
+def _photo_paths(args) -> tuple[Path, Path, str]:
+    """(input, output, output format) of `deblur` and `upscale`, checked before any work."""
     source, target = Path(args.input), Path(args.out)
     if not source.is_file():
         raise GandashError(f"{source} does not exist or is not a file.")
@@ -329,13 +354,48 @@ def cmd_deblur(args) -> int:
            ".bmp": "BMP"}.get(target.suffix.lower())
     if fmt is None:
         raise GandashError(f"--out {target.name}: end it in .png, .jpg, .webp, .tif or .bmp.")
+    if not target.parent.is_dir():
+        raise GandashError(f"folder {target.parent} does not exist.")
+    return source, target, fmt
+
+
+def _write_photo(target: Path, result, fmt: str, note: str) -> None:
+    from gandash import photo
+    from gandash.paths import atomic_write_bytes
+
+    atomic_write_bytes(target, photo.encode(result, fmt))
+    for line in filter(None, (note, photo.depth_note(result, fmt))):
+        print(f"\rnote: {line}", file=sys.stderr)
+
+
+def _percent(done: float) -> None:
+    print(f"\r{done:4.0%}", end="", file=sys.stderr, flush=True)
+
+
+def cmd_deblur(args) -> int:
+    from gandash import deblur
+
+    source, target, fmt = _photo_paths(args)
     photo = deblur.read_photo(source)
     generator, label = deblur.load_model(args.model)
     started = time.perf_counter()
-    restored = deblur.deblur_photo(photo, generator, args.tile,
-                                   lambda done: print(f"\r{done:4.0%}", end="", file=sys.stderr, flush=True))
-    atomic_write_bytes(target, deblur.encode(restored, fmt))
+    restored = deblur.deblur_photo(photo, generator, args.tile, _percent)
+    _write_photo(target, restored, fmt, photo.note)
     print(f"\rwrote {target} ({photo.size[0]}x{photo.size[1]}, {label}, {time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+def cmd_upscale(args) -> int:
+    from gandash import upscale
+
+    source, target, fmt = _photo_paths(args)
+    photo = upscale.read_photo(source)
+    generator, label = upscale.load_model(args.model)
+    started = time.perf_counter()
+    enlarged = upscale.upscale_photo(photo, generator, args.tile, _percent)
+    _write_photo(target, enlarged, fmt, photo.note)
+    print(f"\rwrote {target} ({photo.size[0]}x{photo.size[1]} -> {enlarged.size[0]}x{enlarged.size[1]}, {label}, "
+          f"{time.perf_counter() - started:.1f} s)")
     return 0
 
 

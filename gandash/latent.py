@@ -192,6 +192,38 @@ def plane(center: torch.Tensor, u: torch.Tensor, v: torch.Tensor, rows: int, col
     return torch.stack([center + y * v + x * u for y in ys for x in xs])
 
 
+GRID_AXES = ("principal", "random")
+GRID_DIRECTIONS = 8  # GANSpace directions the page computes (and caches) once; the grid uses the first two
+
+
+def grid_spec(text: str) -> tuple[int, int]:
+    """(rows, cols) of 'ROWSxCOLS', e.g. '5x7'."""
+    rows, sep, cols = str(text).lower().partition("x")
+    if not (sep and rows.strip().isdigit() and cols.strip().isdigit()):
+        raise GandashError(f"a grid is given as ROWSxCOLS, e.g. 5x7 (got '{text}').")
+    return int(rows), int(cols)
+
+
+def grid_z(model: Model, center_seed: int, rows: int, cols: int, axes: str = "principal", span: float = 2.0,
+           directions: Directions | None = None) -> torch.Tensor:
+    """The latent page's Grid (and the CLI's --grid): a rows x cols plane around a seed's z, along
+    GANSpace's first two directions or two random ones drawn from the next two seeds, so the same
+    centre always gives the same grid. Pass `directions` when they are already computed (cached)."""
+    z_dim = model.config.z_dim
+    if not 0 < span <= 8:
+        raise GandashError(f"the grid's reach must be above 0 and at most 8 standard deviations (got {span:g}).")
+    if axes == "principal":
+        found = directions or principal_directions(model, k=GRID_DIRECTIONS)
+        if len(found.vectors) < 2:
+            raise GandashError(f"a principal-direction grid needs z of at least 2 dimensions (this one has {z_dim}).")
+        u, v = found.vectors[0], found.vectors[1]
+    elif axes == "random":
+        u, v = anchor(center_seed + 1, z_dim), anchor(center_seed + 2, z_dim)
+    else:
+        raise GandashError(f"grid axes must be one of {', '.join(GRID_AXES)} (got '{axes}').")
+    return plane(anchor(center_seed, z_dim, model), u, v, rows, cols, span)
+
+
 def truncate(z: torch.Tensor, psi: float) -> torch.Tensor:
     """The truncation trick toward the mean of p(z) = N(0, I): psi < 1 trades variety for quality."""
     if not 0.0 <= psi <= 2.0:
@@ -337,6 +369,15 @@ def display_scale(model: Model) -> int:
     return max(1, 128 // max(model.config.image_size, 1))
 
 
+def display_png(frames: torch.Tensor, model: Model, nrow: int | None = None) -> bytes:
+    """What the latent page shows: the frames in a row (or rows of nrow), small images enlarged with
+    nearest-neighbour first so they can be seen (bench/latent_render.py times this with `render`)."""
+    scale = display_scale(model)
+    if scale > 1:
+        frames = torch.nn.functional.interpolate(frames, scale_factor=scale, mode="nearest")
+    return images.grid_png(frames, nrow=nrow or len(frames))
+
+
 def strip_png(frames: torch.Tensor, nrow: int | None = None) -> bytes:
     """The frames side by side (or in rows of nrow), as a PNG."""
     return images.grid_png(frames, nrow=nrow or len(frames))
@@ -376,6 +417,28 @@ def seeds_to_frames(model: Model, seed_from: int, seed_to: int, steps: int, meth
     z = truncate(interpolate(anchor(seed_from, z_dim, model), anchor(seed_to, z_dim, model), steps, method), psi)
     labels = labels_for(model, len(z), label)
     return z, labels, render(model, z, labels)
+
+
+GRID_EXPORTS = (".png", ".npy")
+
+
+def grid_to_frames(model: Model, seed: int, rows: int, cols: int, axes: str = "principal", span: float = 2.0,
+                   psi: float = 1.0, label: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """(z, labels, frames) of the Grid around a seed (row by row): the CLI's `interpolate --grid`."""
+    z = truncate(grid_z(model, seed, rows, cols, axes, span), psi)
+    labels = labels_for(model, len(z), label)
+    return z, labels, render(model, z, labels)
+
+
+def export_grid_bytes(suffix: str, model: Model, z: torch.Tensor, labels: torch.Tensor | None,
+                      frames: torch.Tensor, cols: int) -> bytes:
+    """A grid as a PNG (cols images a row, at the model's own size, as the strip) or its z as .npy."""
+    if suffix not in GRID_EXPORTS:
+        raise GandashError(f"a grid is one picture: --out must end in {' or '.join(GRID_EXPORTS)} "
+                           f"(got '{suffix or 'no suffix'}').")
+    if suffix == ".png" and not model.is_image:
+        raise GandashError("a 2D point model has no images to export; use a .npy file.")
+    return npy(z, labels) if suffix == ".npy" else strip_png(frames, nrow=cols)
 
 
 def export_bytes(suffix: str, model: Model, z: torch.Tensor, labels: torch.Tensor | None,

@@ -213,3 +213,82 @@ def test_interpolate_cli_end_to_end(trained, tmp_path, monkeypatch, capsys):
         out = ["--out", "s.png"] if "--out" not in args else []
         assert main(["interpolate", run_id, "--from", "1", "--to", "2", *out, *args]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_interpolate_cli_exports_a_png_grid_end_to_end(trained, tmp_path, monkeypatch, capsys):
+    """`interpolate --grid` in a real subprocess writes the latent page's Grid: rows x cols images around
+    --from's z, the centre image being that seed's own, the same pixels as rendering the grid here."""
+    home, run_id, run_dir = trained
+    env = dict(os.environ, GANDASH_HOME=str(home), PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "gandash", "interpolate", run_id, "--from", "5", "--grid", "3x5",
+                           "--class", "2", "--out", "grid.png"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "3x5 grid (principal directions" in done.stdout
+    with Image.open(tmp_path / "grid.png") as picture:
+        written = np.asarray(picture.convert("L"), dtype=int)
+    assert written.shape == (3 * 30 + 2, 5 * 30 + 2)  # 28 px images with images.grid_png's 2 px padding
+    model = latent.load(run_dir)
+    z, labels, frames = latent.grid_to_frames(model, 5, 3, 5, "principal", 2.0, label=2)
+    assert torch.allclose(z[7], latent.anchor(5, model.config.z_dim, model))  # the middle of the grid is the seed
+    with Image.open(io.BytesIO(latent.export_grid_bytes(".png", model, z, labels, frames, 5))) as picture:
+        here = np.asarray(picture.convert("L"), dtype=int)
+    assert np.abs(written - here).max() <= 1  # another process may round a pixel the other way
+    assert not np.array_equal(here[2:30, 2:30], here[2:30, 32:60])  # the images change across the grid
+
+    monkeypatch.setenv("GANDASH_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    assert main(["interpolate", run_id, "--from", "5", "--grid", "2x3", "--axes", "random", "--out", "g.npy"]) == 0
+    assert np.load(tmp_path / "g.npy").shape == (6, model.config.z_dim + 1)
+    for args, message in ((["--grid", "3by4"], "ROWSxCOLS"), (["--grid", "3x4", "--to", "2"], "give one of them"),
+                          (["--grid", "40x2"], "1 to 32 rows"), (["--grid", "3x3", "--span", "0"], "reach must be"),
+                          ([], "give --to SEED")):
+        out = ["--out", "g.png"]
+        assert main(["interpolate", run_id, "--from", "1", *out, *args]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["interpolate", run_id, "--from", "1", "--grid", "3x3", "--out", "g.gif"]) == 2
+    assert "a grid is one picture" in capsys.readouterr().err
+
+
+def test_the_ema_weights_are_used_when_the_run_kept_them(tiny_fashion):
+    from gandash import sampling, variants
+
+    store = Store()
+    config = make_config("dcgan", "fashion-mnist", width=8, batch_size=16, max_steps=4, checkpoint_every=4,
+                         log_every=2, sample_every=4, ema_decay=0.5)
+    run_id = jobs.create(config, store, foreground=True)
+    run_dir = Path(store.run(run_id)["run_dir"])
+    assert worker.run(run_dir, store) == "completed"
+    state = checkpoints.load(checkpoints.listing(run_dir)[0])
+    assert state.get("ema") is not None
+    expected = {}
+    for weights in ("ema", "generator"):
+        generator = variants.get("dcgan").build(config)[0]
+        generator.load_state_dict(state[weights])
+        expected[weights] = generator.eval()
+    z = torch.randn(6, config.z_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ema, raw = expected["ema"](z, None), expected["generator"](z, None)
+        gap = (ema - raw).abs().mean()
+        assert gap > 0.05 * raw.abs().mean()  # the averaged weights really draw other images
+        assert (sampling.load_generator(run_dir)[0](z, None) - ema).abs().max() < 0.01 * gap
+    assert (latent.render(latent.load(run_dir), z) - ema).abs().max() < 0.01 * gap
+    assert (latent.render(latent.load(run_dir, ema=False), z) - raw).abs().max() < 0.01 * gap
+
+
+def test_latent_arithmetic_on_a_real_model(trained):
+    model = latent.load(trained[2])
+    dim = model.config.z_dim
+    a, b, c = (latent.anchor(seed, dim) for seed in (1, 2, 3))
+    result = latent.arithmetic(a, b, c)
+    assert torch.allclose(result, (a - b + c) * math.sqrt(dim) / (a - b + c).norm(), atol=1e-5)
+    label = torch.full((1,), 2)
+
+    def picture(z):
+        return latent.render(model, z[None], label)
+
+    apart = (picture(c) - picture(a)).abs().mean()
+    assert apart > 1e-3  # this model's images depend on z
+    # taking b away and adding it back leaves a (rescaled to the typical norm), so a's image
+    assert (picture(latent.arithmetic(a, b, b)) - picture(a)).abs().mean() < 0.25 * apart
+    assert (picture(result) - picture(a)).abs().mean() > 0.25 * apart  # with c in place of b, it moves

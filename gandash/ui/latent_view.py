@@ -1,34 +1,47 @@
-"""The latent page's model loading (cached, so a slider never reloads a generator) and pictures."""
+"""The latent page's model picker (kept in the URL, like the Runs page's ?run=), the cached model
+loading (so a slider never reloads a generator), the frame player and the pictures."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
 import torch
 
-from gandash import checkpoints, data, demos, images, latent, variants
+from gandash import checkpoints, data, demos, latent, variants
 from gandash.errors import GandashError
-from gandash.store import Store
+from gandash.store import ACTIVE, Store
+from gandash.ui import common
+
+MODEL_KEY, STEP_KEY = "latent-model", "latent-checkpoint"
 
 
 @dataclass(frozen=True)
 class Source:
-    label: str
+    """A model the page can open. Equal when they name the same run or demo, so the picker keeps its
+    choice when a label changes (a run's first checkpoint arriving, a rename)."""
+    label: str = field(compare=False)
     run_id: str | None = None
     run_dir: str | None = None
     demo: str | None = None
+    ready: bool = field(default=True, compare=False)  # False: a run without a checkpoint yet
+    status: str = field(default="", compare=False)
+    step: int = field(default=0, compare=False)
+    checkpoint_every: int = field(default=0, compare=False)
 
 
 def sources(store: Store) -> tuple[list[Source], list[Source]]:
-    """(image runs that have a checkpoint, bundled demos), newest runs first."""
+    """(image runs, newest first, those without a checkpoint yet too; bundled demos)."""
     runs = []
     for run in store.runs():
-        if not _from_noise(run["variant"]) or not checkpoints.listing(Path(run["run_dir"])):
+        if not _from_noise(run["variant"]):
             continue
-        label = f"{run['name'] or run['id']} · {run['variant']} on {run['dataset']}"
-        runs.append(Source(label, run_id=run["id"], run_dir=run["run_dir"]))
+        ready = bool(checkpoints.listing(Path(run["run_dir"])))
+        label = f"{run['name'] or run['id']} · {run['variant']} on {run['dataset']}" + ("" if ready else
+                                                                                       " · no checkpoint yet")
+        runs.append(Source(label, run_id=run["id"], run_dir=run["run_dir"], ready=ready, status=run["status"],
+                           step=run["step"] or 0, checkpoint_every=run["config"].get("checkpoint_every", 0)))
     bundled = []
     order = list(demos.PRESETS)  # the presets' order: the unconditional DCGAN first
     for name in sorted(demos.available(), key=lambda n: order.index(n) if n in order else len(order)):
@@ -44,18 +57,132 @@ def _from_noise(variant: str) -> bool:
     return variant in variants.REGISTRY and variants.REGISTRY[variant].data_kind == "image"
 
 
+# --- picking the model (and checkpoint), kept in the URL -----------------------------------------
+def pick_model(store: Store, choices: list[Source]) -> tuple[Source, Path | None]:
+    """The model picker and, for a run, its checkpoint picker. A fresh page (a reload, a link, the
+    gallery's Explore) opens what the URL names: ?run=ID or ?demo=NAME, and &step=N for an older
+    checkpoint; every choice is written back to the URL so a reload shows the same model."""
+    if st.session_state.get(MODEL_KEY) not in choices:
+        st.session_state[MODEL_KEY] = _initial(store, choices)
+    left, right = st.columns([3, 1])
+    source = left.selectbox("Model", choices, key=MODEL_KEY, format_func=lambda s: s.label)
+    st.session_state["_latent-last-model"] = source  # widget state is dropped on other pages; this is not
+    checkpoint, step, newest = None, None, None
+    if source.run_id and source.ready:
+        kept = checkpoints.listing(Path(source.run_dir))
+        steps = [checkpoints.step_of(p) for p in kept]
+        _initial_step(source, steps)
+        step = right.selectbox("Checkpoint (step)", steps, key=STEP_KEY,
+                               help="The newest is first; older ones show the past.")
+        checkpoint, newest = kept[steps.index(step)], steps[0]
+    _write_url(source, step, newest)
+    return source, checkpoint
+
+
+def _initial(store: Store, choices: list[Source]) -> Source:
+    """What a fresh page opens: the URL's model, else this session's last pick here, else the run the
+    Runs page shows, else the first. A URL naming something that cannot be opened says so."""
+    params = st.query_params
+    if params.get("demo"):
+        found = next((s for s in choices if s.demo == params["demo"]), None)
+        if found is None:
+            st.warning(f"There is no bundled demo model '{params['demo']}' with a latent space here; "
+                       f"showing {choices[0].label} instead.")
+        return found or choices[0]
+    if params.get("run"):
+        found = next((s for s in choices if s.run_id == params["run"]), None)
+        if found is None:
+            run = store.run(params["run"])
+            why = ("there is no such run (see the Runs page)" if run is None else
+                   f"it is a {run['variant']} run: its generator does not make images from a random z, so "
+                   "it has no latent space to walk")
+            st.warning(f"Run **{params['run']}** cannot be explored here: {why}. Showing {choices[0].label} instead.")
+        return found or choices[0]
+    last = st.session_state.get("_latent-last-model")
+    if last in choices:
+        return last
+    return next((s for s in choices if s.run_id and s.run_id == st.session_state.get("run")), choices[0])
+
+
+def _initial_step(source: Source, steps: list[int]) -> None:
+    """Open the URL's &step= on a fresh page, the newest checkpoint when the model changes, and keep
+    following the newest while training writes new ones, unless an older one was picked."""
+    current, owner = st.session_state.get(STEP_KEY), st.session_state.get("_latent-step-of")
+    following = current == st.session_state.get("_latent-newest")
+    if owner is None and current is None and st.query_params.get("step"):
+        asked = st.query_params["step"]
+        if asked.isdigit() and int(asked) in steps:
+            current, following = int(asked), False
+        else:
+            st.warning(f"{source.label} keeps no checkpoint of step {asked} (kept: "
+                       f"{', '.join(map(str, steps))}); showing the newest.")
+            current = None
+    elif owner != source.run_id:
+        current = None
+    if current not in steps or following:
+        current = steps[0]
+    st.session_state[STEP_KEY] = current
+    st.session_state["_latent-step-of"], st.session_state["_latent-newest"] = source.run_id, steps[0]
+
+
+def _write_url(source: Source, step: int | None, newest: int | None) -> None:
+    params = st.query_params
+    if source.run_id:
+        if params.get("run") != source.run_id:
+            common.select_run(source.run_id)
+        params.pop("demo", None)
+    else:
+        if params.get("demo") != source.demo:
+            params["demo"] = source.demo
+        params.pop("run", None)
+    if step is None or step == newest:
+        params.pop("step", None)  # the newest: a reload follows training
+    elif params.get("step") != str(step):
+        params["step"] = str(step)
+
+
+def no_checkpoint_yet(source: Source) -> None:
+    """Say plainly why a run cannot be explored yet and when it can; a live run is watched, and the page
+    opens its generator as soon as the first checkpoint is written."""
+    every, at = source.checkpoint_every, source.step
+    if source.status in ACTIVE:
+        when = (f"Its worker writes one every {every} steps (it is at step {at}, so the first comes at step "
+                f"{every}) and when the run stops. This page opens it as soon as it is written.")
+    elif source.status == "queued":
+        when = (f"It is queued: once it starts, its worker writes one every {every} steps and when it stops. "
+                "This page opens it as soon as the first is written.")
+    else:
+        when = (f"It ended ({source.status}) at step {at}, before its first checkpoint (one is written every "
+                f"{every} steps and when a run stops), so there is no generator to explore. Its log is on the "
+                "Runs page; resume it or train a new run.")
+    st.info(f"**{source.label.removesuffix(' · no checkpoint yet')}** has no checkpoint yet. {when}",
+            icon=":material/hourglass_empty:")
+    if source.status in ACTIVE + ("queued",):
+        @st.fragment(run_every=3)
+        def wait() -> None:
+            if checkpoints.listing(Path(source.run_dir)):
+                st.rerun()
+        wait()
+
+
+# --- the generator, cached ----------------------------------------------------------------------
 @st.cache_resource(max_entries=4, show_spinner="Loading the generator…")
-def _load(source: Source, checkpoint: str | None, stamp: float) -> latent.Model:
-    if source.demo:
-        return latent.load(demo=source.demo)
-    return latent.load(Path(source.run_dir), Path(checkpoint) if checkpoint else None)
+def _load(run_dir: str | None, demo: str | None, checkpoint: str | None, stamp: float) -> latent.Model:
+    if demo:
+        return latent.load(demo=demo)
+    return latent.load(Path(run_dir), Path(checkpoint) if checkpoint else None)
+
+
+def model_key(source: Source, checkpoint: Path | None) -> tuple:
+    """(run or demo, checkpoint, file time): names one set of weights, so a rewritten file is a new key."""
+    target = checkpoint or (demos.path_for(source.demo) if source.demo else None)
+    stamp = target.stat().st_mtime_ns if target and target.exists() else 0
+    return source.run_dir, source.demo, str(checkpoint) if checkpoint else None, stamp
 
 
 def load(source: Source, checkpoint: Path | None) -> latent.Model:
-    """The cached model; the file's modification time is part of the key so a rewritten checkpoint reloads."""
-    target = checkpoint or (demos.path_for(source.demo) if source.demo else None)
-    stamp = target.stat().st_mtime if target and target.exists() else 0.0
-    return _load(source, str(checkpoint) if checkpoint else None, stamp)
+    """The cached model; a rewritten checkpoint reloads, and a damaged one says so (errors are not cached)."""
+    return _load(*model_key(source, checkpoint))
 
 
 @st.cache_resource(max_entries=4, show_spinner="Finding the principal directions (GANSpace)…")
@@ -69,11 +196,50 @@ def training_images(dataset: str, data_dir: str | None, size: int, channels: int
 
 
 def png(frames: torch.Tensor, model: latent.Model, nrow: int | None = None) -> bytes:
-    """A PNG of frames in a row (or rows of nrow), small images enlarged so they can be seen."""
-    scale = latent.display_scale(model)
-    if scale > 1:
-        frames = torch.nn.functional.interpolate(frames, scale_factor=scale, mode="nearest")
-    return images.grid_png(frames, nrow=nrow or len(frames))
+    return latent.display_png(frames, model, nrow)
+
+
+# --- the player: one frame slider that also plays -------------------------------------------------
+SPEEDS = (2, 4, 8, 12, 24)  # frames per second
+
+
+def player(frames: torch.Tensor, model: latent.Model, key: str = "latent-frame") -> None:
+    """A frame slider with Play/Pause: playing moves the slider itself, one frame per tick of a fragment
+    that reruns alone (not the page) every 1/fps s, so the picture, the slider and the animation are one
+    control. It stops at the last frame, or loops."""
+    last, playing = len(frames) - 1, st.session_state.get(f"{key}-playing", False)
+    if st.session_state.get(key, 0) > last:  # fewer frames than before
+        st.session_state[key] = last
+    play, loop, speed = st.columns([1, 1, 2], vertical_alignment="center")
+    play.button("Pause" if playing else "Play", key=f"{key}-play", width="stretch",
+                icon=":material/pause:" if playing else ":material/play_arrow:", on_click=_toggle, args=(key, last))
+    loop.toggle("Loop", value=True, key=f"{key}-loop", help="Start again from the first frame at the end.")
+    fps = speed.select_slider("Frames per second", SPEEDS, value=8, key=f"{key}-fps", label_visibility="collapsed",
+                              format_func=lambda n: f"{n} frames/s")
+    st.fragment(run_every=1 / fps if playing else None)(_frame)(frames, model, key)
+
+
+def _toggle(key: str, last: int) -> None:
+    playing = not st.session_state.get(f"{key}-playing", False)
+    st.session_state[f"{key}-playing"] = playing
+    if playing and st.session_state.get(key, 0) >= last:  # Play at the end starts again
+        st.session_state[key] = 0
+    st.session_state[f"{key}-hold"] = playing  # the press itself shows the frame it starts from
+
+
+def _frame(frames: torch.Tensor, model: latent.Model, key: str) -> None:
+    last = len(frames) - 1
+    if st.session_state.get(f"{key}-playing", False) and not st.session_state.pop(f"{key}-hold", False):
+        frame = st.session_state.get(key, 0)
+        if frame < last:
+            st.session_state[key] = frame + 1
+        elif st.session_state.get(f"{key}-loop", True):
+            st.session_state[key] = 0
+        else:  # the end: stop, and rerun the page so the fragment stops ticking and the button says Play
+            st.session_state[f"{key}-playing"] = False
+            st.rerun()
+    frame = st.slider("Frame", 0, last, key=key)
+    st.image(png(frames[frame:frame + 1], model), caption=f"frame {frame} of {last}", width=256)
 
 
 def class_names(dataset: str, count: int) -> list[str]:

@@ -98,3 +98,153 @@ def test_without_runs_the_page_uses_the_bundled_demos_and_says_so(home):
         assert at.selectbox[0].value.demo
     else:
         assert "No image model yet" in at.info[0].value
+
+
+def image_urls(at) -> dict[str, str]:
+    """caption -> media URL of every captioned picture; the URL is a hash of the PNG's bytes, so two
+    pictures with the same URL are the same image."""
+    return {img.caption: img.url for element in at.get("image") for img in element.proto.imgs if img.caption}
+
+
+def frame_url(at) -> str:
+    return next(url for caption, url in image_urls(at).items() if caption.startswith("frame "))
+
+
+def test_the_chosen_model_and_checkpoint_survive_a_reload(with_run):
+    at = app(PAGE)
+    assert at.selectbox(key="latent-model").value.run_id == with_run  # the user's run comes before the demos
+    assert at.query_params.get("run") == with_run and "step" not in at.query_params  # the newest: no step
+    assert at.selectbox(key="latent-checkpoint").options == ["4", "2"]
+    at.selectbox(key="latent-checkpoint").set_value(2).run()
+    assert any("step 2 ·" in c.value for c in at.caption)
+    assert at.query_params.get("step") == "2"
+    again = app(PAGE, **at.query_params)  # a reload: a new session with the same URL
+    assert again.selectbox(key="latent-model").value.run_id == with_run
+    assert again.selectbox(key="latent-checkpoint").value == 2 and any("step 2 ·" in c.value for c in again.caption)
+    if not demos.available():
+        return
+    picker = again.selectbox(key="latent-model")
+    picker.select_index(next(i for i, label in enumerate(picker.options) if label.startswith("demo"))).run()
+    demo = again.selectbox(key="latent-model").value.demo
+    assert again.query_params == {"demo": demo}
+    reloaded = app(PAGE, **again.query_params)
+    assert reloaded.selectbox(key="latent-model").value.demo == demo
+    assert not reloaded.exception and not reloaded.error
+
+
+def test_a_run_without_a_checkpoint_says_so_and_opens_once_one_is_written(tiny_fashion):
+    """?run= of a run that has not checkpointed yet opens that run (not another model) and says when it
+    can be explored; when its first checkpoint is written the page shows its generator."""
+    from gandash import config, jobs, worker
+    from gandash.store import Store
+
+    store = Store()
+    run_id = jobs.create(config.make_config("dcgan", "fashion-mnist", max_steps=2, width=8, batch_size=16,
+                                            checkpoint_every=2, log_every=1), store, foreground=True)
+    at = app(PAGE, run=run_id)
+    assert not at.exception, at.exception
+    assert at.selectbox(key="latent-model").value.run_id == run_id
+    assert "no checkpoint yet" in at.info[-1].value and "every 2 steps" in at.info[-1].value
+    assert not at.get("image") and not at.tabs  # nothing drawn from some other model
+    worker.run(store.run(run_id)["run_dir"], store)  # it trains and writes its checkpoint
+    at.run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="latent-model").value.run_id == run_id
+    assert at.selectbox(key="latent-checkpoint").value == 2 and at.get("image")
+    assert not any("no checkpoint yet" in i.value for i in at.info)
+
+
+def test_a_queued_run_and_a_run_with_no_latent_space_get_a_plain_message(tiny_fashion):
+    from gandash import config, jobs
+    from gandash.store import Store
+
+    store = Store()
+    # a foreground run holds the one job slot, so the app's scheduler starts no worker for the runs below
+    jobs.create(config.make_config("dcgan", "fashion-mnist", width=8), store, foreground=True)
+    queued = jobs.create(config.make_config("dcgan", "fashion-mnist", width=8, checkpoint_every=50), store,
+                         start=False)
+    at = app(PAGE, run=queued)
+    assert "is queued" in at.info[-1].value and "every 50 steps" in at.info[-1].value
+    toy = jobs.create(config.make_config("toy", "ring"), store, start=False)
+    at = app(PAGE, run=toy)
+    assert "cannot be explored here" in at.warning[0].value and "toy run" in at.warning[0].value
+    at = app(PAGE, run="dcgan-nothing-like-this")
+    assert "no such run" in at.warning[0].value
+    assert {run["status"] for run in store.runs()} == {"starting", "queued"}  # no worker was started
+
+
+def test_a_damaged_checkpoint_or_one_of_another_variant_shows_the_error(tiny_fashion):
+    import torch
+
+    from gandash import checkpoints
+    from gandash.store import Store
+
+    run_id = train_foreground("dcgan", "fashion-mnist", max_steps=2, width=8, batch_size=16, checkpoint_every=1,
+                              log_every=1)
+    run_dir = Store().run(run_id)["run_dir"]
+    newest, older = checkpoints.listing(run_dir)[:2]
+    state = checkpoints.load(older)
+    state["config"]["variant"] = "cgan"
+    torch.save(state, older)  # a checkpoint of a cgan run copied into this dcgan run
+    newest.write_bytes(b"this is no checkpoint" * 100)
+    at = app(PAGE, run=run_id)
+    assert not at.exception, at.exception
+    assert "not a readable gandash checkpoint" in at.error[0].value
+    at.selectbox(key="latent-checkpoint").set_value(1).run()
+    assert not at.exception, at.exception
+    assert "the checkpoint is of variant 'cgan', but the run is 'dcgan'" in at.error[0].value
+
+
+def test_play_moves_the_frame_slider_and_stops_at_the_end_or_loops(with_run):
+    at = app(PAGE, run=with_run)
+    at.slider(key="latent-steps").set_value(4).run()  # anchors 1, 2: frames 0..3
+    at.toggle(key="latent-frame-loop").set_value(False).run()
+    first = frame_url(at)
+    at.button(key="latent-frame-play").click().run()
+    assert at.button(key="latent-frame-play").label == "Pause"
+    assert at.slider(key="latent-frame").value == 0  # the press shows the first frame; each tick then moves on
+    seen = [frame_url(at)]
+    for expected in (1, 2, 3):
+        at.run()  # what the fragment's timer does in the browser, one tick
+        assert at.slider(key="latent-frame").value == expected
+        seen.append(frame_url(at))
+    assert seen[0] == first and len(set(seen)) == 4  # four different pictures
+    at.run()
+    assert at.slider(key="latent-frame").value == 3 and at.button(key="latent-frame-play").label == "Play"
+    at.run()
+    assert at.slider(key="latent-frame").value == 3  # stopped
+    at.toggle(key="latent-frame-loop").set_value(True).run()
+    at.button(key="latent-frame-play").click().run()  # Play at the end starts again from the first frame
+    assert at.slider(key="latent-frame").value == 0
+    for expected in (1, 2, 3, 0, 1):
+        at.run()
+        assert at.slider(key="latent-frame").value == expected
+    at.button(key="latent-frame-play").click().run()
+    at.run()
+    assert at.slider(key="latent-frame").value == 1 and not at.exception
+
+
+def test_truncation_zero_draws_the_mean_image_in_every_frame(with_run):
+    at = app(PAGE, run=with_run)
+    at.slider(key="latent-frame").set_value(5).run()
+    far = frame_url(at)
+    at.slider(key="latent-frame").set_value(0).run()
+    assert frame_url(at) != far  # psi = 1: the walk changes the image
+    at.slider(key="latent-psi").set_value(0.0).run()
+    start = frame_url(at)
+    at.slider(key="latent-frame").set_value(5).run()
+    assert frame_url(at) == start  # psi = 0 scales every z to the mean, 0: one image
+    at.slider(key="latent-psi").set_value(0.5).run()
+    assert frame_url(at) not in (start, far)
+
+
+def test_the_arithmetic_tab_draws_a_minus_b_plus_c(with_run):
+    at = app(PAGE, run=with_run)
+    at.session_state["latent-tab"] = "Arithmetic"
+    at.run()
+    urls = image_urls(at)
+    assert {"a", "b", "c", "a − b + c"} <= set(urls)
+    at.number_input(key="latent-arith-c").set_value(7).run()
+    changed = image_urls(at)
+    assert changed["a"] == urls["a"] and changed["c"] != urls["c"] and changed["a − b + c"] != urls["a − b + c"]
+    assert not at.exception and not at.error

@@ -292,3 +292,19 @@ def test_latent_arithmetic_on_a_real_model(trained):
     # taking b away and adding it back leaves a (rescaled to the typical norm), so a's image
     assert (picture(latent.arithmetic(a, b, b)) - picture(a)).abs().mean() < 0.25 * apart
     assert (picture(result) - picture(a)).abs().mean() > 0.25 * apart  # with c in place of b, it moves
+
+
+def test_the_render_bench_times_the_pages_render_and_strip():
+    """bench/latent_render.py is run by hand; this keeps its code working (4 frames of a tiny DCGAN)."""
+    import importlib.util
+
+    from gandash import variants
+
+    spec = importlib.util.spec_from_file_location("latent_render", ROOT / "bench" / "latent_render.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    config = make_config("dcgan", "fashion-mnist", image_size=32, channels=3, z_dim=16, width=8)
+    model = latent.Model(latent.for_rendering(variants.get("dcgan").build(config)[0]), config, 0, "tiny")
+    parts = bench.slider_move(model, 0, 4)
+    assert set(parts) == {"render", "strip", "frame", "total"} and all(ms > 0 for ms in parts.values())
+    assert math.isclose(parts["total"], parts["render"] + parts["strip"] + parts["frame"], rel_tol=1e-6)

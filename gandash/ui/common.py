@@ -138,8 +138,12 @@ def smoothing_window(weight: float, log_every: int | None = None) -> str:
     if weight <= 0:
         return "raw values (no smoothing)"
     points = 1 / (1 - weight)
-    text = f"averages ≈ {points:.0f} points" if points >= 10 else f"averages ≈ {points:.1f} points"
-    return text + (f" ≈ {points * log_every:,.0f} steps" if log_every else "")
+    text = f"averages ≈ {_about(points)} points"
+    return text + (f" ≈ {_about(points * log_every)} steps" if log_every else "")
+
+
+def _about(number: float) -> str:
+    return f"{int(number + 0.5):,}" if number >= 10 else f"{number:.1f}"
 
 
 def timeline(label: str, steps: list[int], key: str, help: str | None = None) -> int:

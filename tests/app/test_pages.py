@@ -1,67 +1,11 @@
 """Every page under streamlit's AppTest, with an empty store and with real short runs."""
-import os
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from gandash import config, jobs, worker
+from gandash import jobs
 from gandash.store import Store
+from tests.app.conftest import app, train_foreground  # noqa: F401  (other page tests import them from here)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-APP = os.path.join(ROOT, "streamlit_app.py")
 PAGES = ["app_pages/home.py", "app_pages/train.py", "app_pages/runs.py", "app_pages/compare.py"]
-
-
-def app(page: str | None = None, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    if page:
-        at.switch_page(page)
-        at.run()
-    return at
-
-
-def train_foreground(variant: str, dataset: str, **settings) -> str:
-    """A real short run, trained in this process and recorded in the store like any job."""
-    store = Store()
-    run_id = jobs.create(config.make_config(variant, dataset, **settings), store, foreground=True)
-    worker.run(store.run(run_id)["run_dir"], store)
-    return run_id
-
-
-def make_runs() -> tuple[str, str]:
-    toy = train_foreground("toy", "ring", max_steps=60, sample_every=20, log_every=5)
-    image = train_foreground("dcgan", "fashion-mnist", max_steps=6, width=8, batch_size=16, sample_every=3,
-                             checkpoint_every=3, log_every=1)
-    return toy, image
-
-
-@pytest.fixture(scope="module")
-def shared_runs(tmp_path_factory):
-    """Real short runs made once for the tests that only look at them."""
-    from tests.conftest import make_fashion_files
-
-    root = tmp_path_factory.mktemp("shared") / "gandash-home"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GANDASH_HOME", str(root))
-        make_fashion_files(root / "data" / "fashion-mnist")
-        runs = make_runs()
-        yield patch, root, runs
-
-
-@pytest.fixture
-def populated(shared_runs, monkeypatch):
-    _, root, runs = shared_runs
-    monkeypatch.setenv("GANDASH_HOME", str(root))
-    return runs
-
-
-@pytest.fixture
-def populated_fresh(tiny_fashion):
-    """Runs of this test's own, for tests that change or break them."""
-    return make_runs()
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -212,3 +156,53 @@ def test_the_monitor_says_in_plain_words_when_the_discriminator_wins(home, capsy
 
     assert main(["show", run_id]) == 0
     assert "The discriminator wins outright" in capsys.readouterr().out
+
+
+def test_upload_points_on_the_train_page_then_start_a_run_on_them(home):
+    import io
+
+    import numpy as np
+
+    angles = np.linspace(0, 2 * np.pi, 300, endpoint=False)
+    buffer = io.BytesIO()
+    np.save(buffer, np.column_stack([np.cos(angles), np.sin(angles)]).astype(np.float32))
+    at = app("app_pages/train.py")
+    at.file_uploader(key="upload-file").set_value(("circle.npy", buffer.getvalue(), "application/octet-stream")).run()
+    at.text_input(key="upload-name").set_value("circle").run()
+    at.button(key="upload-add").click().run()
+    assert any("Added **circle.npy**: 300 points" in s.value for s in at.success), [s.value for s in at.success]
+    assert at.selectbox(key="variant").value == "toy" and at.selectbox(key="dataset-toy").value == "points:"
+    next(n for n in at.number_input if n.label == "Packing (PacGAN)").set_value(2).run()  # toy's own setting
+    next(r for r in at.radio if r.label == "Budget in").set_value("steps").run()
+    next(n for n in at.number_input if n.label == "Budget").set_value(30.0).run()
+    at.button(key="start").click().run()
+    assert not at.exception and not at.error
+    runs = Store().runs()
+    assert len(runs) == 1 and runs[0]["dataset"].endswith("/uploads/circle.npy")
+    assert runs[0]["config"]["pack"] == 2 and runs[0]["config"]["max_steps"] == 30
+    jobs.wait_until_ended(runs[0]["id"], Store(), timeout=60)
+
+
+@pytest.mark.parametrize("variant, own", [
+    ("wgan-gp", {"Gradient penalty λ": 10.0}),
+    ("wgan", {"Weight clipping c": 0.01, "Optimizer": "rmsprop"}),
+    ("toy", {"Packing (PacGAN)": 1, "Spectral norm in D": False}),
+    ("dcgan", {}),
+])
+def test_the_train_form_shows_the_settings_particular_to_the_variant(tiny_fashion, variant, own):
+    at = app("app_pages/train.py")
+    at.selectbox(key="variant").set_value(variant).run()
+    assert not at.exception
+    particular = [m.value for m in at.markdown if m.value.startswith("**Particular to")]
+    assert bool(particular) == bool(own)
+    widgets = {w.label: w.value for kind in ("number_input", "selectbox", "checkbox") for w in getattr(at, kind)}
+    for label, value in own.items():
+        assert widgets[label] == pytest.approx(value) if isinstance(value, float) else widgets[label] == value
+    if variant == "dcgan":  # Algorithm 1's step reads the penalties: offered under Advanced
+        assert "R1 penalty γ" in widgets and "Packing (PacGAN)" not in widgets
+
+
+def test_home_links_to_every_page(home):
+    at = app()
+    linked = {link.proto.page for link in at.get("page_link")}
+    assert {"train", "runs", "compare", "latent", "gallery", "deblur"} <= linked

@@ -14,6 +14,9 @@ with st.container(border=True):
             st.session_state["prefill"] = dict(preset)
             st.switch_page("app_pages/train.py")
 
+for problem in gallery.demo_problems():  # a damaged demo file: its card cannot show samples
+    st.warning(problem)
+
 chosen = st.pills("Family", gallery.FAMILIES, selection_mode="multi", key="gallery-families",
                   help="Show only these families (none selected: all).")
 names = [n for n in variants.REGISTRY if not chosen or gallery.families(n) & set(chosen)]

@@ -5,11 +5,16 @@ Plain data and small lookups: the page and its tests read it; no streamlit here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
+import numpy as np
 import torch
 
-from gandash import data, demos, latent, variants
+from gandash import blur, data, deblur, demos, images, latent, paths, variants
+from gandash.errors import GandashError
 
 FAMILIES = ("unconditional", "conditional", "image-to-image", "multi-scale", "toy")
 
@@ -149,9 +154,59 @@ def families(name: str) -> set[str]:
 
 
 def demo_for(name: str) -> str | None:
-    """The bundled demo model of a variant, when one is in gandash/weights/demos/."""
-    here = set(demos.available())
-    return next((demo for demo, preset in demos.PRESETS.items() if preset["variant"] == name and demo in here), None)
+    """The bundled demo model of a variant: any file in gandash/weights/demos/ whose config names the
+    variant (a preset's own name first), so a demo added there later shows without a code change."""
+    return _bundled(_stamps())[0].get(name)
+
+
+def demo_problems() -> list[str]:
+    """Why a demo file could not be read (damaged, another format): said on the page, not skipped silently."""
+    return _bundled(_stamps())[1]
+
+
+def _stamps() -> tuple[tuple[str, int], ...]:
+    return tuple((name, demos.path_for(name).stat().st_mtime_ns) for name in demos.available())
+
+
+@lru_cache(maxsize=4)
+def _bundled(stamps: tuple[tuple[str, int], ...]) -> tuple[dict[str, str], list[str]]:
+    """({variant: demo}, problems), read once per set of files: describe() loads the whole file."""
+    order = list(demos.PRESETS)
+    found, problems = {}, []
+    for name, _ in sorted(stamps, key=lambda s: (order.index(s[0]) if s[0] in order else len(order), s[0])):
+        try:
+            variant = demos.describe(name)["variant"]
+        except GandashError as exc:
+            problems.append(str(exc))
+            variant = demos.PRESETS.get(name, {}).get("variant")  # its card then shows the error
+        if variant:
+            found.setdefault(variant, name)
+    return found, problems
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Where a card's pictures come from: a bundled demo, or (for `deblur`) the Deblur page's weights."""
+    caption: str
+    path: Path  # the weights file: its modification time keys the cache
+    demo: str | None = None
+
+
+# what the columns of an image-to-image demo's picture are (gallery.demo_frames lays them out)
+COLUMNS = {"paired": "blurred | restored | sharp", "lowres": "input enlarged | x4 by G | original",
+           "domains": "a | G_AB(a) | G_BA(G_AB(a))", "points": "its points (orange) over the real ones (grey)"}
+
+
+def samples_for(name: str) -> Samples | None:
+    demo = demo_for(name)
+    if demo:
+        variant = variants.get(name)
+        shows = COLUMNS.get(variant.data_kind, "a class per column" if variant.conditional else "")
+        return Samples(f"the bundled demo '{demo}'" + (f": {shows}" if shows else ""), demos.path_for(demo), demo)
+    if name == "deblur" and deblur.BUNDLED.is_file():
+        return Samples("the Deblur page's bundled U-Net on photos it never trained on: blurred | restored | sharp",
+                       deblur.BUNDLED)
+    return None
 
 
 def preset_for(name: str) -> str | None:
@@ -167,34 +222,113 @@ def prefill(name: str) -> dict:
 
 
 SAMPLES = 32
+VIEW = 64  # small images are enlarged to this many pixels (nearest) so 28 px clothes can be seen
+CROP = 128  # pixels of each held-out photo the deblur card shows, at 1:1
+
+
+CACHE_VERSION = 2  # bump when the pictures are drawn differently: older files are then ignored
+
+
+def cached_png(samples: Samples) -> bytes:
+    """sample_png, kept in $GANDASH_HOME/cache/gallery/ under the weights file's name and time, so even
+    the first visit after the app restarts shows every card at once (a deblur card takes ~1 s to make)."""
+    stamp = samples.path.stat().st_mtime_ns
+    target = paths.home() / "cache" / "gallery" / f"{samples.path.stem}-{stamp}-v{CACHE_VERSION}.png"
+    if target.is_file():
+        return target.read_bytes()
+    png = sample_png(samples)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    mine = re.compile(rf"^{re.escape(samples.path.stem)}-\d+-v\d+\.png$")
+    for old in target.parent.iterdir():  # pictures of weights since replaced
+        if mine.match(old.name):
+            old.unlink(missing_ok=True)
+    paths.atomic_write_bytes(target, png)
+    return png
+
+
+def sample_png(samples: Samples) -> bytes:
+    """The card's picture, as PNG bytes."""
+    if samples.demo is None:
+        frames, nrow = deblur_frames()
+    elif demos.describe(samples.demo)["variant"] in POINT_VARIANTS:
+        return points_png(samples.demo)
+    else:
+        frames, nrow = demo_frames(samples.demo)
+    scale = max(1, VIEW // frames.shape[-1])
+    if scale > 1:
+        frames = torch.nn.functional.interpolate(frames, scale_factor=scale, mode="nearest")
+    return images.grid_png(frames, nrow=nrow)
+
+
+POINT_VARIANTS = {name for name, variant in variants.REGISTRY.items() if variant.data_kind == "points"}
+
+
+@torch.no_grad()
+def points_png(demo: str, n: int = 2000) -> bytes:
+    """A 2D demo's points (orange) over points of its real mixture (grey), as a PNG scatter."""
+    model = latent.load(demo=demo)
+    c = model.config
+    dataset = data.load(c.dataset, c.data_dir, c.image_size, c.channels)
+    fake = latent.render(model, torch.randn(n, c.z_dim, generator=torch.Generator().manual_seed(0)))
+    real = dataset.points[torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:n]]
+    return images.scatter_png(fake.numpy(), real.numpy())
 
 
 @torch.no_grad()
 def demo_frames(demo: str) -> tuple[torch.Tensor, int]:
-    """(images NCHW in [-1, 1], images per row) showing what a demo model does: samples from fixed seeds
-    (every class in turn for conditional models), or for image-to-image models input | output (| target)
-    on the first images of its dataset (which must be on this machine)."""
+    """(images NCHW in [-1, 1], images per row) showing what a demo image model does: samples from fixed
+    seeds (conditional models: a class per column); for image-to-image models input | output (| target)
+    on images spread over its dataset (which must be on this machine)."""
     model = latent.load(demo=demo)
-    kind = variants.get(model.config.variant).data_kind
-    if kind == "image":
-        seeds = torch.randint(10**6, (SAMPLES,), generator=torch.Generator().manual_seed(0))
-        z = torch.stack([latent.anchor(int(s), model.config.z_dim, model) for s in seeds])
-        labels = torch.arange(SAMPLES) % model.classes if model.classes else None
-        return latent.render(model, z, labels), 8
     c = model.config
+    kind = variants.get(c.variant).data_kind
+    if kind == "image":
+        per_row = model.classes if 0 < model.classes <= 16 else 8  # conditional: a class per column
+        n = per_row * max(1, SAMPLES // per_row)
+        seeds = torch.randint(10**6, (n,), generator=torch.Generator().manual_seed(0))
+        z = torch.stack([latent.anchor(int(s), c.z_dim, model) for s in seeds])
+        labels = torch.arange(n) % model.classes if model.classes else None
+        return latent.render(model, z, labels), per_row
     dataset = data.load(c.dataset, c.data_dir, c.image_size, c.channels)
-    rows = (dataset.labels == 0).nonzero().flatten()[:8] if kind == "domains" else torch.arange(min(8, len(dataset)))
-    x = dataset.batch(rows, torch.device("cpu"))
-    margin = (x.shape[-1] - c.image_size) // 2  # photo tiles keep a margin around the crop
-    x = x[:, :, margin:margin + c.image_size, margin:margin + c.image_size]
-    if kind == "lowres":
-        from gandash.trainers.srgan import downsample
-
-        low = downsample(x)
-        columns = [torch.nn.functional.interpolate(low, scale_factor=4, mode="nearest"), model.generator(low), x]
-    elif kind == "domains":
-        there = model.generator.ab(x)
-        columns = [x, there, model.generator.ba(there)]
+    if kind == "domains":
+        rows = (dataset.labels == 0).nonzero().flatten()[:8]
+    else:  # spread over the set: the first tiles of a photo set are all of one photo
+        rows = torch.linspace(0, len(dataset) - 1, 8).long().unique()
+    if kind == "paired":  # blurred as in training (no noise or JPEG), restored, sharp
+        blurred, sharp = blur.degrade(dataset.images[rows], c.image_size, torch.Generator().manual_seed(0),
+                                      noise=0, jpeg=0)
+        columns = [blurred, model.generator(blurred), sharp]
     else:
-        columns = [x, model.generator(x)]
+        x = dataset.batch(rows, torch.device("cpu"))
+        margin = (x.shape[-1] - c.image_size) // 2  # photo tiles keep a margin around the crop
+        x = x[:, :, margin:margin + c.image_size, margin:margin + c.image_size]
+        if kind == "lowres":
+            from gandash.trainers.srgan import downsample
+
+            low = downsample(x)
+            columns = [torch.nn.functional.interpolate(low, scale_factor=4, mode="nearest"), model.generator(low), x]
+        else:
+            there = model.generator.ab(x)
+            columns = [x, there, model.generator.ba(there)]
     return torch.stack([col.float().clamp(-1, 1) for col in columns], 1).flatten(0, 1), 2 * len(columns)
+
+
+DEBLUR_EXAMPLES = (("rocket", "gaussian", 1.5), ("coffee", "motion", 9.0), ("motorcycle", "defocus", 2.0))
+
+
+def deblur_frames() -> tuple[torch.Tensor, int]:
+    """Blurred | restored | sharp crops of the held-out photos (one blur kind each) by the bundled U-Net,
+    which restores the crop with the blurred photo around it, as the Deblur page restores a whole photo."""
+    generator, rows = deblur.bundled_model(), []
+    for name, kind, strength in DEBLUR_EXAMPLES:
+        sharp = data.photo(name).astype(np.float32) / 255
+        blurred = blur.blur_array(sharp, blur.kernel_for(kind, strength, 30.0))
+        blurry = np.round(np.clip(blurred, 0, 1) * 255) / np.float32(255)  # 8 bits, as a saved photo has
+        height, width = sharp.shape[:2]
+        top, left = (height - CROP) // 2, (width - CROP) // 2
+        pad = deblur.CONTEXT  # the held-out photos are large: a crop in their middle has context all round
+        window = blurry[top - pad:top + CROP + pad, left - pad:left + CROP + pad]
+        inner = (slice(pad, pad + CROP),) * 2
+        crops = [window[inner], deblur.restore(window, generator)[inner], sharp[top:top + CROP, left:left + CROP]]
+        rows += [torch.from_numpy(np.ascontiguousarray(c.transpose(2, 0, 1))).mul(2).sub(1) for c in crops]
+    return torch.stack(rows).clamp(-1, 1), 3

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import streamlit as st
-import torch
 
-from gandash import architecture, demos, gallery, images, variants
+from gandash import architecture, gallery, variants
 from gandash.config import make_config
 from gandash.errors import GandashError
 
@@ -19,26 +18,23 @@ def layer_rows(name: str) -> dict[str, list[dict]]:
     return {part: [asdict(row) for row in rows] for part, rows in architecture.tables(config).items()}
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def demo_png(name: str, stamp: float) -> bytes:
-    """A grid of what the demo model does, made once (`stamp` reloads a rebuilt file)."""
-    frames, nrow = gallery.demo_frames(name)
-    scale = max(1, 64 // frames.shape[-1])  # 28 px clothes are too small to see at 1:1
-    if scale > 1:
-        frames = torch.nn.functional.interpolate(frames, scale_factor=scale, mode="nearest")
-    return images.grid_png(frames, nrow=nrow)
+@st.cache_data(show_spinner=False, max_entries=64)
+def _picture(samples: gallery.Samples, stamp: int) -> bytes:
+    """A card's picture, kept in memory (and on disk by gallery.cached_png); `stamp` reloads rebuilt weights."""
+    return gallery.cached_png(samples)
 
 
-def samples(name: str) -> bytes | None:
-    demo = gallery.demo_for(name)
-    if demo is None:
+def samples(name: str) -> tuple[bytes, str] | None:
+    """(PNG, caption) of what the variant's bundled model does, or None when nothing is bundled."""
+    found = gallery.samples_for(name)
+    if found is None:
         return None
-    return demo_png(demo, demos.path_for(demo).stat().st_mtime)
+    return _picture(found, found.path.stat().st_mtime_ns), found.caption
 
 
 def card(name: str, key: str) -> tuple[bool, bool]:
     """Draw one variant's card; returns (Train this clicked, Explore clicked)."""
-    variant, text = variants.get(name), gallery.card(name)
+    variant, text, demo = variants.get(name), gallery.card(name), gallery.demo_for(name)
     with st.container(border=True, key=f"card-{name}"):
         st.subheader(f"{variant.title}  ·  `{name}`")
         st.caption(f"{variant.paper}  ·  {', '.join(sorted(gallery.families(name)))}")
@@ -56,25 +52,26 @@ def card(name: str, key: str) -> tuple[bool, bool]:
             except GandashError as exc:
                 picture = None
                 st.warning(str(exc))
-            if picture is not None:
-                st.image(picture, caption=f"samples of the bundled demo '{gallery.demo_for(name)}'")
             else:
-                preset = gallery.preset_for(name)
-                how = (f"`python -m gandash pretrain --only {preset}`" if preset else
-                       "a demo preset in gandash/demos.py and `python -m gandash pretrain`")
-                st.info(f"No bundled demo model yet. Make one with {how}, or press **Train this**.")
+                if picture is None:
+                    preset = gallery.preset_for(name)
+                    how = (f"`python -m gandash pretrain --only {preset}`" if preset else
+                           "a demo preset in gandash/demos.py and `python -m gandash pretrain`")
+                    st.info(f"No bundled demo model yet. Make one with {how}, or press **Train this**.")
+            if picture is not None:
+                st.image(picture[0], caption=picture[1])
         # the tables are built only when opened: fifteen data grids in closed expanders made the page slow
-        architecture = st.expander("Architecture (computed from the modules)", key=f"arch-open-{key}",
-                                   on_change="rerun")
-        with architecture:
-            tables = layer_rows(name) if architecture.open else {}
+        layers = st.expander("Architecture (computed from the modules)", key=f"arch-open-{key}",
+                             on_change="rerun")
+        with layers:
+            tables = layer_rows(name) if layers.open else {}
             for part in tables:
                 rows = tables[part]
                 st.markdown(f"**{part.capitalize()}**: {sum(r['parameters'] for r in rows):,} parameters")
                 st.dataframe(rows, hide_index=True, width="stretch", key=f"arch-{part}-{name}")
         a, b = st.columns(2)
         train = a.button("Train this", key=f"train-{key}", icon=":material/play_arrow:", width="stretch")
-        explorable = (text.explore == "latent" and gallery.demo_for(name)) or text.explore == "deblur"
+        explorable = (text.explore == "latent" and demo) or text.explore == "deblur"
         explore = b.button("Explore", key=f"explore-{key}", icon=":material/gesture:", width="stretch",
                            disabled=not explorable,
                            help=None if explorable else "needs a bundled demo model (see above)")

@@ -1,8 +1,10 @@
 """The Gallery page under AppTest: every card, the family filters, Train-this and Explore."""
+from dataclasses import asdict
+
 import pytest
 import torch
 
-from gandash import gallery, variants
+from gandash import checkpoints, demos, gallery, variants
 from gandash.config import make_config
 from tests.app.test_pages import app
 
@@ -21,6 +23,32 @@ def card_names(at) -> list[str]:
     return [b.key.removeprefix("train-") for b in at.button if (b.key or "").startswith("train-")]
 
 
+def captions(at) -> list[str]:
+    return [img.caption for element in at.get("image") for img in element.proto.imgs]
+
+
+# the data each variant's stand-in demo is drawn on in these tests (all on this machine: the tiny
+# Fashion-MNIST of GANDASH_HOME, scikit-image's photos, a toy mixture)
+TEST_DATA = {"toy": "ring", "deblur-seed": "blurred:photos", "deblur": "blurred:photos",
+             "discogan": "domains:fashion-mnist:7,5", "srgan": "lowres:fashion-mnist"}
+
+
+@pytest.fixture
+def a_demo_for_every_variant(tiny_fashion, tmp_path, monkeypatch):
+    """gandash/weights/demos/ as it will be once every variant has a demo: one per variant, made by
+    demos.bundle from a real checkpoint of freshly initialised nets (the page does not judge weights)."""
+    monkeypatch.setattr(demos, "FOLDER", tmp_path / "demos")
+    for name in variants.REGISTRY:
+        config = make_config(name, TEST_DATA.get(name, "fashion-mnist"), width=8)
+        run = tmp_path / "runs" / name
+        run.mkdir(parents=True)
+        config.save(run / "config.json")
+        generator, _ = variants.get(name).build(config)
+        checkpoints.save(run, 0, {"generator": generator.state_dict(), "config": asdict(config)}, keep=1)
+        demos.bundle(run, f"{name}-test", "an untrained stand-in")
+    return {name: f"{name}-test" for name in variants.REGISTRY}
+
+
 def test_every_variant_has_a_card_with_objective_table_and_buttons(home):
     at = app(PAGE)
     assert not at.exception, at.exception
@@ -36,9 +64,33 @@ def test_every_variant_has_a_card_with_objective_table_and_buttons(home):
     at.run()
     assert not at.exception, at.exception
     assert len(at.dataframe) == 2 * len(variants.REGISTRY)  # a computed G and D table per card
-    for name in variants.REGISTRY:  # a demo's samples, or how to make one
-        if gallery.demo_for(name) is None and gallery.preset_for(name):
+    shown = captions(at)
+    for name in variants.REGISTRY:  # what its bundled model does, or how to make one
+        samples = gallery.samples_for(name)
+        if samples:
+            assert samples.caption in shown, name
+        elif gallery.preset_for(name):
             assert any(f"pretrain --only {gallery.preset_for(name)}" in i.value for i in at.info), name
+    assert not at.warning, [w.value for w in at.warning]
+
+
+def test_the_deblur_card_shows_the_bundled_weights_before_and_after(home):
+    """gandash/weights/deblur.pt ships with gandash, so the card shows what it does, never 'no demo'."""
+    at = app(PAGE)
+    assert any(c.startswith("the Deblur page's bundled U-Net") and "blurred | restored | sharp" in c
+               for c in captions(at)), captions(at)
+    assert not any("No bundled demo" in i.value for i in at.info if "deblur`" in i.value)
+
+
+def test_every_card_with_a_demo_shows_its_pictures(a_demo_for_every_variant):
+    at = app(PAGE)
+    assert not at.exception, at.exception
+    assert not at.info and not at.warning, [m.value for m in (*at.info, *at.warning)]
+    shown = captions(at)
+    for name, demo in a_demo_for_every_variant.items():
+        assert any(f"the bundled demo '{demo}'" in c for c in shown), (name, shown)
+    explorable = [b.key for b in at.button if (b.key or "").startswith("explore-") and not b.disabled]
+    assert {f"explore-{n}" for n, v in variants.REGISTRY.items() if v.data_kind == "image"} <= set(explorable)
 
 
 def test_filters_show_only_the_chosen_families(home):
@@ -83,15 +135,15 @@ def test_the_dcgan_preset_is_the_pytorch_examples_shape():
     assert (config.image_size, config.z_dim, config.width, config.lr_g, config.beta1) == (64, 100, 64, 2e-4, 0.5)
 
 
-def test_explore_opens_the_latent_page_on_the_demo(home):
-    name = next((n for n in variants.REGISTRY if gallery.demo_for(n) and gallery.card(n).explore == "latent"), None)
-    if name is None:
-        pytest.skip("no demo model is bundled")
+@pytest.mark.parametrize("name", ["dcgan", "lapgan"])
+def test_explore_opens_the_latent_page_on_the_demo(name, a_demo_for_every_variant):
     at = app(PAGE)
     at.button(key=f"explore-{name}").click().run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Latent space"
-    assert at.selectbox[0].value.demo == gallery.demo_for(name)
+    assert at.selectbox[0].value.demo == gallery.demo_for(name) == a_demo_for_every_variant[name]
+    assert at.query_params["demo"] == a_demo_for_every_variant[name]
+    assert not at.error and at.get("image")
 
 
 def test_image_to_image_demos_stay_out_of_the_latent_explorer(home, tiny_fashion, tmp_path, monkeypatch):

@@ -1,12 +1,16 @@
-"""The Deblur page's cached work and pictures: decoding, blurring, baselines, the model, the slider view."""
+"""The Deblur page's work and pictures: decoding (kept once per session), blurring or shrinking for a
+comparison, baselines, the models, the slider view, the 100% crops and the result panel."""
 
 from __future__ import annotations
+
+import hashlib
+import time
 
 import numpy as np
 import streamlit as st
 from PIL import Image, ImageDraw
 
-from gandash import blur, data, deblur
+from gandash import blur, data, deblur, photo as photos, upscale
 
 BLUR_IT_PIXELS = 2_000_000  # "blur it for me" works on a copy this large, so Wiener and RL stay quick
 PREVIEW_WIDTH = 1200
@@ -15,62 +19,107 @@ STRENGTHS = {  # kind -> (label, min, max, default, step)
     "motion": ("length (px)", 3.0, 21.0, 9.0, 1.0),
     "defocus": ("radius (px)", 1.0, 4.0, 2.0, 0.1),
 }
+TASKS = {"Deblur": deblur.LIMITS, "Upscale ×4": upscale.LIMITS}
 
 
-@st.cache_data(show_spinner="Reading the photo…", max_entries=4)
-def read(content: bytes, name: str) -> deblur.Photo:
-    return deblur.read_photo(content, name)
+def read(content: bytes, name: str, task: str) -> tuple[photos.Photo, str]:
+    """(photo, identity) of an upload. Only the session's latest upload is kept, compact (its own 8 or
+    16 bits), in the session's state: a global cache of decoded photos of up to 50 megapixels, one per
+    upload and user, would grow by hundreds of MB each."""
+    identity = hashlib.sha1(content).hexdigest()
+    kept = st.session_state.get("deblur-photo")
+    if kept and kept[0] == (identity, task):
+        return kept[1], identity
+    st.session_state.pop("deblur-photo", None)  # the old photo can go before the new one is decoded
+    with st.spinner("Reading the photo…"):
+        photo = photos.read(content, name, TASKS[task])
+    st.session_state["deblur-photo"] = ((identity, task), photo)
+    return photo, identity
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def example(name: str) -> deblur.Photo:
-    return deblur.from_array(data.photo(name))
+def example(name: str) -> photos.Photo:
+    return photos.from_array(data.photo(name))
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def model(choice: str):
+def model(choice: str, task: str):
     """(generator, label), shared read-only by every session (eval mode, used under no_grad)."""
-    return deblur.load_model(choice)
+    return upscale.load_model(choice) if task != "Deblur" else deblur.load_model(choice)
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def _srgan_demos() -> list[tuple[str, str]]:
+    return upscale.demo_choices()  # reads every demo file to find the srgan ones: once, not per rerun
+
+
+def upscalers(store) -> list[tuple[str, str]]:
+    """The bundled SRGAN demos and the user's srgan runs (listed afresh: a new run appears at once)."""
+    return upscale.choices(store, _srgan_demos())
+
+
+def _at_most(pixels: np.ndarray, limit: int) -> np.ndarray:
+    """An 8-bit copy no larger than `limit` pixels (Lanczos), for the comparisons with a ground truth."""
+    image = photos.pil(pixels)
+    count = image.width * image.height
+    if count > limit:
+        scale = (limit / count) ** 0.5
+        image = image.resize((max(16, round(image.width * scale)), max(16, round(image.height * scale))),
+                             Image.Resampling.LANCZOS)
+    array = np.asarray(image)
+    return array[..., None] if array.ndim == 2 else array
 
 
 @st.cache_data(show_spinner="Blurring…", max_entries=4)
-def blurred(photo: deblur.Photo, kind: str, strength: float, angle: float):
-    """(sharp, blurry, kernel): the photo scaled to at most BLUR_IT_PIXELS, then blurred and saved as 8 bits."""
-    sharp = photo.pixels
-    pixels = sharp.shape[0] * sharp.shape[1]
-    if pixels > BLUR_IT_PIXELS:
-        scale = (BLUR_IT_PIXELS / pixels) ** 0.5
-        size = (max(16, round(sharp.shape[1] * scale)), max(16, round(sharp.shape[0] * scale)))
-        sharp = np.asarray(Image.fromarray(deblur.to_uint8(sharp)).resize(size, Image.Resampling.LANCZOS),
-                           dtype=np.float32) / 255
+def blurred(identity: str, _pixels: np.ndarray, kind: str, strength: float, angle: float):
+    """(sharp, blurry, kernel): the photo (`identity` names it) as 8 bits of at most BLUR_IT_PIXELS,
+    then blurred and saved as 8 bits."""
+    sharp = _at_most(_pixels, BLUR_IT_PIXELS)
     kernel = blur.kernel_for(kind, strength, angle)
-    blurry = deblur.to_uint8(blur.blur_array(sharp, kernel)).astype(np.float32) / 255
-    return sharp, blurry, kernel
+    return sharp, blur.blur_array(sharp, kernel), kernel
+
+
+@st.cache_data(show_spinner="Shrinking…", max_entries=4)
+def shrunk(identity: str, _pixels: np.ndarray):
+    """(sharp, low): the photo as 8 bits cropped to a multiple of 4, and its x4 smaller copy."""
+    return upscale.shrink(photos.to_uint8(_pixels))
 
 
 @st.cache_data(show_spinner="Running unsharp masking, Wiener and Richardson–Lucy…", max_entries=4)
 def baselines(blurry: np.ndarray, kernel: np.ndarray) -> dict[str, np.ndarray]:
-    return {"Unsharp mask": deblur.unsharp(blurry), "Wiener (known kernel)": deblur.wiener(blurry, kernel),
-            "Richardson–Lucy (known kernel)": deblur.richardson_lucy(blurry, kernel)}
+    pixels = photos.to_float(blurry)
+    return {"Unsharp mask": deblur.unsharp(pixels), "Wiener (known kernel)": deblur.wiener(pixels, kernel),
+            "Richardson–Lucy (known kernel)": deblur.richardson_lucy(pixels, kernel)}
+
+
+def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photos.Photo, float]:
+    """(result, seconds) of deblurring or upscaling, with a progress bar that says how far it is."""
+    verb = "Deblurring" if task == "Deblur" else "Upscaling ×4"
+    bar = st.progress(0.0, text=f"{verb}…")
+    work = deblur.deblur_photo if task == "Deblur" else upscale.upscale_photo
+    started = time.perf_counter()
+    result = work(photo, generator, tile, lambda done: bar.progress(done, text=f"{verb}… {done:.0%}"))
+    bar.empty()
+    return result, time.perf_counter() - started
 
 
 def preview(pixels: np.ndarray, width: int = PREVIEW_WIDTH) -> Image.Image:
     """A display copy no wider than `width` (the browser would scale it down anyway)."""
-    image = Image.fromarray(deblur.to_uint8(pixels))
+    image = photos.pil(pixels)
     if image.width > width:
         image = image.resize((width, max(1, round(image.height * width / image.width))), Image.Resampling.LANCZOS)
     return image
 
 
-def before_after(before: np.ndarray, after: np.ndarray, position: int) -> Image.Image:
-    """One picture: `after` left of `position` % of the width, `before` right of it, with a divider."""
-    left, right = preview(after), preview(before)
-    cut = round(left.width * position / 100)
-    composed = right.copy()
-    composed.paste(left.crop((0, 0, cut, left.height)), (0, 0))
+def before_after(before: Image.Image, after: Image.Image, position: int, names: tuple[str, str]) -> Image.Image:
+    """One picture: `after` left of `position` % of the width, `before` right of it, with a divider;
+    `names` label the two sides (after, before)."""
+    composed = before.convert("RGB").resize(after.size) if before.size != after.size else before.convert("RGB")
+    cut = round(after.width * position / 100)
+    composed.paste(after.convert("RGB").crop((0, 0, cut, after.height)), (0, 0))
     draw = ImageDraw.Draw(composed)
     draw.line([(cut, 0), (cut, composed.height)], fill="#ef6c00", width=3)
-    for x, text in ((6, "restored"), (composed.width - 46, "blurry")):  # on dark boxes: readable on any photo
+    for x, text in ((6, names[0]), (composed.width - 6 * len(names[1]) - 6, names[1])):  # dark boxes: any photo
         draw.rectangle((x - 3, 3, x + 6 * len(text) + 3, 18), fill="black")
         draw.text((x, 5), text, fill="white")
     return composed
@@ -82,4 +131,29 @@ def crop(pixels: np.ndarray, x_percent: int, y_percent: int, size: int = 256) ->
     w, h = min(size, width), min(size, height)
     left = min(max(0, round(width * x_percent / 100) - w // 2), width - w)
     top = min(max(0, round(height * y_percent / 100) - h // 2), height - h)
-    return Image.fromarray(deblur.to_uint8(pixels[top:top + h, left:left + w]))
+    return photos.pil(pixels[top:top + h, left:left + w])
+
+
+def compare(key, shown: list[tuple[str, np.ndarray]], names: tuple[str, str]) -> None:
+    """The result panel: `shown` side by side (the input or baseline first, the model's result second,
+    the original last when known), the slider between the first two, and 100% crops of each. `key`
+    names the result, so its previews are drawn once, not on every move of a slider."""
+    previews = st.session_state.setdefault("deblur-previews", {})
+    if previews.get("key") != key:
+        previews.clear()
+        previews.update(key=key, images=[preview(pixels) for _, pixels in shown])
+    images = previews["images"]
+    for column, (caption, _), image in zip(st.columns(len(shown)), shown, images):
+        column.image(image, caption=caption, width="stretch")
+
+    st.subheader("Before and after")
+    position = st.slider(f"Slide to compare: {names[0]} on the left, {names[1]} on the right", 0, 100, 50,
+                         key="deblur-split")
+    st.image(before_after(images[0], images[1], position, names))  # native size: upscaling would blur it
+
+    st.subheader("Zoom: 100%")
+    left, right = st.columns(2)
+    x = left.slider("Across (%)", 0, 100, 50, key="deblur-zoom-x")
+    y = right.slider("Down (%)", 0, 100, 50, key="deblur-zoom-y")
+    for column, (caption, pixels) in zip(st.columns(len(shown)), shown):
+        column.image(crop(pixels, x, y), caption=caption)

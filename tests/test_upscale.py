@@ -1,0 +1,107 @@
+"""x4 super-resolution: tiles equal one pass, the CLI writes 4x the size at the input's depth with alpha,
+bicubic is the baseline, and the wrong models, sizes and files are refused with a message."""
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gandash import data, upscale
+from gandash.__main__ import main
+from gandash.errors import GandashError
+from gandash.nets.srgan import SRGenerator
+from tests.test_deblur import BAD_INPUTS, encoded
+
+
+@pytest.fixture(scope="module")
+def random_srgan():
+    torch.manual_seed(0)
+    return SRGenerator(3, width=8, blocks=2).eval()
+
+
+def test_tiles_match_a_single_pass(random_srgan):
+    pixels = np.random.default_rng(0).random((50, 70, 3)).astype(np.float32)
+    whole = upscale.upscale(pixels, random_srgan, tile=256)
+    tiled = upscale.upscale(pixels, random_srgan, tile=32)  # 2 x 3 tiles
+    assert whole.shape == tiled.shape == (200, 280, 3)
+    assert np.abs(whole - tiled).max() < 1e-4  # the context covers the generator's whole reach
+
+
+def test_progress_counts_the_tiles(random_srgan):
+    seen = []
+    upscale.upscale(np.zeros((50, 70, 3), np.uint8), random_srgan, tile=32, progress=seen.append)
+    assert seen == [pytest.approx(i / 6) for i in range(1, 7)]
+
+
+def test_bicubic_is_pillows_bicubic_at_every_depth():
+    rgb = np.random.default_rng(1).integers(0, 255, (10, 12, 3), dtype=np.uint8)
+    expected = np.asarray(Image.fromarray(rgb).resize((48, 40), Image.Resampling.BICUBIC))
+    assert np.array_equal(upscale.bicubic(rgb), expected)
+    deep = upscale.bicubic(rgb.astype(np.uint16) * 257)
+    assert deep.dtype == np.uint16 and deep.shape == (40, 48, 3)
+    assert np.abs(deep / 257.0 - expected).max() <= 1.5  # the same filter on the 16-bit samples
+    sharp, low = upscale.shrink(np.zeros((43, 50, 1), np.uint8))
+    assert sharp.shape == (40, 48, 1) and low.shape == (10, 12, 1)
+
+
+def test_the_cli_writes_4x_the_size_with_the_bundled_demo_and_keeps_alpha(tmp_path, capsys):
+    rgba = np.dstack([data.photo("coffee")[:30, :40], np.full((30, 40), 200, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "logo.png")
+    assert main(["upscale", str(tmp_path / "logo.png"), "--out", str(tmp_path / "big.png")]) == 0
+    assert "(40x30 -> 160x120, SRGAN demo srgan-fashion (step" in capsys.readouterr().out
+    big = Image.open(tmp_path / "big.png")
+    assert big.mode == "RGBA" and big.size == (160, 120)
+    assert (np.asarray(big)[..., 3] == 200).all()  # a flat alpha stays flat through bicubic
+    Image.fromarray(data.photo("coffee")[:30, :40, 0]).save(tmp_path / "gray.png")
+    assert main(["upscale", str(tmp_path / "gray.png"), "--out", str(tmp_path / "gray-big.png")]) == 0
+    assert Image.open(tmp_path / "gray-big.png").mode == "L"
+
+
+def test_the_cli_keeps_16_bit_colour_at_16_bits(tmp_path, capsys):
+    import tifffile
+
+    from tests.test_photo import decode_png16, smooth16
+
+    tifffile.imwrite(tmp_path / "scan.tif", smooth16(12, 16), photometric="rgb")
+    assert main(["upscale", str(tmp_path / "scan.tif"), "--out", str(tmp_path / "big.png")]) == 0
+    kind, samples = decode_png16((tmp_path / "big.png").read_bytes())
+    assert kind == (16, 2) and samples.shape == (48, 64, 3) and (samples % 257 != 0).mean() > 0.9
+
+
+def test_the_wrong_models_sizes_and_files_are_refused_with_what_to_do(home, tmp_path, capsys):
+    from tests.app.test_pages import train_foreground
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(data.photo("coffee")[:32, :32]).save(photo)
+    seed = train_foreground("deblur-seed", "blurred:photos", max_steps=2, width=8, batch_size=2, checkpoint_every=2)
+    out = str(tmp_path / "big.png")
+    Image.new("RGB", (1100, 1000)).save(tmp_path / "large.png")
+    for argv, message in (
+            ([str(photo), "--model", seed], f"run '{seed}' is a run of deblur-seed .*which does not upscale. It works "
+                                            f"with `python -m gandash deblur IN --out OUT --model {seed}`"),
+            ([str(photo), "--model", "demo:dcgan-fashion"], "demo 'dcgan-fashion' is a dcgan model, which does not "
+                                                            "upscale; the bundled upscaler is demo:srgan-fashion"),
+            ([str(photo), "--model", "demo:nothing-here"], "there is no demo model 'nothing-here'"),
+            ([str(photo), "--tile", "8"], "at least 32 pixels"),
+            ([str(tmp_path / "large.png")], r"large\.png is 1100x1000 \(1 megapixels\); the limit is 1 megapixels to "
+                                            "upscale")):
+        assert main(["upscale", *argv, "--out", out]) == 2
+        error = capsys.readouterr().err
+        assert re.search(message, error), error
+    assert not (tmp_path / "big.png").exists()
+
+
+@pytest.mark.parametrize("name", ["notes.png", "holiday.jpg", "empty.png", "animated.gif"])
+def test_bad_files_get_the_same_messages_as_for_deblurring(tmp_path, capsys, name):
+    make, message = BAD_INPUTS[name]
+    (tmp_path / name).write_bytes(make())
+    assert main(["upscale", str(tmp_path / name), "--out", str(tmp_path / "big.png")]) == 2
+    assert re.search(message.replace("deblur works", "upscale works"), capsys.readouterr().err)
+
+
+def test_a_thumbnail_smaller_than_deblurring_allows_is_upscaled():
+    photo = upscale.read_photo(encoded(Image.new("L", (7, 7), 128), "PNG"), "tiny.png")
+    assert photo.size == (7, 7)
+    with pytest.raises(GandashError, match="at least 4 pixels to upscale"):
+        upscale.read_photo(encoded(Image.new("L", (3, 50)), "PNG"), "sliver.png")

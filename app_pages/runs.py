@@ -42,8 +42,9 @@ folder_gone = not Path(run["run_dir"]).is_dir()
 
 # --- the selected run ---------------------------------------------------------------------------
 st.divider()
-st.subheader(f"{common.STATUS_ICONS.get(run['status'], '')} {run['name'] or run['id']}")
-status_line = st.empty()  # filled by the live fragment below, so the step count moves while training
+status_line = st.empty()  # the title and state, filled by the live fragment below so they move while training
+with status_line.container():
+    run_view.status_header(run)
 if folder_gone:
     st.error(f"This run's folder is gone: `{run['run_dir']}` was deleted outside gandash. Its metrics and "
              "events are still in the store, but its samples and checkpoints went with the folder, so it "

@@ -148,9 +148,24 @@ def _about(number: float) -> str:
 
 def timeline(label: str, steps: list[int], key: str, help: str | None = None) -> int:
     """A step slider that follows the newest step while training, unless the user has moved it back
-    to look at an earlier one."""
-    newest = f"_{key}_newest"
-    if st.session_state.get(key) not in steps or st.session_state.get(key) == st.session_state.get(newest):
-        st.session_state[key] = steps[-1]
-    st.session_state[newest] = steps[-1]
-    return st.select_slider(label, options=steps, key=key, help=help) if len(steps) > 1 else steps[0]
+    to look at an earlier one (then it stays there until they move it to the newest again).
+
+    The server never writes the slider's value: following, the slider gets a new key for each newest
+    step, with that step as its default. Writing the value into session state raced with the page's
+    other live fragments, whose refresh requests could carry the slider's previous value back and
+    leave it stuck on an old step while the run trained on."""
+    if len(steps) == 1:
+        return steps[0]
+    pinned_key, following = f"_{key}_pinned", st.session_state.get(f"_{key}_following")
+    if following in st.session_state and st.session_state[following] != int(following.rsplit("-", 1)[1]):
+        st.session_state[pinned_key] = st.session_state[following]  # the user moved the following slider
+    pinned = st.session_state.get(pinned_key)
+    if pinned is not None:
+        current = st.session_state.get(f"{key}-pinned", pinned)
+        if current in steps and current != steps[-1]:
+            st.session_state[f"_{key}_following"] = None
+            return st.select_slider(label, options=steps, value=current, key=f"{key}-pinned", help=help)
+        st.session_state.pop(pinned_key, None)  # back at the newest (or that step is gone): follow again
+        st.session_state.pop(f"{key}-pinned", None)
+    st.session_state[f"_{key}_following"] = f"{key}-{steps[-1]}"
+    return st.select_slider(label, options=steps, value=steps[-1], key=f"{key}-{steps[-1]}", help=help)

@@ -88,8 +88,9 @@ def event_log(run_id: str, store: Store, lines: int = 12) -> None:
 
 
 def status_header(run: dict) -> None:
-    """The run's one-line state (live), its progress, and what went wrong when it ended badly."""
+    """The run's title and one-line state (live), its progress, and what went wrong when it ended badly."""
     total = run["total_steps"]
+    st.subheader(f"{common.STATUS_ICONS.get(run['status'], '')} {run['name'] or run['id']}")
     st.caption(f"{run['variant']} on {run['dataset']} · {run['status']} · step {run['step']}"
                + (f" of {total}" if total else "") + f" · {run['device']} · id `{run['id']}`")
     if run["status"] in ("starting", "running") and total:

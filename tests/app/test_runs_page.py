@@ -17,6 +17,10 @@ def table_ids(at) -> list[str]:
     return list(at.dataframe[0].value["id"])
 
 
+def shown_step(at) -> str:
+    return at.get("image")[0].proto.imgs[0].caption
+
+
 def wait_for(condition, timeout: float = 60.0, what: str = "the job") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -179,3 +183,15 @@ def test_the_best_checkpoint_is_marked_and_can_be_rolled_back_to(home):
     at.button(key=f"rollback-{run_id}-5").click().run()
     assert store.run(run_id)["step"] == 5 and "rolled back to the checkpoint of step 5" in store.run(run_id)["message"]
     assert not at.exception
+
+
+def test_the_sample_timeline_follows_the_newest_step_until_moved_back(populated):
+    toy, image = populated
+    at = app("app_pages/runs.py", run=image)
+    assert shown_step(at) == "step 6"
+    at.select_slider(key=f"sample-step-{image}-6").set_value(3).run()  # the user looks back
+    assert shown_step(at) == "step 3"
+    at.run()  # a live refresh keeps the step the user picked
+    assert shown_step(at) == "step 3"
+    at.select_slider(key=f"sample-step-{image}-pinned").set_value(6).run()  # back at the newest: follow again
+    assert shown_step(at) == "step 6" and at.select_slider(key=f"sample-step-{image}-6")

@@ -9,9 +9,16 @@ ARTIFACTS = ROOT / "artifacts"
 SHOTS = ARTIFACTS / "screenshots"
 
 
-def settle(tab) -> None:
-    """Wait until the script has run: the sidebar's job panel is drawn and nothing is still running."""
+def settle(tab, title: str | None = None, content: str | re.Pattern | None = None) -> None:
+    """Wait until the page has drawn and its script has finished: the sidebar's job panel, then the
+    page's own title (and `content`, a text only the finished page shows), then no running status.
+    The sidebar alone is not enough: it is drawn before the page, and a screenshot taken then shows
+    an empty page."""
     tab.get_by_text(re.compile(r"Jobs ·")).first.wait_for()
+    if title:
+        tab.locator("h1").filter(has_text=title).first.wait_for()
+    if content:
+        tab.get_by_text(content).first.wait_for()
     tab.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000)
     tab.wait_for_timeout(500)
 

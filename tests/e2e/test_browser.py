@@ -20,24 +20,37 @@ def caption_step(tab) -> int:
     return int(re.search(r"step (\d+)", text).group(1))
 
 
+EMPTY_PAGES = (("/", "home", "gandash", "Start in one click"), ("/train", "train", "Train a GAN", "Start training"),
+               ("/runs", "runs-empty", "Runs", "No runs yet"),
+               ("/compare", "compare-empty", "Compare runs", "Comparing needs at least two runs"))
+
+
+def table_cells(tab) -> str:
+    """The text of the runs table's cells (the grid draws on a canvas; its accessible copy is in the DOM)."""
+    return tab.locator("[data-testid=stDataFrame] table").first.inner_text()
+
+
 def test_every_page_then_train_watch_stop_resume_a_toy_run(server, page):
-    for path, name in (("/", "home"), ("/train", "train"), ("/runs", "runs-empty"), ("/compare", "compare-empty")):
+    for path, name, title, content in EMPTY_PAGES:
         page.goto(server + path)
-        settle(page)
+        settle(page, title, content)
         shoot(page, name)
 
     page.goto(server + "/train?variant=toy&dataset=ring")
-    settle(page)
+    settle(page, "Train a GAN", "Start training")
     page.get_by_text("Small MLP G and D on 2D point clouds").first.wait_for()  # the toy variant is prefilled
     page.get_by_role("button", name=re.compile("Start training")).click()
     page.wait_for_url(re.compile(r"/runs\?run=toy-ring-"))
-    settle(page)
+    settle(page, "Runs")
     first = caption_step(page)
     deadline = time.monotonic() + 90
     while caption_step(page) <= first + 100 and time.monotonic() < deadline:
         page.wait_for_timeout(1000)  # the monitor refreshes itself; we only watch
     assert caption_step(page) > first + 100, "the step count grows while we watch"
-    page.wait_for_timeout(2500)
+    seen = table_cells(page)
+    page.wait_for_timeout(4000)  # a table refresh (every 3 s while a job trains) later
+    assert table_cells(page) != seen and "running" in table_cells(page), "the runs table is live too"
+    page.wait_for_timeout(1000)
     shoot(page, "runs-live")
 
     page.get_by_role("button", name=re.compile("^.?Stop$")).last.click()
@@ -52,9 +65,26 @@ def test_every_page_then_train_watch_stop_resume_a_toy_run(server, page):
     shoot(page, "runs-resumed")
 
 
+def test_compare_two_runs_the_gallery_and_a_finished_toy_run(server, page):
+    from tests.app.conftest import make_runs
+
+    toy, image = make_runs()  # real short runs, in the server's GANDASH_HOME
+    page.goto(server + "/compare")
+    settle(page, "Compare runs", "Latest samples")
+    page.locator("[data-testid=stImage] img").nth(1).wait_for()  # both runs' latest samples
+    shoot(page, "compare-two-runs")
+    page.goto(server + f"/runs?run={toy}")
+    settle(page, "Runs", "toy on ring · completed")
+    page.locator(".js-plotly-plot").first.wait_for()
+    shoot(page, "runs-toy-finished")
+    page.goto(server + "/gallery")
+    settle(page, "Gallery", "Train this")
+    shoot(page, "gallery")
+
+
 def test_latent_page_walks_between_seeds_of_a_bundled_demo(server, page):
     page.goto(server + "/latent")
-    settle(page)
+    settle(page, "Latent space")
     page.get_by_text("bundled demo models").first.wait_for()
     # the interpolation strip (16 frames side by side) is drawn and visible
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')]"

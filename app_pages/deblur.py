@@ -79,10 +79,10 @@ tile = right.number_input("Tile (px)", *tile_range, key=f"deblur-tile-{task}",
                           help="The photo is processed in overlapping tiles of this size (of the input); memory "
                                "stays flat.")
 if not deblurring and choice.startswith("demo:"):
-    st.caption("The bundled SRGAN demo learned from 7×7 → 28×28 Fashion-MNIST thumbnails (gray clothes on black), "
-               "not from photos, so on photos it exaggerates contrast: compare it with bicubic. For a photo "
-               "upscaler, train `srgan` on `lowres:photos` (Train page, or `python -m gandash train --variant "
-               "srgan --dataset lowres:photos`).")
+    st.caption("The bundled SRGAN demo learned to enlarge 7×7 Fashion-MNIST thumbnails (gray clothes on black) to "
+               "28×28, not photos: on photos it exaggerates contrast and leaves a fine grid, and bicubic often "
+               "scores higher, so compare the two. For a photo upscaler, train `srgan` on `lowres:photos` (Train "
+               "page, or `python -m gandash train --variant srgan --dataset lowres:photos`).")
 
 # --- run (once per input; kept for reruns caused by the view widgets below) ---------------------
 key = (task, identity, settings, choice, int(tile))
@@ -126,4 +126,5 @@ depth = f"{made.depth}-bit PNG"
 st.download_button(f"Download the {'restored' if deblurring else 'upscaled'} photo ({depth}, full resolution: "
                    f"{made.size[0]}×{made.size[1]})", result["png"],
                    file_name=f"{stem}-{'deblurred' if deblurring else 'x4'}.png", mime="image/png",
-                   icon=":material/download:", key="deblur-download")
+                   icon=":material/download:", key="deblur-download",
+                   on_click="ignore")  # a rerun would redraw every picture for nothing

@@ -38,6 +38,7 @@ def test_deblur_an_example_then_an_upload_then_a_bad_file(server, page, tmp_path
     saved = tmp_path / "restored.png"
     download.value.save_as(saved)
     assert Image.open(saved).size == (600, 400)
+    settle(page)
     shoot(page, "deblur-upload")
 
     notes = tmp_path / "notes.png"
@@ -47,3 +48,32 @@ def test_deblur_an_example_then_an_upload_then_a_bad_file(server, page, tmp_path
     settle(page)
     shoot(page, "deblur-bad-file")
 
+
+def test_upscale_the_shrunk_example_then_an_upload_with_its_progress(server, page, tmp_path):
+    page.goto(server + "/deblur")
+    settle(page)
+    page.get_by_text(re.compile(r"Restored 640×427 px")).first.wait_for()
+    page.get_by_test_id("stRadioGroup").get_by_text("Upscale ×4").click()
+    page.get_by_text(re.compile(r"Upscaled to 640×424 px from 160×106 px")).first.wait_for()
+    page.locator("[data-testid=stDataFrame]").first.wait_for()  # GAN vs bicubic against the original
+    settle(page)
+    shoot(page, "upscale-example")
+
+    page.get_by_test_id("stRadioGroup").get_by_text("Upload your own").click()
+    settle(page)
+    from gandash import data
+
+    photo = tmp_path / "small-coffee.png"
+    Image.fromarray(data.photo("coffee")).resize((400, 266), Image.Resampling.LANCZOS).save(photo)
+    page.locator("input[type=file]").set_input_files(str(photo))
+    page.get_by_text(re.compile(r"Upscaling ×4… \d+%")).first.wait_for()  # the progress bar counts the tiles
+    page.get_by_text(re.compile(r"Upscaled to 1600×1064 px from 400×266 px")).first.wait_for()
+    settle(page)
+    with page.expect_download() as download:
+        page.get_by_text("Download the upscaled photo").click()
+    saved = tmp_path / "x4.png"
+    download.value.save_as(saved)
+    assert Image.open(saved).size == (1600, 1064)  # the full x4 result, not the preview
+    settle(page)
+    page.get_by_text("Zoom: 100%").scroll_into_view_if_needed()
+    shoot(page, "upscale-upload")

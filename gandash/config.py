@@ -19,6 +19,7 @@ from gandash.losses import G_LOSSES, LOSS_FAMILIES
 from gandash.paths import atomic_write_bytes
 
 OPTIMIZERS = ("adam", "rmsprop")
+LR_SCHEDULES = ("constant", "linear", "cosine")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class TrainConfig:
     beta1: float = 0.5              # Adam betas; DCGAN recipe (0.5, 0.999)
     beta2: float = 0.999
     d_steps: int = 1                # k discriminator steps per generator step (Algorithm 1)
+    lr_schedule: str = "constant"   # constant | linear | cosine: both learning rates decay to 0 over the budget
     loss: str = "bce"               # bce | wasserstein | least-squares | hinge
     g_loss: str = "non-saturating"  # bce only: non-saturating -log D(G(z)) or minimax log(1 - D(G(z)))
     gp_weight: float = 0.0          # WGAN-GP gradient penalty weight (0 = off)
@@ -97,6 +99,22 @@ class TrainConfig:
 
     def _epoch_size(self) -> int:
         return {"fashion-mnist": 60_000, "mnist": 60_000, "cifar10": 50_000}.get(self.dataset, data.TOY_POOL)
+
+
+def lr_factor(config: TrainConfig, step: int, seconds: float) -> float:
+    """How far the learning rates have decayed (1 = not at all) at this point of the budget; a run
+    budgeted in both steps and minutes decays with whichever is further along."""
+    if config.lr_schedule == "constant":
+        return 1.0
+    progress = 0.0
+    if config.total_steps:
+        progress = step / config.total_steps
+    if config.max_minutes:
+        progress = max(progress, seconds / (config.max_minutes * 60))
+    progress = min(max(progress, 0.0), 1.0)
+    if config.lr_schedule == "linear":
+        return 1.0 - progress
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def field_names() -> list[str]:
@@ -220,6 +238,8 @@ def validate(config: TrainConfig) -> list[str]:
         value = getattr(c, key)
         need(isinstance(value, (int, float)) and 0 <= value <= 1000, f"{key} must be from 0 to 1000 (got {value!r}).")
     integer("pack", c.pack, 1, 16)
+    need(c.lr_schedule in LR_SCHEDULES,
+         f"lr_schedule '{c.lr_schedule}' is unknown; choose one of {', '.join(LR_SCHEDULES)}.")
     need(c.optimizer in OPTIMIZERS, f"optimizer '{c.optimizer}' is unknown; choose one of {', '.join(OPTIMIZERS)}.")
     need(isinstance(c.clip_value, (int, float)) and 0 <= c.clip_value <= 1,
          f"clip_value must be from 0 (off) to 1; the original WGAN clips to 0.01 (got {c.clip_value!r}).")

@@ -19,7 +19,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 from gandash import checkpoints, data, device, images, losses, variants
-from gandash.config import TrainConfig
+from gandash.config import TrainConfig, lr_factor
 from gandash.errors import GandashError
 from gandash.evaluator import Evaluator
 from gandash.paths import atomic_write_bytes
@@ -160,6 +160,13 @@ class Trainer:
             self.ema.update_parameters(self.generator)
         self.step += 1
         return loss, fake_logits, norm
+
+    def apply_lr_schedule(self) -> None:
+        """Set both learning rates for where the run is in its budget (config.lr_schedule)."""
+        factor = lr_factor(self.config, self.step, self.train_seconds)
+        for optimizer, base in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
+            for group in optimizer.param_groups:
+                group["lr"] = base * factor
 
     def train_step(self, measure: bool = False) -> dict[str, float] | None:
         """k discriminator steps, then one generator step. The last D step's fakes are reused for
@@ -436,6 +443,8 @@ def train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop=la
             window_start, window_steps = time.perf_counter(), 0  # paused time is not training time
             continue
         started = time.perf_counter()
+        if config.lr_schedule != "constant":
+            trainer.apply_lr_schedule()
         values = trainer.train_step(measure=(trainer.step + 1) % config.log_every == 0)
         window_steps += 1
         if values is not None:

@@ -130,3 +130,30 @@ def test_ema_forgets_the_initial_weights_quickly_then_decays_as_asked():
     slow = [torch.zeros(1)]
     update(slow, current, torch.tensor(10_000))
     assert slow[0].item() == pytest.approx(0.001)
+
+
+@pytest.mark.parametrize("schedule, halfway, end", [("constant", 1.0, 1.0), ("linear", 0.5, 0.0),
+                                                     ("cosine", 0.5, 0.0)])
+def test_learning_rates_decay_over_the_budget_as_scheduled(schedule, halfway, end, tmp_path):
+    from gandash.config import lr_factor
+
+    config = tiny("toy", "ring", max_steps=40, lr_schedule=schedule, lr_g=1e-3, lr_d=4e-4)
+    assert lr_factor(config, 20, 0.0) == pytest.approx(halfway)
+    assert lr_factor(config, 40, 0.0) == pytest.approx(end, abs=1e-12)
+    timed = make_config("toy", "ring", max_steps=None, max_minutes=1.0, lr_schedule=schedule)
+    assert lr_factor(timed, 0, 30.0) == pytest.approx(halfway)  # a time budget decays with the clock
+    # the trainer really applies it: after 30 of 40 steps the optimisers run at the scheduled rate
+    status, _ = trainer.train(config, tmp_path, Recorder())
+    state = checkpoints.load(checkpoints.listing(tmp_path)[0])
+    seen = [group["lr"] for group in state["opt_g"]["param_groups"]] + \
+           [group["lr"] for group in state["opt_d"]["param_groups"]]
+    last_factor = lr_factor(config, 39, 0.0)  # set before the 40th step
+    assert status == "completed"
+    assert seen == pytest.approx([1e-3 * last_factor, 4e-4 * last_factor])
+
+
+def test_an_unknown_schedule_is_refused_with_the_choices():
+    from gandash.config import TrainConfig, validate
+
+    problems = validate(TrainConfig(variant="toy", dataset="ring", image_size=0, channels=0, lr_schedule="step"))
+    assert any("lr_schedule 'step' is unknown; choose one of constant, linear, cosine" in p for p in problems)

@@ -18,18 +18,21 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGE = "app_pages/deblur.py"
 
 
-def deblur_page(task: str = "Deblur") -> AppTest:
+def deblur_page(task: str = "Deblur", source: str = "Example", **state) -> AppTest:
+    """The page, with its task, photo source and any other widget state set before its first run (so
+    an upload test does not restore the example first)."""
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.session_state["deblur-task"], at.session_state["deblur-source"] = task, source
+    for key, value in state.items():
+        at.session_state[key.replace("_", "-")] = value
     at.run()
     at.switch_page(PAGE)
-    at.run()
-    if task != "Deblur":
-        at.radio(key="deblur-task").set_value(task).run()
-    return at
+    return at.run()
 
 
-def upload(at: AppTest, name: str, content: bytes) -> AppTest:
-    at.radio(key="deblur-source").set_value("Upload your own").run()
+def upload(at: AppTest | str, name: str, content: bytes) -> AppTest:
+    """Upload `content` as `name` on the page (or on a new page of task `at`)."""
+    at = deblur_page(at, "Upload your own") if isinstance(at, str) else at
     at.get("file_uploader")[0].set_value((name, content, "application/octet-stream"))
     return at.run()
 
@@ -56,11 +59,8 @@ def test_the_example_is_blurred_restored_and_scored_against_classical_methods(ho
 
 
 def test_motion_and_defocus_blur_are_made_and_compared_too(home):
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    at.session_state["deblur-kind"] = "motion"  # set before the first run: one restoration per kind
-    at.session_state["deblur-strength-motion"] = 15.0
-    at.run()
-    at.switch_page(PAGE).run()
+    # set before the first run: one restoration per kind
+    at = deblur_page(deblur_kind="motion", deblur_strength_motion=15.0)
     assert not at.exception, at.exception
     assert not at.slider(key="deblur-angle").disabled  # the angle is motion's alone
     motion = dict(zip(at.dataframe[0].value["method"], at.dataframe[0].value["PSNR (dB)"]))
@@ -87,7 +87,7 @@ def test_the_zoom_is_a_crop_at_100_percent_where_the_sliders_point():
 
 def test_an_uploaded_photo_with_transparency_is_restored_at_full_size(home):
     rgba = Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 120, 4), dtype=np.uint8), "RGBA")
-    at = upload(deblur_page(), "logo.png", encoded(rgba, "PNG"))
+    at = upload("Deblur", "logo.png", encoded(rgba, "PNG"))
     assert not at.exception, at.exception
     assert "Restored 120×90" in at.success[0].value
     assert "with transparency" in at.caption[0].value
@@ -101,21 +101,21 @@ def test_bad_uploads_show_what_is_wrong_not_a_traceback(home, name):
     import re
 
     make, message = BAD_INPUTS[name]
-    at = upload(deblur_page(), name, make())
+    at = upload("Deblur", name, make())
     assert not at.exception, at.exception
     assert len(at.error) == 1 and not at.success
     assert re.search(message, at.error[0].value), at.error[0].value
 
 
 def test_a_cmyk_tiff_upload_is_restored_in_the_colours_it_prints_in(home):
-    at = upload(deblur_page(), "print.tif", cmyk_tiff())
+    at = upload("Deblur", "print.tif", cmyk_tiff())
     assert not at.exception and "Restored 144×96" in at.success[0].value
     assert_cmyk_colours(np.asarray(download(at).convert("RGB")))
 
 
 def test_an_8_bit_gray_upload_stays_gray(home):
     gray = Image.fromarray(np.random.default_rng(2).integers(0, 255, (64, 80), dtype=np.uint8))
-    at = upload(deblur_page(), "scan.png", encoded(gray, "PNG"))
+    at = upload("Deblur", "scan.png", encoded(gray, "PNG"))
     assert not at.exception and "gray · 8-bit" in at.caption[0].value
     assert download(at).mode == "L" and download(at).size == (80, 64)
 
@@ -123,7 +123,7 @@ def test_an_8_bit_gray_upload_stays_gray(home):
 def test_a_16_bit_colour_upload_is_restored_and_offered_at_16_bits(home):
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, smooth16(48, 64), photometric="rgb", compression="zlib")
-    at = upload(deblur_page(), "scan.tif", buffer.getvalue())
+    at = upload("Deblur", "scan.tif", buffer.getvalue())
     assert not at.exception and "colour · 16-bit" in at.caption[0].value
     assert "16-bit PNG" in at.get("download_button")[0].proto.label
     kind, samples = decode_png16(at.session_state["deblur-result"]["png"])
@@ -144,12 +144,12 @@ def test_upscale_shrinks_the_example_and_compares_the_gan_with_bicubic(home):
 
 
 def test_an_uploaded_photo_is_upscaled_to_4x_its_size_and_a_large_one_is_refused(home):
-    at = upload(deblur_page("Upscale ×4"), "thumb.png",
+    at = upload("Upscale ×4", "thumb.png",
                 encoded(Image.fromarray(np.random.default_rng(3).integers(0, 255, (40, 60, 3), dtype=np.uint8)), "PNG"))
     assert not at.exception, at.exception
     assert "Upscaled to 240×160 px from 60×40 px" in at.success[0].value and not at.dataframe
     assert download(at).size == (240, 160)
-    at = upload(deblur_page("Upscale ×4"), "photo.jpg", encoded(Image.new("RGB", (1200, 1000), "olive"), "JPEG"))
+    at = upload("Upscale ×4", "photo.jpg", encoded(Image.new("RGB", (1200, 1000), "olive"), "JPEG"))
     assert not at.exception and not at.success
     assert "photo.jpg is 1200x1000 (1 megapixels); the limit is 1 megapixels to upscale" in at.error[0].value
 

@@ -127,10 +127,17 @@ def read(source: Path | bytes, name: str, limits: Limits) -> Photo:
                            "probably truncated or damaged. Export it again.") from None
 
 
-def _rawmode(image: Image.Image) -> str:
-    tiles = getattr(image, "tile", None) or []
-    args = tiles[0].args if tiles else ""
-    return args if isinstance(args, str) else (args[0] if args and isinstance(args[0], str) else "")
+def _rawmodes(image: Image.Image) -> list[str]:
+    """The raw mode of each of the image's tiles (PNG has one; TIFF one per strip or tile)."""
+    found = []
+    for tile in getattr(image, "tile", None) or []:
+        args = tile.args
+        found.append(args if isinstance(args, str) else (args[0] if args and isinstance(args[0], str) else ""))
+    return found
+
+
+def _with_rawmode(tile, rawmode: str):
+    return tile._replace(args=rawmode if isinstance(tile.args, str) else (rawmode, *tile.args[1:]))
 
 
 def _deep_colour(image: Image.Image, source: Path | bytes) -> Photo | None:
@@ -139,23 +146,23 @@ def _deep_colour(image: Image.Image, source: Path | bytes) -> Photo | None:
     Pillow has no 16-bit colour mode: it decodes such files (unfiltering, decompressing, undoing
     predictors) and keeps each sample's high byte. Decoding a second time with the opposite byte order
     keeps the low bytes; together they are the exact 16-bit samples."""
-    found = _DEEP_RAWMODE.match(_rawmode(image))
-    if not found or len(image.tile) != 1:
-        if image.mode in ("RGBA", "LA") and _rawmode(image) == "LA;16B":  # Pillow has no low-byte unpacker for it
-            gray = _upright(_loaded(image)).convert("LA")
-            return _from_image(gray, note="16-bit gray with transparency is read at 8 bits per channel.")
+    rawmodes = _rawmodes(image)
+    if rawmodes and set(rawmodes) == {"LA;16B"}:  # 16-bit gray + alpha: Pillow has no low-byte unpacker for it
+        gray = _upright(_loaded(image)).convert("LA")
+        return _from_image(gray, note="16-bit gray with transparency is read at 8 bits per channel.")
+    found = [_DEEP_RAWMODE.match(mode) for mode in rawmodes]
+    if not found or not all(found):
         return None
-    kind, order = found.groups()
     native = "L" if sys.byteorder == "little" else "B"
-    opposite = {"B": "L", "L": "B", "N": "B" if native == "L" else "L"}[order]
+    opposite = {"B": "L", "L": "B", "N": "B" if native == "L" else "L"}
     high = _upright(_loaded(image))
     other = _open(source)
-    tile = other.tile[0]
-    low_mode = f"{kind};16{opposite}"
-    other.tile = [tile._replace(args=low_mode if isinstance(tile.args, str) else (low_mode, *tile.args[1:]))]
+    other.tile = [_with_rawmode(tile, f"{match.group(1)};16{opposite[match.group(2)]}")
+                  for tile, match in zip(other.tile, found)]
     low = _upright(_loaded(other))
     samples = (np.asarray(high).astype(np.uint16) << 8) | np.asarray(low)
-    return Photo(np.ascontiguousarray(samples[..., :3]), samples[..., 3].copy() if kind == "RGBA" else None)
+    alpha = samples[..., 3].copy() if samples.shape[2] == 4 else None
+    return Photo(np.ascontiguousarray(samples[..., :3]), alpha)
 
 
 def _loaded(image: Image.Image) -> Image.Image:

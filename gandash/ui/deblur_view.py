@@ -30,7 +30,8 @@ def read(content: bytes, name: str, task: str) -> tuple[photos.Photo, str]:
     kept = st.session_state.get("deblur-photo")
     if kept and kept[0] == (identity, task):
         return kept[1], identity
-    st.session_state.pop("deblur-photo", None)  # the old photo can go before the new one is decoded
+    for stale in ("deblur-photo", "deblur-result", "deblur-previews"):  # freed before the new photo is decoded
+        st.session_state.pop(stale, None)
     with st.spinner("Reading the photo…"):
         photo = photos.read(content, name, TASKS[task])
     st.session_state["deblur-photo"] = ((identity, task), photo)

@@ -9,10 +9,11 @@ st.caption("The GAN family, one card each: the idea, the objective, the real arc
 
 with st.container(border=True):
     st.markdown("**Seed presets** — the configurations of the original tutorials, prefilled on the Train page")
-    for column, (label, preset) in zip(st.columns(len(gallery.SEED_PRESETS)), gallery.SEED_PRESETS.items()):
-        if column.button(label, key=f"preset-{preset['variant']}", width="stretch"):
-            st.session_state["prefill"] = dict(preset)
-            st.switch_page("app_pages/train.py")
+    with st.container(horizontal=True):  # each button as wide as its name, wrapping if the row is full
+        for label, preset in gallery.SEED_PRESETS.items():
+            if st.button(label, key=f"preset-{preset['variant']}", width="content"):
+                st.session_state["prefill"] = dict(preset)
+                st.switch_page("app_pages/train.py")
 
 for problem in gallery.demo_problems():  # a damaged demo file: its card cannot show samples
     st.warning(problem)

@@ -204,8 +204,8 @@ def samples_for(name: str) -> Samples | None:
         shows = COLUMNS.get(variant.data_kind, "a class per column" if variant.conditional else "")
         return Samples(f"the bundled demo '{demo}'" + (f": {shows}" if shows else ""), demos.path_for(demo), demo)
     if name == "deblur" and deblur.BUNDLED.is_file():
-        return Samples("the Deblur page's bundled U-Net on photos it never trained on: blurred | restored | sharp",
-                       deblur.BUNDLED)
+        return Samples("the Deblur page's bundled U-Net on photos it never trained on: blurred | restored | sharp "
+                       "(Gaussian, motion and defocus blur)", deblur.BUNDLED)
     return None
 
 
@@ -226,7 +226,7 @@ VIEW = 64  # small images are enlarged to this many pixels (nearest) so 28 px cl
 CROP = 128  # pixels of each held-out photo the deblur card shows, at 1:1
 
 
-CACHE_VERSION = 2  # bump when the pictures are drawn differently: older files are then ignored
+CACHE_VERSION = 3  # bump when the pictures are drawn differently: older files are then ignored
 
 
 def cached_png(samples: Samples) -> bytes:
@@ -313,7 +313,7 @@ def demo_frames(demo: str) -> tuple[torch.Tensor, int]:
     return torch.stack([col.float().clamp(-1, 1) for col in columns], 1).flatten(0, 1), 2 * len(columns)
 
 
-DEBLUR_EXAMPLES = (("rocket", "gaussian", 1.5), ("coffee", "motion", 9.0), ("motorcycle", "defocus", 2.0))
+DEBLUR_EXAMPLES = (("rocket", "gaussian", 1.5), ("coffee", "motion", 7.0), ("motorcycle", "defocus", 2.0))
 
 
 def deblur_frames() -> tuple[torch.Tensor, int]:
@@ -324,11 +324,27 @@ def deblur_frames() -> tuple[torch.Tensor, int]:
         sharp = data.photo(name).astype(np.float32) / 255
         blurred = blur.blur_array(sharp, blur.kernel_for(kind, strength, 30.0))
         blurry = np.round(np.clip(blurred, 0, 1) * 255) / np.float32(255)  # 8 bits, as a saved photo has
-        height, width = sharp.shape[:2]
-        top, left = (height - CROP) // 2, (width - CROP) // 2
-        pad = deblur.CONTEXT  # the held-out photos are large: a crop in their middle has context all round
+        top, left = _most_detailed(sharp, CROP, margin=deblur.CONTEXT)
+        pad = deblur.CONTEXT  # the crop keeps this much of the photo around it: the net sees real context
         window = blurry[top - pad:top + CROP + pad, left - pad:left + CROP + pad]
         inner = (slice(pad, pad + CROP),) * 2
         crops = [window[inner], deblur.restore(window, generator)[inner], sharp[top:top + CROP, left:left + CROP]]
         rows += [torch.from_numpy(np.ascontiguousarray(c.transpose(2, 0, 1))).mul(2).sub(1) for c in crops]
     return torch.stack(rows).clamp(-1, 1), 3
+
+
+def _most_detailed(pixels: np.ndarray, size: int, margin: int, stride: int = 16) -> tuple[int, int]:
+    """(top, left) of the size x size square, `margin` inside the borders, with the most edges: blur
+    takes edges away, so that is where restoring them shows (a patch of sky shows nothing)."""
+    gray = pixels.mean(axis=2)
+    edges = np.abs(np.diff(gray, axis=0))[:, :-1] + np.abs(np.diff(gray, axis=1))[:-1, :]
+    total = np.pad(edges, ((1, 0), (1, 0))).cumsum(0).cumsum(1)  # summed-area table
+    height, width = gray.shape
+    best, where = -1.0, (margin, margin)
+    for top in range(margin, height - size - margin, stride):
+        for left in range(margin, width - size - margin, stride):
+            bottom, right = min(top + size, edges.shape[0]), min(left + size, edges.shape[1])
+            energy = total[bottom, right] - total[top, right] - total[bottom, left] + total[top, left]
+            if energy > best:
+                best, where = energy, (top, left)
+    return where

@@ -36,16 +36,14 @@ def card(name: str, key: str) -> tuple[bool, bool]:
     """Draw one variant's card; returns (Train this clicked, Explore clicked)."""
     variant, text, demo = variants.get(name), gallery.card(name), gallery.demo_for(name)
     with st.container(border=True, key=f"card-{name}"):
-        st.subheader(f"{variant.title}  ·  `{name}`")
-        st.caption(f"{variant.paper}  ·  {', '.join(sorted(gallery.families(name)))}")
+        # few elements per card (the browser's time to draw the page grows with their number), and the
+        # objective across the whole card: in the text's column the longer ones were cut off
+        formulas = "".join(f"\n\n$$\n{latex}\n$$" for latex in (variant.objective, *text.objectives))
+        st.markdown(f"### {variant.title}  ·  `{name}`\n:gray[{variant.paper}  ·  "
+                    f"{', '.join(sorted(gallery.families(name)))}]" + formulas)
         left, right = st.columns([3, 2])
-        with left:
-            st.write(text.idea)
-            st.latex(variant.objective)
-            for objective in text.objectives:
-                st.latex(objective)
-            if text.good_at:
-                st.markdown(f"**Good at:** {text.good_at}  \n**Bad at:** {text.bad_at}")
+        strengths = f"\n\n**Good at:** {text.good_at}  \n**Bad at:** {text.bad_at}" if text.good_at else ""
+        left.markdown(text.idea + strengths)
         with right:
             try:
                 picture = samples(name)
@@ -55,9 +53,9 @@ def card(name: str, key: str) -> tuple[bool, bool]:
             else:
                 if picture is None:
                     preset = gallery.preset_for(name)
-                    how = (f"`python -m gandash pretrain --only {preset}`" if preset else
-                           "a demo preset in gandash/demos.py and `python -m gandash pretrain`")
-                    st.info(f"No bundled demo model yet. Make one with {how}, or press **Train this**.")
+                    how = (f"\n\n`python -m gandash pretrain --only {preset}`\n\n" if preset else
+                           " a demo preset in gandash/demos.py and\n\n`python -m gandash pretrain`\n\n")
+                    st.info(f"No bundled demo model yet. Make one with{how}or press **Train this** to train your own.")
             if picture is not None:
                 st.image(picture[0], caption=picture[1])
         # the tables are built only when opened: fifteen data grids in closed expanders made the page slow
@@ -68,11 +66,13 @@ def card(name: str, key: str) -> tuple[bool, bool]:
             for part in tables:
                 rows = tables[part]
                 st.markdown(f"**{part.capitalize()}**: {sum(r['parameters'] for r in rows):,} parameters")
-                st.dataframe(rows, hide_index=True, width="stretch", key=f"arch-{part}-{name}")
-        a, b = st.columns(2)
-        train = a.button("Train this", key=f"train-{key}", icon=":material/play_arrow:", width="stretch")
+                st.dataframe(rows, hide_index=True, width="stretch", key=f"arch-{part}-{name}", column_config={
+                    "name": "layer", "output_shape": "output shape",
+                    "parameters": st.column_config.NumberColumn("parameters", format="localized")})
         explorable = (text.explore == "latent" and demo) or text.explore == "deblur"
-        explore = b.button("Explore", key=f"explore-{key}", icon=":material/gesture:", width="stretch",
-                           disabled=not explorable,
-                           help=None if explorable else "needs a bundled demo model (see above)")
+        with st.container(horizontal=True):
+            train = st.button("Train this", key=f"train-{key}", icon=":material/play_arrow:", width="stretch")
+            explore = st.button("Explore", key=f"explore-{key}", icon=":material/gesture:", width="stretch",
+                                disabled=not explorable,
+                                help=None if explorable else "needs a bundled demo model (see above)")
     return train, explore

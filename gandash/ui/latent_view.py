@@ -210,13 +210,14 @@ def player(frames: torch.Tensor, model: latent.Model, key: str = "latent-frame")
     last, playing = len(frames) - 1, st.session_state.get(f"{key}-playing", False)
     if st.session_state.get(key, 0) > last:  # fewer frames than before
         st.session_state[key] = last
-    play, loop, speed = st.columns([1, 1, 2], vertical_alignment="center")
-    play.button("Pause" if playing else "Play", key=f"{key}-play", width="stretch",
-                icon=":material/pause:" if playing else ":material/play_arrow:", on_click=_toggle, args=(key, last))
-    loop.toggle("Loop", value=True, key=f"{key}-loop", help="Start again from the first frame at the end.")
-    fps = speed.select_slider("Frames per second", SPEEDS, value=8, key=f"{key}-fps", label_visibility="collapsed",
-                              format_func=lambda n: f"{n} frames/s")
-    st.fragment(run_every=1 / fps if playing else None)(_frame)(frames, model, key)
+    controls, view = st.columns([1, 4])
+    with controls:
+        st.button("Pause" if playing else "Play", key=f"{key}-play", width="stretch", type="primary",
+                  icon=":material/pause:" if playing else ":material/play_arrow:", on_click=_toggle, args=(key, last))
+        st.toggle("Loop", value=True, key=f"{key}-loop", help="Start again from the first frame at the end.")
+        fps = st.select_slider("Speed", SPEEDS, value=8, key=f"{key}-fps", format_func=lambda n: f"{n} frames/s")
+    with view:
+        st.fragment(run_every=1 / fps if playing else None)(_frame)(frames, model, key)
 
 
 def _toggle(key: str, last: int) -> None:

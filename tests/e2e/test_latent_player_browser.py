@@ -1,0 +1,59 @@
+"""The latent page's player in a real browser: Play moves the frame slider by itself (a fragment on a
+timer, which AppTest does not run), stops at the last frame unless Loop is on, and Pause holds it."""
+import re
+import time
+
+import pytest
+
+from tests.e2e.helpers import settle, shoot
+
+pytestmark = pytest.mark.e2e
+
+
+def frame_slider(tab):
+    return tab.locator("input[type=range][aria-label='Frame']")
+
+
+def frame(tab) -> int:
+    return int(frame_slider(tab).input_value())
+
+
+def wait_for_frame(tab, at_least: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while frame(tab) < at_least:
+        assert time.monotonic() < deadline, f"the frame slider stayed at {frame(tab)}"
+        tab.wait_for_timeout(100)
+
+
+def test_play_animates_the_walk_in_the_page(server, page):
+    page.goto(server + "/latent")
+    settle(page)
+    frame_slider(page).wait_for(state="attached")
+    assert frame(page) == 0
+    page.get_by_text("Loop", exact=True).click()  # off: play once to the end
+    settle(page)
+    page.get_by_role("button", name=re.compile("Play")).click()
+    wait_for_frame(page, 3)
+    seen = set()
+    for _ in range(5):
+        seen.add(frame(page))
+        page.wait_for_timeout(150)
+    assert len(seen) >= 2, f"the slider moves on its own while playing (saw {seen})"
+    # 16 frames at 8 a second: the end comes within a few seconds; then the button says Play again
+    page.get_by_role("button", name=re.compile("^.?Play$")).wait_for(timeout=30_000)
+    settle(page)
+    last = frame(page)
+    assert last == 15
+    page.wait_for_timeout(1000)
+    assert frame(page) == last, "stopped at the last frame"
+    shoot(page, "latent-player-end")
+
+    page.get_by_text("Loop", exact=True).click()
+    settle(page)
+    page.get_by_role("button", name=re.compile("Play")).click()  # at the end: starts again from the first frame
+    wait_for_frame(page, 2)
+    page.get_by_role("button", name=re.compile("Pause")).click()
+    settle(page)
+    held = frame(page)
+    page.wait_for_timeout(1200)
+    assert frame(page) == held, "Pause holds the frame"

@@ -17,9 +17,9 @@ if not runs and not bundled:
             "and it appears here as soon as it has written its first checkpoint.")
     st.page_link("app_pages/train.py", label="Go to Train", icon="▶️")
     st.stop()
-if not runs:
+if not any(run.ready for run in runs):
     st.info("You have not trained an image model yet, so this page uses the **bundled demo models** "
-            "that ship with gandash. Your own runs appear here as soon as they have a checkpoint.")
+            "that ship with gandash. Your own runs can be explored as soon as they have a checkpoint.")
 
 source, checkpoint = latent_view.pick_model(common.store(), runs + bundled)
 if not source.ready:

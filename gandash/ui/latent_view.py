@@ -81,7 +81,7 @@ def pick_model(store: Store, choices: list[Source]) -> tuple[Source, Path | None
 
 def _initial(store: Store, choices: list[Source]) -> Source:
     """What a fresh page opens: the URL's model, else this session's last pick here, else the run the
-    Runs page shows, else the first. A URL naming something that cannot be opened says so."""
+    Runs page shows, else the first with a checkpoint. A URL naming something that cannot be opened says so."""
     params = st.query_params
     if params.get("demo"):
         found = next((s for s in choices if s.demo == params["demo"]), None)
@@ -101,7 +101,8 @@ def _initial(store: Store, choices: list[Source]) -> Source:
     last = st.session_state.get("_latent-last-model")
     if last in choices:
         return last
-    return next((s for s in choices if s.run_id and s.run_id == st.session_state.get("run")), choices[0])
+    ready = [s for s in choices if s.ready] or choices  # asked for nothing: open something to explore
+    return next((s for s in ready if s.run_id and s.run_id == st.session_state.get("run")), ready[0])
 
 
 def _initial_step(source: Source, steps: list[int]) -> None:

@@ -141,6 +141,10 @@ def test_a_run_without_a_checkpoint_says_so_and_opens_once_one_is_written(tiny_f
     store = Store()
     run_id = jobs.create(config.make_config("dcgan", "fashion-mnist", max_steps=2, width=8, batch_size=16,
                                             checkpoint_every=2, log_every=1), store, foreground=True)
+    if demos.available():  # asked for nothing, the page opens something it can draw, and lists the run
+        at = app(PAGE)
+        assert at.selectbox(key="latent-model").value.demo and "bundled demo models" in at.info[0].value
+        assert any(label.endswith("no checkpoint yet") for label in at.selectbox(key="latent-model").options)
     at = app(PAGE, run=run_id)
     assert not at.exception, at.exception
     assert at.selectbox(key="latent-model").value.run_id == run_id

@@ -4,6 +4,7 @@ import re
 import time
 
 import pytest
+from PIL import Image
 
 from tests.e2e.helpers import settle, shoot
 
@@ -25,7 +26,7 @@ def wait_for_frame(tab, at_least: int, seconds: float = 30) -> None:
         tab.wait_for_timeout(100)
 
 
-def test_play_animates_the_walk_in_the_page(server, page):
+def test_play_animates_the_walk_in_the_page(server, page, tmp_path):
     page.goto(server + "/latent")
     settle(page)
     frame_slider(page).wait_for(state="attached")
@@ -57,3 +58,11 @@ def test_play_animates_the_walk_in_the_page(server, page):
     held = frame(page)
     page.wait_for_timeout(1200)
     assert frame(page) == held, "Pause holds the frame"
+
+    # the animation file is made when its button is pressed (not on every slider move): it still arrives
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile("Animation \\(GIF\\)")).click()
+    saved = tmp_path / "walk.gif"
+    download.value.save_as(saved)
+    with Image.open(saved) as gif:
+        assert gif.n_frames == 2 * 16 - 2  # there and back

@@ -22,6 +22,10 @@ import argparse
 import statistics
 import time
 
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as gandash/__init__.py does, before torch starts OpenMP
+
 import torch
 
 from gandash import latent, variants

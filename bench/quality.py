@@ -32,6 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as gandash/__init__.py does, before torch starts OpenMP
+
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,21 +79,25 @@ def run_recipe(name: str, minutes: float, every: float, n: int, extra: dict, see
     if not marks or marks[-1] < minutes:
         marks.append(minutes)
     rows, seconds = [], 0.0
-    print(f"\n== {name}: {variant} on {dataset}, {minutes:g} min, {torch.get_num_threads()} thread(s); "
+    print(f"\n== {name}: {variant} on {dataset}, {minutes:g} min, up to {torch.get_num_threads()} thread(s); "
           f"batch {config.batch_size}, lr {config.lr_g:g}/{config.lr_d:g}, loss {config.loss}, "
           f"ema {config.ema_decay}, width {config.width}, size {config.image_size}", flush=True)
     # 'cpu' counts this process's CPU time over its threads: a stand-in for the time on a free machine
     # when other work shares the cores (for comparing settings; the reported figures use 'wall')
-    threads = torch.get_num_threads()
-    now = time.perf_counter if clock == "wall" else (lambda: time.process_time() / threads)
+    now = time.perf_counter if clock == "wall" else (lambda: time.process_time() / torch.get_num_threads())
+    tuner = training.thread_tuner(config, trainer.hw)  # as trainer.train does
     for mark in marks:
         while seconds < mark * 60:
+            if tuner:
+                torch.set_num_threads(tuner.threads())
             started = now()
             if config.lr_schedule != "constant":
                 trainer.train_seconds = seconds  # the schedule follows the budget, as in trainer.train
                 trainer.apply_lr_schedule()
             trainer.train_step()
             seconds += now() - started
+            if tuner:
+                tuner.record(now() - started)
         values = score(trainer, config, n if mark == marks[-1] else max(1000, n // 2))
         rows.append({"minutes": round(seconds / 60, 2), "step": trainer.step, **values})
         print("  " + "  ".join([f"{rows[-1]['minutes']:5.2f} min", f"step {trainer.step:6d}"]

@@ -26,6 +26,9 @@ import tempfile
 import time
 from dataclasses import asdict
 
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as gandash/__init__.py does, before torch starts OpenMP
+
 import torch
 import torch.nn.functional as F
 

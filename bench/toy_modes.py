@@ -23,6 +23,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as gandash/__init__.py does, before torch starts OpenMP
+
 import torch
 
 from gandash import data, images, sampling, trainer

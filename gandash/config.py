@@ -63,6 +63,8 @@ class TrainConfig:
     eval_samples: int = 1000        # samples per quality evaluation during training (0 = off; <= 5% of the time)
     # hardware
     device: str = "auto"            # auto (cuda, then mps, then cpu) | cpu | cuda | mps
+    cpu_threads: int = 0            # 0: the faster of 1 and a fair share of the cores, re-checked each minute;
+                                    # N: always N (thread counts change float rounding: fix it for bit-exact runs)
     mixed_precision: bool = True    # bf16/fp16 autocast on CUDA; ignored on the CPU
     # the original WGAN's recipe (Arjovsky et al. 2017)
     optimizer: str = "adam"         # adam | rmsprop (RMSProp ignores beta1/beta2)
@@ -259,6 +261,7 @@ def validate(config: TrainConfig) -> list[str]:
     for key in ("log_every", "sample_every", "checkpoint_every"):
         integer(key, getattr(c, key), 1, 10_000_000)
     integer("keep_checkpoints", c.keep_checkpoints, 1, 1000)
+    integer("cpu_threads", c.cpu_threads, 0, 256)
     need(c.eval_samples == 0 or 100 <= c.eval_samples <= 10_000,
          f"eval_samples must be 0 (off) or from 100 to 10000 (got {c.eval_samples}).")
     if c.device not in DEVICE_CHOICES:

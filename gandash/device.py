@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 import torch
@@ -77,3 +78,52 @@ def use_fair_share_of_cores(small_net: bool, concurrent_jobs: int = 1) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     torch.set_num_threads(cpu_threads(cores, concurrent_jobs, small_net))
     return before
+
+
+
+
+class ThreadTuner:
+    """Keeps the faster of a few thread counts while a CPU run trains. Which is faster depends on the
+    net and on what else the machine runs: with one other busy process on a 2-core machine, a 28x28
+    DCGAN step took 153 ms on two threads and 145 ms on one (with OpenMP's default spinning waits,
+    1.4 s on two: every op's barrier waits for a thread the OS has descheduled), while on a free
+    machine two threads are the faster.
+
+    So the loop times `probe` steps with each choice at the start, keeps the fastest, and checks
+    again when steps get `slower` times slower than that (another program started) or after
+    `every` seconds (one stopped). Checking costs a few steps at the slower setting, so it is rare."""
+
+    def __init__(self, choices: list[int], probe: int = 2, every: float = 600.0, slower: float = 1.5):
+        self.choices = sorted(set(choices))
+        self.probe, self.every, self.slower = probe, every, slower
+        self.best = self.choices[-1]
+        self.best_seconds = float("inf")
+        self._plan: list[tuple[int, bool]] = []  # (threads, timed?) of the steps left in the current check
+        self._timed: dict[int, list[float]] = {}
+        self._recent: list[float] = []
+        self._clock = every  # seconds trained since the last check: the first steps make one
+        self._now, self._time_it = self.best, False
+
+    def threads(self) -> int:
+        """The thread count to train the next step with."""
+        if not self._plan and len(self.choices) > 1 and (self._clock >= self.every or self._slowed_down()):
+            # each choice gets one untimed warm-up step (its thread pool waking up), then `probe` timed ones
+            self._plan = [(n, timed) for n in self.choices for timed in [False] + [True] * self.probe]
+            self._timed, self._recent, self._clock = {}, [], 0.0
+        self._now, self._time_it = self._plan.pop(0) if self._plan else (self.best, False)
+        return self._now
+
+    def record(self, seconds: float) -> None:
+        """How long the step trained with the last `threads()` took."""
+        self._clock += seconds
+        if not self._time_it:
+            self._recent = (self._recent + [seconds])[-5:]
+            return
+        self._timed.setdefault(self._now, []).append(seconds)
+        if not self._plan:  # the check is complete
+            medians = {n: statistics.median(times) for n, times in self._timed.items()}
+            self.best = min(medians, key=medians.get)
+            self.best_seconds = medians[self.best]
+
+    def _slowed_down(self) -> bool:
+        return len(self._recent) == 5 and statistics.median(self._recent) > self.slower * self.best_seconds

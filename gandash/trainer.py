@@ -407,6 +407,18 @@ def trainer_class(variant_name: str) -> type[Trainer]:
     return getattr(importlib.import_module(module), cls)
 
 
+def thread_tuner(config: TrainConfig, hw: device.DeviceSettings) -> device.ThreadTuner | None:
+    """On the CPU: fixed threads when the config asks for them, else a tuner between one thread and
+    the share this process was given (gandash.worker sets it). None elsewhere."""
+    if hw.type != "cpu":
+        return None
+    if config.cpu_threads:
+        torch.set_num_threads(config.cpu_threads)
+        return None
+    share = torch.get_num_threads()
+    return device.ThreadTuner([1, share]) if share > 1 else None
+
+
 def _evaluate(evaluator: Evaluator, trainer: Trainer, reporter: Reporter) -> dict[str, float]:
     try:
         return evaluator.run(trainer)
@@ -434,6 +446,7 @@ def train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop=la
     images_per_step = config.batch_size * config.d_steps
     status, message = "completed", "budget reached"
     stepper = Stepper(trainer, reporter)
+    tuner = thread_tuner(config, trainer.hw)
     evaluator = Evaluator(config) if type(trainer) is Trainer else Evaluator(config, samples=0)
     while not budget_reached(config, trainer.step, trainer.train_seconds):
         if should_stop():
@@ -442,10 +455,14 @@ def train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop=la
         if stepper.handle(reporter.commands()):
             window_start, window_steps = time.perf_counter(), 0  # paused time is not training time
             continue
+        if tuner:
+            torch.set_num_threads(tuner.threads())
         started = time.perf_counter()
         if config.lr_schedule != "constant":
             trainer.apply_lr_schedule()
         values = trainer.train_step(measure=(trainer.step + 1) % config.log_every == 0)
+        if tuner:
+            tuner.record(time.perf_counter() - started)
         window_steps += 1
         if values is not None:
             if not all(np.isfinite(v) for v in values.values()) or not trainer.is_finite():

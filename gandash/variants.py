@@ -90,7 +90,8 @@ REGISTRY: dict[str, Variant] = {v.name: v for v in (
             BCE_OBJECTIVE, "unconditional", "image", _conv_builder("batch"), dict(DCGAN_RECIPE),
             size_check=_conv_size),
     Variant("cgan", "Conditional GAN",
-            "The class label enters G (an embedding beside z) and D (a projection), so you can ask for a class.",
+            "The class label enters G (an embedding beside z) and D (one-hot planes beside the image and a "
+            "projection), so you can ask for a class.",
             "Mirza & Osindero, Conditional GANs, 2014; Miyato & Koyama, cGANs with Projection Discriminator, ICLR 2018",
             r"\min_G \max_D \; \mathbb{E}[\log D(x\mid y)] + \mathbb{E}[\log(1 - D(G(z\mid y)\mid y))]",
             "conditional", "image", _conv_builder("batch", conditional=True), dict(DCGAN_RECIPE),

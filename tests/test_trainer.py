@@ -24,7 +24,8 @@ class Recorder(trainer.Reporter):
 
 
 def tiny(variant, dataset="fashion-mnist", **changes):
-    settings = dict(max_steps=3, log_every=1, sample_every=2, checkpoint_every=2, batch_size=8)
+    # one fixed thread: tiny nets are fastest on one, and exact resume needs a fixed count
+    settings = dict(max_steps=3, log_every=1, sample_every=2, checkpoint_every=2, batch_size=8, cpu_threads=1)
     if variant != "toy":
         settings["width"] = 8
     return make_config(variant, dataset, **{**settings, **changes})
@@ -157,3 +158,17 @@ def test_an_unknown_schedule_is_refused_with_the_choices():
 
     problems = validate(TrainConfig(variant="toy", dataset="ring", image_size=0, channels=0, lr_schedule="step"))
     assert any("lr_schedule 'step' is unknown; choose one of constant, linear, cosine" in p for p in problems)
+
+
+def test_a_cpu_run_tunes_its_threads_between_one_and_its_share(tiny_fashion, tmp_path):
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # the share a worker gets on a 2-core machine
+    try:
+        status, _ = trainer.train(tiny("dcgan", max_steps=30, cpu_threads=0), tmp_path, Recorder())
+        assert status == "completed" and torch.get_num_threads() in (1, 2)
+        hw = trainer.device.pick("cpu")
+        torch.set_num_threads(2)
+        assert trainer.thread_tuner(tiny("dcgan", cpu_threads=0), hw).choices == [1, 2]
+        assert trainer.thread_tuner(tiny("dcgan", cpu_threads=3), hw) is None and torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)

@@ -8,6 +8,7 @@ BatchNorm, ReLU/LeakyReLU(0.2), tanh). Other sizes follow the same pattern from 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gandash.nets.common import embed_labels, dcgan_init, maybe_sn, projection
@@ -58,16 +59,30 @@ class ConvGenerator(nn.Module):
         return self.main(z[:, :, None, None])
 
 
+def label_planes(labels: torch.Tensor | None, num_classes: int, like: torch.Tensor) -> torch.Tensor:
+    """(N,) class ids, or (N, classes) weights when classes are blended, as (N, classes, H, W) planes."""
+    if labels is None:
+        raise ValueError("this discriminator is conditional: pass labels")
+    onehot = labels if labels.is_floating_point() else F.one_hot(labels, num_classes)
+    return onehot.to(like.dtype)[:, :, None, None].expand(-1, -1, *like.shape[2:])
+
+
 class ConvDiscriminator(nn.Module):
     """norm: 'batch' (DCGAN), 'layer' (WGAN-GP, whose penalty forbids batch statistics),
-    'spectral' (SNGAN: spectral norm on every layer) or 'none'."""
+    'spectral' (SNGAN: spectral norm on every layer) or 'none'.
+
+    Conditional (num_classes > 0): the label enters twice, as one-hot planes beside the image (the
+    cGAN of Mirza & Osindero, so the first layer can judge the image *for* its class) and as a
+    projection on the last features (Miyato & Koyama). With the projection alone and BatchNorm, a
+    6-minute Fashion-MNIST run drew the asked-for class only 23% of the time."""
 
     def __init__(self, channels: int, image_size: int, width: int = 64, norm: str = "batch",
                  num_classes: int = 0):
         super().__init__()
         seed, doublings = plan(image_size)
         spectral = norm == "spectral"
-        layers = [nn.Conv2d(channels, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
+        self.num_classes = num_classes
+        layers = [nn.Conv2d(channels + num_classes, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
         mult = 1
         for _ in range(doublings - 1):  # halve the size, double the channels, down to seed x seed
             layers += [nn.Conv2d(width * mult, width * mult * 2, 4, 2, 1, bias=False)]
@@ -90,6 +105,8 @@ class ConvDiscriminator(nn.Module):
                         setattr(module, name, maybe_sn(child, True))
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.num_classes:
+            x = torch.cat([x, label_planes(labels, self.num_classes, x)], 1)  # (N, C + classes, H, W)
         h = self.main(x)
         logits = self.head(h).flatten()
         if self.label_embedding is None:

@@ -74,9 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     interpolate.add_argument("--out", required=True, help="strip.png, anim.gif or z.npy")
 
     pretrain = commands.add_parser("pretrain", help="rebuild the bundled demo models from scratch")
-    pretrain.add_argument("--minutes-per-model", type=float, default=4.0)
     pretrain.add_argument("--only", action="append", metavar="NAME", help="one preset (repeatable)")
+    pretrain.add_argument("--steps", type=int, default=None, help="steps per model instead of each preset's own")
+    pretrain.add_argument("--minutes-per-model", type=float, default=None,
+                          help="a time budget per model instead of steps (not reproducible across machines)")
     pretrain.add_argument("--seed", type=int, default=0)
+    pretrain.add_argument("--out-dir", type=Path, default=None, help="write the demos here, not into gandash/")
 
     evaluate = commands.add_parser("eval", help="quality metrics of a run's latest generator (FID, recall, modes...)")
     evaluate.add_argument("run")
@@ -310,9 +313,13 @@ def cmd_interpolate(args) -> int:
 def cmd_pretrain(args) -> int:
     from gandash import demos
 
-    if not 0 < args.minutes_per_model <= 600:
+    if args.minutes_per_model is not None and not 0 < args.minutes_per_model <= 600:
         raise GandashError(f"--minutes-per-model must be above 0 and at most 600 (got {args.minutes_per_model}).")
-    demos.pretrain(args.only, args.minutes_per_model, args.seed)
+    if args.steps is not None and not 1 <= args.steps <= 10_000_000:
+        raise GandashError(f"--steps must be from 1 to 10000000 (got {args.steps}).")
+    if args.out_dir is not None and not args.out_dir.is_dir():
+        raise GandashError(f"--out-dir {args.out_dir} is not a folder.")
+    demos.pretrain(args.only, args.minutes_per_model, args.seed, steps=args.steps, folder=args.out_dir)
     return 0
 
 

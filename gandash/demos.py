@@ -11,12 +11,13 @@ from __future__ import annotations
 import io
 import re
 import tempfile
+import time
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from gandash import checkpoints, device, sampling, trainer
+from gandash import checkpoints, sampling, trainer
 from gandash.config import TrainConfig
 from gandash.errors import GandashError
 from gandash.paths import atomic_write_bytes
@@ -65,10 +66,11 @@ def load_generator(name: str) -> tuple[torch.nn.Module, TrainConfig, int]:
     return generator, config, int(state.get("step", 0))
 
 
-def bundle(run_dir: Path, name: str, description: str) -> Path:
-    """Pack a trained run's sampling generator (EMA when kept) into a demo file."""
+def bundle(run_dir: Path, name: str, description: str, folder: Path | None = None) -> Path:
+    """Pack a trained run's sampling generator (EMA when kept) into a demo file (in `folder`, by
+    default the bundled demos' own)."""
     run_dir = Path(run_dir)
-    target = path_for(name)
+    target = path_for(name) if folder is None else Path(folder) / path_for(name).name
     config = TrainConfig.load(run_dir / "config.json")
     state, _ = checkpoints.latest(run_dir)
     if state is None:
@@ -84,30 +86,46 @@ def bundle(run_dir: Path, name: str, description: str) -> Path:
 
 
 # The demo presets: what `python -m gandash pretrain` trains and bundles. Each is a plain Train-page
-# configuration with a time budget, so anyone can reproduce (or improve) a demo from the app too.
+# configuration with a step budget, so the same command rebuilds the same weights on any machine
+# (seeded; one thread, because thread counts change float rounding). README lists how long each took.
 PRESETS: dict[str, dict] = {
-    "dcgan-fashion": dict(variant="dcgan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
+    "dcgan-fashion": dict(variant="dcgan", dataset="fashion-mnist", steps=6000, overrides={},
                           description="DCGAN (Radford et al.) on Fashion-MNIST at 28x28, z of 100 dimensions."),
-    "cgan-fashion": dict(variant="cgan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
+    "cgan-fashion": dict(variant="cgan", dataset="fashion-mnist", steps=6000, overrides={},
                          description="Conditional DCGAN on Fashion-MNIST: ask for a T-shirt, a shoe, a bag."),
-    # issue 7: one demo per remaining variant
-    "wgan-fashion": dict(variant="wgan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
+    "vanilla-fashion": dict(variant="vanilla", dataset="fashion-mnist", steps=6000, overrides={},
+                            description="The seed tutorial's MLP GAN (256-512-1024 units) on Fashion-MNIST."),
+    "wgan-fashion": dict(variant="wgan", dataset="fashion-mnist", steps=2000, overrides={},
                          description="The original WGAN (weight clipping, RMSProp) on Fashion-MNIST."),
-    "infogan-fashion": dict(variant="infogan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
+    "wgan-gp-fashion": dict(variant="wgan-gp", dataset="fashion-mnist", steps=1500, overrides={},
+                            description="WGAN-GP (gradient penalty, 5 critic steps) on Fashion-MNIST."),
+    "lsgan-fashion": dict(variant="lsgan", dataset="fashion-mnist", steps=4000, overrides={},
+                          description="LSGAN (least-squares loss) on Fashion-MNIST."),
+    "hinge-fashion": dict(variant="hinge", dataset="fashion-mnist", steps=4000, overrides={},
+                          description="Hinge loss with a spectral-norm discriminator on Fashion-MNIST."),
+    "infogan-fashion": dict(variant="infogan", dataset="fashion-mnist", steps=4000, overrides={},
                             description="InfoGAN on Fashion-MNIST: a 10-way code and 2 continuous codes, no labels."),
-    "lapgan-fashion": dict(variant="lapgan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
+    "lapgan-fashion": dict(variant="lapgan", dataset="fashion-mnist", steps=4000, overrides={},
                            description="LAPGAN on Fashion-MNIST: a 7 -> 14 -> 28 px Laplacian pyramid of generators."),
-    "stackgan-fashion": dict(variant="stackgan", dataset="fashion-mnist", overrides=dict(ema_decay=0.999),
+    "stackgan-fashion": dict(variant="stackgan", dataset="fashion-mnist", steps=4000, overrides={},
                              description="StackGAN on Fashion-MNIST: a 14 px stage I refined to 28 px, per class."),
-    "discogan-shoes": dict(variant="discogan", dataset="domains:fashion-mnist:7,5", overrides=dict(ema_decay=0.999),
+    "discogan-shoes": dict(variant="discogan", dataset="domains:fashion-mnist:7,5", steps=3000,
+                           overrides={},
                            description="DiscoGAN between Fashion-MNIST sneakers and sandals, both directions."),
-    "srgan-fashion": dict(variant="srgan", dataset="lowres:fashion-mnist", overrides=dict(ema_decay=0.999),
-                          description="SRGAN x4 on Fashion-MNIST: 7x7 thumbnails back to 28x28."),
+    "srgan-photos": dict(variant="srgan", dataset="lowres:photos", steps=3000, overrides={},
+                         description="SRGAN x4 on crops of scikit-image's photos: for your own pictures."),
+    "toy-ring": dict(variant="toy", dataset="ring", steps=20000, overrides={},
+                     description="The 2D GAN on a ring of 8 Gaussians: every mode, tight."),
+    "deblur-seed-photos": dict(variant="deblur-seed", dataset="blurred:photos", steps=3000,
+                               overrides={},
+                               description="The seed tutorial's 3-conv deblurring GAN on blurred photo crops."),
 }
 
 
-def pretrain(names: list[str] | None = None, minutes: float = 4.0, seed: int = 0, log=print) -> list[Path]:
-    """Train each preset for `minutes` from scratch (seeded) and bundle its generator."""
+def pretrain(names: list[str] | None = None, minutes: float | None = None, seed: int = 0, log=print,
+             steps: int | None = None, folder: Path | None = None) -> list[Path]:
+    """Train each preset from scratch (seeded) for its step budget, or for `steps` / `minutes` when
+    given, and bundle its generator into `folder` (default: the bundled demos' folder)."""
     from gandash.config import make_config
 
     names = names or list(PRESETS)
@@ -117,20 +135,25 @@ def pretrain(names: list[str] | None = None, minutes: float = 4.0, seed: int = 0
     written = []
     for name in names:
         preset = PRESETS[name]
-        config = make_config(preset["variant"], preset["dataset"], max_steps=None, max_minutes=minutes, seed=seed,
-                             sample_every=10**6, checkpoint_every=10**6, log_every=100, **preset["overrides"])
-        with tempfile.TemporaryDirectory(prefix=f"gandash-pretrain-{name}-") as folder:
-            config.save(Path(folder) / "config.json")
-            log(f"{name}: training {config.variant} on {config.dataset} for {minutes:g} min")
-            threads = device.use_fair_share_of_cores(small_net=config.image_size == 0)
+        budget = dict(max_steps=None, max_minutes=minutes) if minutes else dict(max_steps=steps or preset["steps"])
+        config = make_config(preset["variant"], preset["dataset"], seed=seed, sample_every=10**6,
+                             checkpoint_every=10**6, log_every=100, cpu_threads=1, eval_samples=0,
+                             **budget, **preset["overrides"])
+        with tempfile.TemporaryDirectory(prefix=f"gandash-pretrain-{name}-") as scratch:
+            config.save(Path(scratch) / "config.json")
+            what = f"{minutes:g} min" if minutes else f"{config.max_steps} steps"
+            log(f"{name}: training {config.variant} on {config.dataset} for {what}")
+            started = time.perf_counter()
+            threads = torch.get_num_threads()
             try:
-                status, message = trainer.train(config, Path(folder), _Progress(name, log))
+                status, message = trainer.train(config, Path(scratch), _Progress(name, log))
             finally:
                 torch.set_num_threads(threads)
             if status != "completed":
                 raise GandashError(f"pretraining {name} ended {status}: {message}")
-            written.append(bundle(Path(folder), name, preset["description"]))
-        log(f"{name}: wrote {written[-1]} ({written[-1].stat().st_size / 1e6:.1f} MB)")
+            written.append(bundle(Path(scratch), name, preset["description"], folder))
+        log(f"{name}: wrote {written[-1]} ({written[-1].stat().st_size / 1e6:.1f} MB) "
+            f"in {(time.perf_counter() - started) / 60:.1f} min")
     return written
 
 

@@ -2,7 +2,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from gandash import jobs
 from gandash.errors import GandashError
 from gandash.store import ACTIVE, RESUMABLE
 from gandash.ui import common, run_view, runs_table, toy_view
@@ -51,17 +50,14 @@ if folder_gone:
              "cannot be resumed or rolled back. Delete the run to tidy up.")
 
 buttons = st.columns(5)
+common.show_job_error()
+buttons[0].button("Stop", icon=":material/stop:", disabled=run["status"] not in ACTIVE + ("queued",),
+                  on_click=common.stop_job, args=(run_id,), key=f"stop-page-{run_id}",
+                  help="The worker finishes its step, writes a checkpoint and exits.")
+buttons[1].button("Resume", icon=":material/play_arrow:", disabled=run["status"] not in RESUMABLE
+                  or run["status"] == "completed" or folder_gone, on_click=common.resume_job, args=(run_id,),
+                  key=f"resume-page-{run_id}", help="Continue from the last checkpoint.")
 try:
-    if buttons[0].button("Stop", icon=":material/stop:", disabled=run["status"] not in ACTIVE + ("queued",)):
-        jobs.stop(run_id, store, wait=False)
-        # a stop takes a step and a checkpoint: show it happen rather than a page that still says running
-        with st.spinner("Stopping: the worker finishes its step and writes a checkpoint…"):
-            jobs.wait_until_ended(run_id, store, timeout=20)
-        st.rerun()
-    if buttons[1].button("Resume", icon=":material/play_arrow:", disabled=run["status"] not in RESUMABLE
-                         or run["status"] == "completed" or folder_gone):
-        jobs.resume(run_id, store)
-        st.rerun()
     if buttons[2].button("Duplicate with changes", icon=":material/content_copy:"):
         st.session_state["prefill"] = dict(run["config"])
         st.switch_page("app_pages/train.py")

@@ -430,6 +430,14 @@ def _evaluate(evaluator: Evaluator, trainer: Trainer, reporter: Reporter) -> dic
 def train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop=lambda: False,
           dataset: data.Dataset | None = None) -> tuple[str, str]:
     """Train until the budget, a stop request or divergence; returns (status, message)."""
+    threads = torch.get_num_threads()
+    try:
+        return _train(config, run_dir, reporter, should_stop, dataset)
+    finally:  # the thread tuner's choice is this run's; a longer-lived caller keeps its own setting
+        torch.set_num_threads(threads)
+
+
+def _train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop, dataset) -> tuple[str, str]:
     trainer = trainer_class(config.variant)(config, run_dir, dataset)
     state, warnings = checkpoints.latest(run_dir, map_location=trainer.hw.device)
     for warning in warnings:

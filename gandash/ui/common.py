@@ -9,7 +9,7 @@ import time
 
 import streamlit as st
 
-from gandash import paths
+from gandash import jobs, paths
 from gandash.errors import GandashError
 from gandash.store import Store, StoreBusy
 
@@ -169,3 +169,31 @@ def timeline(label: str, steps: list[int], key: str, help: str | None = None) ->
         st.session_state.pop(f"{key}-pinned", None)
     st.session_state[f"_{key}_following"] = f"{key}-{steps[-1]}"
     return st.select_slider(label, options=steps, value=steps[-1], key=f"{key}-{steps[-1]}", help=help)
+
+
+# Job controls run as on_click callbacks: Streamlit runs a callback before the script, so the click
+# takes effect even when a live fragment's refresh interrupts the rerun the click started (under load,
+# with four fragments refreshing, a plain `if st.button(...)` Stop was lost and the job ran on).
+_JOB_ERROR = "_job_error"
+
+
+def stop_job(run_id: str) -> None:
+    try:
+        jobs.stop(run_id, store(), wait=False)
+        jobs.wait_until_ended(run_id, store(), timeout=10)  # a step and a checkpoint: then the page says stopped
+    except GandashError as exc:
+        st.session_state[_JOB_ERROR] = exc
+
+
+def resume_job(run_id: str) -> None:
+    try:
+        jobs.resume(run_id, store())
+    except GandashError as exc:
+        st.session_state[_JOB_ERROR] = exc
+
+
+def show_job_error() -> None:
+    """The message of a Stop or Resume that could not be done, once, where the buttons are."""
+    exc = st.session_state.pop(_JOB_ERROR, None)
+    if exc is not None:
+        show_error(exc)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from gandash import jobs
-from gandash.errors import GandashError
 from gandash.ui import common
 
 
@@ -25,11 +24,5 @@ def jobs_panel() -> None:
         if left.button("Open", key=f"open-{run['id']}", width="stretch"):
             common.select_run(run["id"])
             st.switch_page("app_pages/runs.py", query_params={"run": run["id"]})
-        if right.button("Stop", key=f"stop-{run['id']}", width="stretch"):
-            try:
-                jobs.stop(run["id"], store, wait=False)
-                with st.spinner("Stopping…"):
-                    jobs.wait_until_ended(run["id"], store, timeout=20)
-                st.rerun()  # the whole page, so the monitor shows the run stopped too
-            except GandashError as exc:
-                common.show_error(exc)
+        right.button("Stop", key=f"stop-{run['id']}", width="stretch", on_click=common.stop_job, args=(run["id"],))
+    common.show_job_error()

@@ -43,11 +43,13 @@ def shared_runs(tmp_path_factory):
     from tests.conftest import make_fashion_files
 
     root = tmp_path_factory.mktemp("shared") / "gandash-home"
+    # only while the runs are made: each test that uses them points GANDASH_HOME here itself, and the
+    # tests that run later in the session must see their own home (with the real Fashion-MNIST)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GANDASH_HOME", str(root))
         make_fashion_files(root / "data" / "fashion-mnist")
         runs = make_runs()
-        yield patch, root, runs
+    return None, root, runs
 
 
 @pytest.fixture

@@ -118,7 +118,7 @@ def test_train_this_picks_the_listed_dataset_of_an_image_to_image_variant(home):
     at.button(key="train-srgan").click().run()
     assert not at.exception, at.exception
     assert at.selectbox(key="variant").value == "srgan"
-    assert at.selectbox(key="dataset-srgan").value == gallery.prefill("srgan")["dataset"] == "lowres:fashion-mnist"
+    assert at.selectbox(key="dataset-srgan").value == gallery.prefill("srgan")["dataset"] == "lowres:photos"
 
 
 def test_a_seed_preset_prefills_the_train_page(home):

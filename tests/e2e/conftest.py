@@ -9,9 +9,15 @@ import time
 
 import pytest
 
-from tests.e2e.helpers import ARTIFACTS, CHROMIUM, ROOT
+from tests.e2e.helpers import ARTIFACTS, CHROMIUM, ROOT, SHOTS
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's outcome on the test item, so the page fixture can see a failure."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -50,7 +56,7 @@ def server(home, request):
 
 
 @pytest.fixture
-def page(server):
+def page(server, request):
     playwright = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (./run.sh test installs it)")
@@ -60,4 +66,8 @@ def page(server):
         tab = browser.new_page(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
         tab.set_default_timeout(90_000)
         yield tab
+        failed = getattr(request.node, "report_call", None)
+        if failed is not None and failed.failed:  # what the page showed when the test gave up
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            tab.screenshot(path=str(SHOTS / f"FAILED-{request.node.name[:80]}.png"), full_page=True)
         browser.close()

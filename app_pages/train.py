@@ -159,6 +159,15 @@ with st.container(border=True):
         checkpoint_every = c.number_input("Checkpoint every (steps)", value=base.checkpoint_every, step=1,
                                           key=f"ce{key}")
         name = d.text_input("Name (optional)", value=base.name, key=f"name{key}")
+        a, b = st.columns(2)
+        lr_schedule = a.selectbox("Learning-rate schedule", list(cfg.LR_SCHEDULES),
+                                  index=list(cfg.LR_SCHEDULES).index(base.lr_schedule), key=f"lrs{key}",
+                                  help="linear / cosine: both rates fall to 0 over the budget, so the last "
+                                       "steps settle instead of jittering around the answer.")
+        cpu_threads = b.number_input("CPU threads (0 = pick the faster)", value=base.cpu_threads, min_value=0,
+                                     step=1, key=f"thr{key}",
+                                     help="0 times 1 thread against this run's share of the cores now and then "
+                                          "and keeps the faster; a fixed number makes runs repeat bit for bit.")
         also = variant_settings.also_applies(variant_name)  # read by this variant's training step too
         if also:
             st.caption("Also used by this variant's training step:")
@@ -167,7 +176,8 @@ with st.container(border=True):
 values = dict(lr_g=lr_g, lr_d=lr_d, batch_size=int(batch_size), d_steps=int(d_steps), z_dim=int(z_dim),
               g_loss=g_loss, ema_decay=ema_decay, seed=int(seed), device=device_choice, beta1=beta1, beta2=beta2,
               width=int(width), image_size=int(image_size), loss=loss,
-              sample_every=int(sample_every), checkpoint_every=int(checkpoint_every), name=name, **particular)
+              sample_every=int(sample_every), checkpoint_every=int(checkpoint_every), name=name,
+              lr_schedule=lr_schedule, cpu_threads=int(cpu_threads), **particular)
 if budget_kind == "minutes":
     values.update(max_minutes=budget, max_steps=None, epochs=None)
 else:

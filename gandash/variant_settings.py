@@ -40,6 +40,9 @@ SETTINGS = (
             "its clipped critic unstable.", choices=OPTIMIZERS),
     Setting("pack", "Packing (PacGAN)", "D judges this many samples at once, so a generator that makes the same "
             "point over and over is easy to spot: a remedy for mode collapse. 1 = off.", low=1, high=16),
+    Setting("generators", "Generators (MGAN)", "A mixture of this many generators sharing all but one bias; "
+            "z's first coordinate picks which one draws a sample, so G can jump between separate modes "
+            "instead of laying samples along the way. 1 = one generator.", low=1, high=256),
     Setting("spectral_norm", "Spectral norm in D", "Normalises every D layer by its largest singular value, "
             "bounding how fast D's output can change."),
 )

@@ -49,6 +49,7 @@ class TrainConfig:
     r1_weight: float = 0.0          # R1 penalty on real data (0 = off)
     spectral_norm: bool = False     # spectral norm in the toy discriminator
     pack: int = 1                   # PacGAN packing for the toy discriminator
+    generators: int = 1             # toy G: a mixture of this many generators (MGAN), picked by z's first coordinate
     ema_decay: float = 0.0          # EMA of G's weights for sampling (0 = off, 0.999 typical)
     # budget: training stops at the first one reached
     max_steps: int | None = 2000
@@ -240,6 +241,7 @@ def validate(config: TrainConfig) -> list[str]:
         value = getattr(c, key)
         need(isinstance(value, (int, float)) and 0 <= value <= 1000, f"{key} must be from 0 to 1000 (got {value!r}).")
     integer("pack", c.pack, 1, 16)
+    integer("generators", c.generators, 1, 256)
     need(c.lr_schedule in LR_SCHEDULES,
          f"lr_schedule '{c.lr_schedule}' is unknown; choose one of {', '.join(LR_SCHEDULES)}.")
     need(c.optimizer in OPTIMIZERS, f"optimizer '{c.optimizer}' is unknown; choose one of {', '.join(OPTIMIZERS)}.")

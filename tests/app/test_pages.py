@@ -186,7 +186,7 @@ def test_upload_points_on_the_train_page_then_start_a_run_on_them(home):
 @pytest.mark.parametrize("variant, own", [
     ("wgan-gp", {"Gradient penalty λ": 10.0}),
     ("wgan", {"Weight clipping c": 0.01, "Optimizer": "rmsprop"}),
-    ("toy", {"Packing (PacGAN)": 1, "Spectral norm in D": False}),
+    ("toy", {"Packing (PacGAN)": 2, "Generators (MGAN)": 50, "Spectral norm in D": False}),
     ("dcgan", {}),
 ])
 def test_the_train_form_shows_the_settings_particular_to_the_variant(tiny_fashion, variant, own):

@@ -383,15 +383,17 @@ def strip_png(frames: torch.Tensor, nrow: int | None = None) -> bytes:
     return images.grid_png(frames, nrow=nrow or len(frames))
 
 
-def gif(frames: torch.Tensor, scale: int = 1, fps: float = 12.0, bounce: bool = True) -> bytes:
-    """An animated GIF, one frame per image; `bounce` plays back and forth so the loop has no jump."""
+def gif(frames: torch.Tensor, scale: int = 1, fps: float = 12.0, bounce: bool = True, loop: bool = True) -> bytes:
+    """An animated GIF, one frame per image; `bounce` plays back and forth so the loop has no jump;
+    without `loop` it plays once and stays on its last frame."""
     pictures = [_pil(frame, scale).convert("RGB") for frame in frames]
     if bounce and len(pictures) > 2:
         pictures = pictures + pictures[-2:0:-1]
     palette = [p.quantize(colors=255) for p in pictures]
     buffer = io.BytesIO()
+    looping = {"loop": 0} if loop else {}  # no loop field at all: browsers play it once
     palette[0].save(buffer, format="GIF", save_all=True, append_images=palette[1:],
-                    duration=max(20, int(1000 / fps)), loop=0, disposal=2)
+                    duration=max(20, int(1000 / fps)), disposal=2, **looping)
     return buffer.getvalue()
 
 

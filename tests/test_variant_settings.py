@@ -8,7 +8,7 @@ def names(settings) -> list[str]:
 def test_settings_particular_to_a_variant_come_from_its_recipe_and_its_nets():
     assert names(variant_settings.particular("wgan-gp")) == ["gp_weight"]
     assert names(variant_settings.particular("wgan")) == ["clip_value", "optimizer"]
-    assert names(variant_settings.particular("toy")) == ["pack", "spectral_norm"]  # read by the toy nets
+    assert names(variant_settings.particular("toy")) == ["pack", "generators", "spectral_norm"]  # read by the toy nets
     assert variant_settings.particular("dcgan") == []
 
 

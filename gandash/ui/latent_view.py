@@ -3,6 +3,7 @@ loading (so a slider never reloads a generator), the frame player and the pictur
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,46 +203,77 @@ def png(frames: torch.Tensor, model: latent.Model, nrow: int | None = None) -> b
 
 # --- the player: one frame slider that also plays -------------------------------------------------
 SPEEDS = (2, 4, 8, 12, 24)  # frames per second
+SLIDER_TICK = 0.5  # s between the slider's moves while playing
 
 
 def player(frames: torch.Tensor, model: latent.Model, key: str = "latent-frame") -> None:
-    """A frame slider with Play/Pause: playing moves the slider itself, one frame per tick of a fragment
-    that reruns alone (not the page) every 1/fps s, so the picture, the slider and the animation are one
-    control. It stops at the last frame, or loops."""
-    last, playing = len(frames) - 1, st.session_state.get(f"{key}-playing", False)
+    """A frame slider with Play/Pause. Playing shows the walk as an animated GIF that the browser plays
+    at the chosen speed (a server round trip per frame managed ~2 frames/s in headless Chromium on this
+    CPU), while a fragment moves the slider along with it twice a second; Pause holds the frame it
+    has reached. It stops at the last frame, or loops."""
+    last = len(frames) - 1
     if st.session_state.get(key, 0) > last:  # fewer frames than before
         st.session_state[key] = last
+    playing = st.session_state.get(f"{key}-playing", False)
     controls, view = st.columns([1, 4])
     with controls:
+        fps = st.select_slider("Speed", SPEEDS, value=8, key=f"{key}-fps", format_func=lambda n: f"{n} frames/s",
+                               on_change=_pause, args=(key, last))
+        st.toggle("Loop", value=True, key=f"{key}-loop", help="Start again from the first frame at the end.",
+                  on_change=_pause, args=(key, last))
         st.button("Pause" if playing else "Play", key=f"{key}-play", width="stretch", type="primary",
-                  icon=":material/pause:" if playing else ":material/play_arrow:", on_click=_toggle, args=(key, last))
-        st.toggle("Loop", value=True, key=f"{key}-loop", help="Start again from the first frame at the end.")
-        fps = st.select_slider("Speed", SPEEDS, value=8, key=f"{key}-fps", format_func=lambda n: f"{n} frames/s")
+                  icon=":material/pause:" if playing else ":material/play_arrow:", on_click=_toggle,
+                  args=(key, last, fps))
     with view:
-        st.fragment(run_every=1 / fps if playing else None)(_frame)(frames, model, key)
+        st.fragment(run_every=SLIDER_TICK if playing else None)(_slider)(last, key)
+        if playing:
+            start, loop = st.session_state[f"{key}-from"], st.session_state.get(f"{key}-loop", True)
+            order = list(range(start, last + 1)) + (list(range(start)) if loop else [])
+            st.image(latent.gif(frames[order], latent.display_scale(model), fps, bounce=False, loop=loop),
+                     caption=f"playing from frame {start} of {last}", width=256)
+        else:
+            frame = st.session_state.get(key, 0)
+            st.image(png(frames[frame:frame + 1], model), caption=f"frame {frame} of {last}", width=256)
 
 
-def _toggle(key: str, last: int) -> None:
-    playing = not st.session_state.get(f"{key}-playing", False)
-    st.session_state[f"{key}-playing"] = playing
-    if playing and st.session_state.get(key, 0) >= last:  # Play at the end starts again
-        st.session_state[key] = 0
-    st.session_state[f"{key}-hold"] = playing  # the press itself shows the frame it starts from
+def _position(key: str, last: int) -> tuple[int, bool]:
+    """Where the playing animation is now, and whether it has reached its end (without Loop)."""
+    state = st.session_state
+    moved = int((time.monotonic() - state[f"{key}-started"]) * state[f"{key}-speed"])
+    if state.get(f"{key}-loop", True):
+        return (state[f"{key}-from"] + moved) % (last + 1), False
+    return min(state[f"{key}-from"] + moved, last), state[f"{key}-from"] + moved >= last
 
 
-def _frame(frames: torch.Tensor, model: latent.Model, key: str) -> None:
-    last = len(frames) - 1
-    if st.session_state.get(f"{key}-playing", False) and not st.session_state.pop(f"{key}-hold", False):
-        frame = st.session_state.get(key, 0)
-        if frame < last:
-            st.session_state[key] = frame + 1
-        elif st.session_state.get(f"{key}-loop", True):
-            st.session_state[key] = 0
-        else:  # the end: stop, and rerun the page so the fragment stops ticking and the button says Play
-            st.session_state[f"{key}-playing"] = False
-            st.rerun()
-    frame = st.slider("Frame", 0, last, key=key)
-    st.image(png(frames[frame:frame + 1], model), caption=f"frame {frame} of {last}", width=256)
+def _toggle(key: str, last: int, fps: int) -> None:
+    state = st.session_state
+    if state.get(f"{key}-playing", False):
+        _pause(key, last)
+        return
+    frame = state.get(key, 0)
+    state[key] = state[f"{key}-from"] = 0 if frame >= last else frame  # Play at the end starts again
+    state[f"{key}-started"], state[f"{key}-speed"], state[f"{key}-playing"] = time.monotonic(), fps, True
+
+
+def _pause(key: str, last: int) -> None:
+    if st.session_state.get(f"{key}-playing", False):
+        st.session_state[key] = _position(key, last)[0]
+        st.session_state[f"{key}-playing"] = False
+
+
+def _slider(last: int, key: str) -> None:
+    state = st.session_state
+    if not state.get(f"{key}-playing", False):
+        st.slider("Frame", 0, last, key=key)
+        return
+    frame, ended = _position(key, last)
+    if ended:  # rerun the page: the still frame comes back, the fragment stops ticking, the button says Play
+        state[key], state[f"{key}-playing"] = last, False
+        st.rerun()
+    # While playing, the slider only shows where the animation is: a slider the server moves and the
+    # user can drag would race with it (the browser sends back the values it was sent, late).
+    state[f"{key}-progress"] = frame
+    st.slider("Frame", 0, last, key=f"{key}-progress", disabled=True, help="Pause to pick a frame.")
 
 
 def class_names(dataset: str, count: int) -> list[str]:

@@ -1,4 +1,6 @@
 """The latent page under AppTest, on a real tiny conditional run and on the bundled demos."""
+import time
+
 import pytest
 
 from gandash import demos
@@ -199,33 +201,48 @@ def test_a_damaged_checkpoint_or_one_of_another_variant_shows_the_error(tiny_fas
     assert "the checkpoint is of variant 'cgan', but the run is 'dcgan'" in at.error[0].value
 
 
-def test_play_moves_the_frame_slider_and_stops_at_the_end_or_loops(with_run):
+def playing_url(at) -> str | None:
+    return next((url for caption, url in image_urls(at).items() if caption.startswith("playing from frame")), None)
+
+
+def test_play_animates_the_walk_stops_at_the_end_or_loops_and_pause_holds_the_frame(with_run):
     at = app(PAGE, run=with_run)
-    at.slider(key="latent-steps").set_value(4).run()  # anchors 1, 2: frames 0..3
+    at.slider(key="latent-steps").set_value(8).run()  # anchors 1, 2: frames 0..7
     at.toggle(key="latent-frame-loop").set_value(False).run()
-    first = frame_url(at)
+    at.select_slider(key="latent-frame-fps").set_value(2).run()  # 3.5 s to the last frame
+    still = frame_url(at)
     at.button(key="latent-frame-play").click().run()
     assert at.button(key="latent-frame-play").label == "Pause"
-    assert at.slider(key="latent-frame").value == 0  # the press shows the first frame; each tick then moves on
-    seen = [frame_url(at)]
-    for expected in (1, 2, 3):
-        at.run()  # what the fragment's timer does in the browser, one tick
-        assert at.slider(key="latent-frame").value == expected
-        seen.append(frame_url(at))
-    assert seen[0] == first and len(set(seen)) == 4  # four different pictures
+    animation = playing_url(at)
+    assert animation and animation.endswith(".gif") and animation != still  # the browser plays it
+    time.sleep(0.6)
+    at.run()  # what the fragment's timer does in the browser: the slider follows the animation
+    assert 1 <= at.slider(key="latent-frame-progress").value < 7 and playing_url(at) == animation
+    deadline = time.monotonic() + 30
+    while at.button(key="latent-frame-play").label == "Pause":  # the fragment's ticks
+        assert time.monotonic() < deadline, "the animation never ended"
+        time.sleep(0.5)
+        at.run()
+    assert at.slider(key="latent-frame").value == 7, "stopped at the last frame"
+    assert playing_url(at) is None and frame_url(at) != still  # a still picture again
     at.run()
-    assert at.slider(key="latent-frame").value == 3 and at.button(key="latent-frame-play").label == "Play"
-    at.run()
-    assert at.slider(key="latent-frame").value == 3  # stopped
+    assert at.slider(key="latent-frame").value == 7  # stays stopped
+
     at.toggle(key="latent-frame-loop").set_value(True).run()
     at.button(key="latent-frame-play").click().run()  # Play at the end starts again from the first frame
-    assert at.slider(key="latent-frame").value == 0
-    for expected in (1, 2, 3, 0, 1):
-        at.run()
-        assert at.slider(key="latent-frame").value == expected
-    at.button(key="latent-frame-play").click().run()
+    assert at.slider(key="latent-frame-progress").value == 0
+    time.sleep(1.1)
+    at.button(key="latent-frame-play").click().run()  # Pause
+    held = at.slider(key="latent-frame").value
+    assert at.button(key="latent-frame-play").label == "Play" and held >= 2
+    time.sleep(0.6)
     at.run()
-    assert at.slider(key="latent-frame").value == 1 and not at.exception
+    assert at.slider(key="latent-frame").value == held and frame_url(at) and not at.exception  # held
+
+    at.slider(key="latent-frame").set_value(5).run()
+    at.button(key="latent-frame-play").click().run()  # from the frame picked
+    assert at.slider(key="latent-frame-progress").disabled  # while playing it only shows where the walk is
+    assert playing_url(at) != animation  # a walk from frame 5 on
 
 
 def test_truncation_zero_draws_the_mean_image_in_every_frame(with_run):

@@ -42,7 +42,8 @@ sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out"
 
 RECIPES = {  # name: (variant, dataset, overrides, minutes)
-    "dcgan64": ("dcgan", "fashion-mnist", dict(image_size=64, batch_size=64, ema_decay=0.0), 10.0),
+    "dcgan64": ("dcgan", "fashion-mnist", dict(image_size=64, batch_size=64, width=64, ema_decay=0.0,
+                                               lr_schedule="constant"), 10.0),
     "default": ("dcgan", "fashion-mnist", {}, 10.0),
     "cgan": ("cgan", "fashion-mnist", {}, 10.0),
     "ring": ("toy", "ring", {}, 2.0),

@@ -14,7 +14,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from scipy.signal import convolve2d
 
 from gandash.errors import GandashError
 
@@ -72,6 +71,8 @@ def defocus_kernel(radius: float) -> np.ndarray:
 
 def combine(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Two blurs one after the other (e.g. a slightly soft lens plus shake)."""
+    from scipy.signal import convolve2d  # here: scipy.signal takes over a second to import
+
     return _normalised(convolve2d(first, second, mode="full"))
 
 

@@ -7,7 +7,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import lfilter
 
 from gandash.store import Store
 
@@ -54,6 +53,8 @@ def debiased_ema(values: list[float], weight: float) -> list[float]:
         raise ValueError("weight must be in [0, 1)")
     array = np.asarray(values, dtype=float)
     if len(array) and np.isfinite(array).all():  # the common case, as one C loop (charts refresh every 2 s)
+        from scipy.signal import lfilter  # here: scipy.signal takes over a second to import
+
         averaged = lfilter([1 - weight], [1, -weight], array)
         return list(averaged / (1 - weight ** np.arange(1, len(array) + 1)))
     smoothed, last, count = [], 0.0, 0

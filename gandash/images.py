@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
-from torchvision.utils import make_grid
 
 from gandash.errors import GandashError
 from gandash.paths import atomic_write_bytes
@@ -44,10 +43,29 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return array[:, 0] if array.shape[1] == 1 else array.transpose(0, 2, 3, 1)
 
 
+def grid_array(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> np.ndarray:
+    """uint8 (H, W, 3): the images in rows of `nrow` on black, `padding` px apart and around (a single
+    image alone), as
+    torchvision's make_grid lays them out (torchvision itself takes seconds to import: every CLI call
+    and worker start would pay for it)."""
+    tiles = to_uint8(images)
+    if tiles.ndim == 3:
+        tiles = np.repeat(tiles[..., None], 3, axis=-1)
+    count, height, width = tiles.shape[:3]
+    if count == 1:  # one picture: no frame around it
+        return tiles[0]
+    columns = max(1, min(nrow, count))
+    rows = -(-count // columns)
+    grid = np.zeros((rows * (height + padding) + padding, columns * (width + padding) + padding, 3), np.uint8)
+    for index, tile in enumerate(tiles):
+        top, left = (index // columns) * (height + padding) + padding, (index % columns) * (width + padding) + padding
+        grid[top:top + height, left:left + width] = tile
+    return grid
+
+
 def grid_png(images: torch.Tensor, nrow: int = 8) -> bytes:
     """A PNG of images (float NCHW in [-1, 1]) laid out in a grid."""
-    grid = make_grid(images.detach().float().cpu(), nrow=nrow, padding=2, normalize=True, value_range=(-1, 1))
-    array = grid.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    array = grid_array(images, nrow)
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
     return buffer.getvalue()

@@ -33,8 +33,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torchmetrics.image.fid import FrechetInceptionDistance
-from torchmetrics.image.kid import poly_mmd
 
 from gandash import data, features
 from gandash.errors import GandashError
@@ -74,6 +72,8 @@ class _Given(nn.Module):
 
 def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
     """FID between two feature sets (N, D), via torchmetrics (float64 statistics)."""
+    from torchmetrics.image.fid import FrechetInceptionDistance  # here: torchmetrics takes ~2 s to import
+
     metric = FrechetInceptionDistance(feature=_Given(real.shape[1]))
     metric.update(real.double(), real=True)
     metric.update(fake.double(), real=False)
@@ -85,6 +85,8 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subset_size: int = 1000, subsets
     """KID (mean, std over random subsets) between feature sets, with torchmetrics' unbiased polynomial
     MMD. Its Metric class draws subsets from the global RNG and keeps every feature in a buffer, so
     the subsets are drawn here, seeded, and 10 of them (not 100) keep it near a second on a CPU."""
+    from torchmetrics.image.kid import poly_mmd
+
     size = min(subset_size, len(real), len(fake))
     generator = torch.Generator().manual_seed(seed)
     scores = torch.stack([poly_mmd(real[torch.randperm(len(real), generator=generator)[:size]].float(),

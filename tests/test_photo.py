@@ -128,3 +128,16 @@ def test_a_photo_costs_what_its_pixels_cost():
     photo = photos.read(encoded(Image.new("RGB", (400, 300), "teal"), "PNG"), "", LIMITS)
     assert photo.pixels.dtype == np.uint8 and photo.pixels.nbytes == 400 * 300 * 3
     assert photos.to_uint8(np.array([[[0, 32767, 65535]]], np.uint16)).tolist() == [[[0, 127, 255]]]
+
+
+def test_sample_grids_are_laid_out_as_torchvision_lays_them_out():
+    import torch
+    from torchvision.utils import make_grid
+
+    from gandash import images
+
+    for shape, nrow in (((10, 1, 7, 5), 4), ((3, 3, 6, 6), 8), ((1, 1, 4, 4), 8)):
+        batch = torch.rand(shape) * 2.4 - 1.2  # beyond [-1, 1] too: clamped
+        expected = make_grid(batch, nrow=nrow, padding=2, normalize=True, value_range=(-1, 1))
+        expected = expected.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        assert (images.grid_array(batch, nrow).astype(int) - expected).__abs__().max() <= 1  # rounding

@@ -30,7 +30,7 @@ def server(home, request):
     """The app on a free localhost port with the test's GANDASH_HOME; its output goes to a file (a
     pipe nobody reads would stall the server once full)."""
     port = free_port()
-    env = dict(os.environ, GANDASH_HOME=str(home))
+    env = dict(os.environ, GANDASH_HOME=str(home), PYTHONUNBUFFERED="1")  # the log is read while it runs
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"server-{request.node.name[:80]}.log"
     with open(log_path, "wb") as log:
@@ -70,4 +70,11 @@ def page(server, request):
         if failed is not None and failed.failed:  # what the page showed when the test gave up
             SHOTS.mkdir(parents=True, exist_ok=True)
             tab.screenshot(path=str(SHOTS / f"FAILED-{request.node.name[:80]}.png"), full_page=True)
+            # CI keeps only the test output: say there what the page and the server showed
+            text = tab.evaluate("document.body ? document.body.innerText : ''")
+            log = ARTIFACTS / f"server-{request.node.name[:80]}.log"
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:]) if log.exists() else ""
+            with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+                print(f"\n--- {request.node.name}: the page at {tab.url} showed:\n{text[-3000:]}\n"
+                      f"--- the server's output ended with:\n{tail}", flush=True)
         browser.close()

@@ -41,9 +41,18 @@ folder_gone = not Path(run["run_dir"]).is_dir()
 
 # --- the selected run ---------------------------------------------------------------------------
 st.divider()
-status_line = st.empty()  # the title and state, filled by the live fragment below so they move while training
-with status_line.container():
-    run_view.status_header(run)
+active = run["status"] in ACTIVE + ("queued",)
+
+
+# Its own fragment: a fragment that writes into a container outside itself (this header was once
+# filled by `live` below) makes Streamlit's frontend crash to a white page under load.
+@st.fragment(run_every=3 if active else None)
+@common.tolerate_busy
+def status_line() -> None:
+    run_view.status_header(store.run(run_id) or run)
+
+
+status_line()
 if folder_gone:
     st.error(f"This run's folder is gone: `{run['run_dir']}` was deleted outside gandash. Its metrics and "
              "events are still in the store, but its samples and checkpoints went with the folder, so it "
@@ -68,7 +77,6 @@ try:
 except GandashError as exc:
     common.show_error(exc)
 
-active = run["status"] in ACTIVE + ("queued",)
 settings = st.columns([3, 2, 5])
 smoothing = settings[0].slider("Smoothing", 0.0, 0.99, step=0.01, **common.keep("smoothing", 0.6),
                                help="Debiased exponential moving average; the raw values stay faint behind.")
@@ -85,8 +93,6 @@ def live() -> None:
     if current is None:
         st.warning("This run was deleted.")
         return
-    with status_line.container():
-        run_view.status_header(current)
     run_view.findings(run_id, store, run["config"])
     charts, samples = st.columns([3, 2])
     with charts:

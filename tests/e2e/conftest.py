@@ -65,6 +65,10 @@ def page(server, request):
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         tab = browser.new_page(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
         tab.set_default_timeout(90_000)
+        console: list[str] = []  # the browser's errors, for the failure report
+        tab.on("console", lambda message: console.append(f"{message.type}: {message.text}")
+               if message.type in ("error", "warning") else None)
+        tab.on("pageerror", lambda error: console.append(f"page error: {error}"))
         yield tab
         failed = getattr(request.node, "report_call", None)
         if failed is not None and failed.failed:  # what the page showed when the test gave up
@@ -76,5 +80,6 @@ def page(server, request):
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:]) if log.exists() else ""
             with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
                 print(f"\n--- {request.node.name}: the page at {tab.url} showed:\n{text[-3000:]}\n"
-                      f"--- the server's output ended with:\n{tail}", flush=True)
+                      f"--- the server's output ended with:\n{tail}\n"
+                      "--- the browser's console:\n" + "\n".join(console[-40:]), flush=True)
         browser.close()

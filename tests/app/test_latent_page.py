@@ -230,7 +230,7 @@ def test_play_animates_the_walk_stops_at_the_end_or_loops_and_pause_holds_the_fr
 
     at.toggle(key="latent-frame-loop").set_value(True).run()
     at.button(key="latent-frame-play").click().run()  # Play at the end starts again from the first frame
-    assert at.slider(key="latent-frame-progress").value == 0
+    assert "playing from frame 0 of 7" in image_urls(at)  # (the slider may have moved on already)
     time.sleep(1.1)
     at.button(key="latent-frame-play").click().run()  # Pause
     held = at.slider(key="latent-frame").value

@@ -41,9 +41,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out"
 
+from gandash.variants import PYTORCH_EXAMPLES_DCGAN64  # noqa: E402 (after the path above)
+
 RECIPES = {  # name: (variant, dataset, overrides, minutes)
-    "dcgan64": ("dcgan", "fashion-mnist", dict(image_size=64, batch_size=64, width=64, ema_decay=0.0,
-                                               lr_schedule="constant"), 10.0),
+    "dcgan64": ("dcgan", "fashion-mnist", PYTORCH_EXAMPLES_DCGAN64, 10.0),
     "default": ("dcgan", "fashion-mnist", {}, 10.0),
     "cgan": ("cgan", "fashion-mnist", {}, 10.0),
     "ring": ("toy", "ring", {}, 2.0),

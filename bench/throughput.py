@@ -126,10 +126,10 @@ def main() -> None:
     from gandash import data
     from gandash.config import make_config
     from gandash.store import Store
+    from gandash.variants import PYTORCH_EXAMPLES_DCGAN64
 
     def config_for(steps: int):
-        return make_config("dcgan", "fashion-mnist", image_size=64, batch_size=64, width=64, ema_decay=0.0,
-                           lr_schedule="constant", max_steps=steps,
+        return make_config("dcgan", "fashion-mnist", **PYTORCH_EXAMPLES_DCGAN64, max_steps=steps,
                            device="cpu", log_every=args.log_every,
                            sample_every=args.sample_every or max(1, min(200, steps // 2)),
                            checkpoint_every=args.checkpoint_every or steps,

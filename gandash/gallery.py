@@ -137,8 +137,8 @@ CARDS: dict[str, Card] = {
 # Seed presets: configurations readers of the original tutorials recognise, one click away.
 SEED_PRESETS = {
     "Vanilla MLP GAN on Fashion-MNIST (the seed tutorial)": dict(variant="vanilla", dataset="fashion-mnist"),
-    "DCGAN 64×64 z=100 (pytorch/examples)": dict(variant="dcgan", dataset="fashion-mnist", image_size=64,
-                                                 z_dim=100, width=64),
+    "DCGAN 64×64 z=100 (pytorch/examples)": dict(variant="dcgan", dataset="fashion-mnist", z_dim=100,
+                                                 **variants.PYTORCH_EXAMPLES_DCGAN64),
     "small deblurring GAN (deblur-seed)": dict(variant="deblur-seed", dataset="blurred:photos"),
 }
 

@@ -45,9 +45,8 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 def grid_array(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> np.ndarray:
     """uint8 (H, W, 3): the images in rows of `nrow` on black, `padding` px apart and around (a single
-    image alone), as
-    torchvision's make_grid lays them out (torchvision itself takes seconds to import: every CLI call
-    and worker start would pay for it)."""
+    image alone), as torchvision's make_grid lays them out (torchvision itself takes seconds to import:
+    every CLI call and worker start would pay for it)."""
     tiles = to_uint8(images)
     if tiles.ndim == 3:
         tiles = np.repeat(tiles[..., None], 3, axis=-1)

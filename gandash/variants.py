@@ -81,6 +81,9 @@ DCGAN_RECIPE = dict(z_dim=100, width=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=
 # time, which matters more than width at 28x28; the EMA of G and a learning rate that decays to 0
 # over the budget remove most of the late-training jitter from the samples.
 CPU_FAST = dict(width=32, ema_decay=0.999, lr_schedule="linear")
+# pytorch/examples dcgan/main.py as it ships (ngf = ndf = 64, batch 64, no EMA, a constant lr): the
+# Gallery's seed preset and the reference of bench/throughput.py and bench/quality.py
+PYTORCH_EXAMPLES_DCGAN64 = dict(image_size=64, batch_size=64, width=64, ema_decay=0.0, lr_schedule="constant")
 
 REGISTRY: dict[str, Variant] = {v.name: v for v in (
     Variant("vanilla", "Vanilla GAN (MLP)",

@@ -64,7 +64,7 @@ def test_conv_variants_at_other_sizes(name, size, tiny_fashion, tmp_path):
 
 
 def test_dcgan_64_is_the_pytorch_examples_architecture():
-    config = make_config("dcgan", "fashion-mnist", image_size=64, channels=3, width=64)  # the default is 32 (CPU recipe)
+    config = make_config("dcgan", "fashion-mnist", channels=3, **variants.PYTORCH_EXAMPLES_DCGAN64)
     generator, discriminator = variants.get("dcgan").build(config)
     # parameter counts of pytorch/examples dcgan/main.py with nz=100, ngf=ndf=64, nc=3
     assert sum(p.numel() for p in generator.parameters()) == 3_576_704

@@ -223,7 +223,7 @@ def player(frames: torch.Tensor, model: latent.Model, key: str = "latent-frame")
                   on_change=_pause, args=(key, last))
         st.button("Pause" if playing else "Play", key=f"{key}-play", width="stretch", type="primary",
                   icon=":material/pause:" if playing else ":material/play_arrow:", on_click=_toggle,
-                  args=(key, last, fps))
+                  args=(key, last))
     with view:
         st.fragment(run_every=SLIDER_TICK if playing else None)(_slider)(last, key)
         if playing:
@@ -239,20 +239,20 @@ def player(frames: torch.Tensor, model: latent.Model, key: str = "latent-frame")
 def _position(key: str, last: int) -> tuple[int, bool]:
     """Where the playing animation is now, and whether it has reached its end (without Loop)."""
     state = st.session_state
-    moved = int((time.monotonic() - state[f"{key}-started"]) * state[f"{key}-speed"])
+    moved = int((time.monotonic() - state[f"{key}-started"]) * state[f"{key}-fps"])  # a new speed pauses
     if state.get(f"{key}-loop", True):
         return (state[f"{key}-from"] + moved) % (last + 1), False
     return min(state[f"{key}-from"] + moved, last), state[f"{key}-from"] + moved >= last
 
 
-def _toggle(key: str, last: int, fps: int) -> None:
+def _toggle(key: str, last: int) -> None:
     state = st.session_state
     if state.get(f"{key}-playing", False):
         _pause(key, last)
         return
     frame = state.get(key, 0)
     state[key] = state[f"{key}-from"] = 0 if frame >= last else frame  # Play at the end starts again
-    state[f"{key}-started"], state[f"{key}-speed"], state[f"{key}-playing"] = time.monotonic(), fps, True
+    state[f"{key}-started"], state[f"{key}-playing"] = time.monotonic(), True
 
 
 def _pause(key: str, last: int) -> None:

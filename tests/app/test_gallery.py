@@ -133,6 +133,7 @@ def test_the_dcgan_preset_is_the_pytorch_examples_shape():
     preset = dict(gallery.SEED_PRESETS["DCGAN 64×64 z=100 (pytorch/examples)"])
     config = make_config(preset.pop("variant"), preset.pop("dataset"), **preset)
     assert (config.image_size, config.z_dim, config.width, config.lr_g, config.beta1) == (64, 100, 64, 2e-4, 0.5)
+    assert (config.batch_size, config.ema_decay, config.lr_schedule) == (64, 0.0, "constant")  # not the CPU recipe
 
 
 @pytest.mark.parametrize("name", ["dcgan", "lapgan"])

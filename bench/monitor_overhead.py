@@ -2,7 +2,8 @@
 in a real browser (refreshing live every 2 s) versus with no page open. Goal: < 5% slower.
 
 One DCGAN job on Fashion-MNIST runs throughout; the script alternates windows without and with the
-monitor open and compares the job's own images/s rows in the store for each window.
+monitor open and compares the job's own images/s rows in the store for each window. It also prints
+the CPU time the app server and the browser used in each window (what the page costs).
 
     .venv/bin/python bench/monitor_overhead.py [--window 60] [--rounds 2]
 """
@@ -30,6 +31,30 @@ def free_port() -> int:
 def rate(store, run_id: str, start: float, end: float) -> float:
     rows = [value for _, _, value, t in store.metrics(run_id, names=("images_per_sec",)) if start <= t <= end]
     return statistics.mean(rows) if rows else float("nan")
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU time of these processes so far (the ones that have gone count nothing)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def browser_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and "chrom" in (entry / "comm").read_text():
+                pids.append(int(entry.name))
+        except OSError:
+            pass
+    return pids
 
 
 def main() -> None:
@@ -68,11 +93,16 @@ def main() -> None:
                 page.goto(f"http://localhost:{port}/runs?run={run_id}")
                 page.get_by_text("Losses").first.wait_for(timeout=60_000)
                 start = time.time()
+                server_before, browser_before = cpu_seconds([server.pid]), cpu_seconds(browser_pids())
                 time.sleep(args.window)
+                server_cpu = cpu_seconds([server.pid]) - server_before
+                browser_cpu = cpu_seconds(browser_pids()) - browser_before
                 with_page.append(rate(store, run_id, start + 2, time.time()))
                 page.close()
                 print(f"round {round_ + 1}: {without[-1]:.1f} images/s without the page, "
-                      f"{with_page[-1]:.1f} with the monitor open")
+                      f"{with_page[-1]:.1f} with the monitor open; while open the server used "
+                      f"{100 * server_cpu / args.window:.0f}% of a core and the browser "
+                      f"{100 * browser_cpu / args.window:.0f}%")
             browser.close()
     finally:
         jobs.stop(run_id, store)

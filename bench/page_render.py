@@ -26,7 +26,15 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PAGES = {"home": ("/", "gandash"), "train": ("/train", "Train a GAN"), "runs": ("/runs", "Runs"),
-         "compare": ("/compare", "Compare runs"), "latent": ("/latent", "Latent space")}
+         "compare": ("/compare", "Compare runs"), "latent": ("/latent", "Latent space"),
+         "gallery": ("/gallery", "Gallery")}
+# the Gallery is drawn when every card and every bundled model's picture is (Streamlit gives a keyed
+# container the class st-key-KEY; the cards are keyed card-NAME)
+GALLERY_DRAWN = """(cards) => {
+  const drawn = document.querySelectorAll('[class*="st-key-card-"]');
+  const images = [...document.querySelectorAll('[class*="st-key-card-"] [data-testid=stImage] img')];
+  return drawn.length === cards && images.every(img => img.complete && img.naturalWidth > 0);
+}"""
 NAMES = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_norm_d", "grad_norm_g", "images_per_sec")
 
 
@@ -71,6 +79,10 @@ def time_page(browser, url: str, title: str) -> float:
     page.goto(url)
     page.get_by_role("heading", name=re.compile(title)).first.wait_for(timeout=60_000)
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    if "/gallery" in url:
+        from gandash import variants
+
+        page.wait_for_function(GALLERY_DRAWN, arg=len(variants.REGISTRY), timeout=120_000, polling=50)
     elapsed = time.perf_counter() - started
     assert page.locator(".stException").count() == 0, f"{url} shows an exception"
     page.close()

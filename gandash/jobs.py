@@ -15,12 +15,14 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gandash import paths
-from gandash.config import TrainConfig, check, with_changes
-from gandash.device import available_accelerators, resolve_device_type
 from gandash.errors import GandashError
 from gandash.store import ACTIVE, RESUMABLE, Store
+
+if TYPE_CHECKING:
+    from gandash.config import TrainConfig
 
 HEARTBEAT_STALE = 60.0  # seconds without a heartbeat before a live-looking worker counts as dead
 START_GRACE = 30.0  # seconds a 'starting' run may take to report its pid
@@ -44,6 +46,9 @@ def new_run_id(config: TrainConfig) -> str:
 def create(config: TrainConfig, store: Store | None = None, start: bool = True, foreground: bool = False) -> str:
     """Make the run's folder, config.json and store row; queue it (and start it if a slot is free).
     A foreground run is marked 'starting' with this process's pid so no scheduler launches it."""
+    from gandash.config import check
+    from gandash.device import available_accelerators, resolve_device_type
+
     check(config)
     store = store or Store()
     run_id = new_run_id(config)
@@ -133,6 +138,8 @@ def resume(run_id: str, store: Store | None = None, start: bool = True, **budget
     changes = {key: value for key, value in budget.items() if value is not None}
     run_dir = Path(run["run_dir"])
     if changes:
+        from gandash.config import TrainConfig, with_changes
+
         config = with_changes(TrainConfig.load(run_dir / "config.json"), **changes)
         config.save(run_dir / "config.json")
         store.update_run(run_id, config=config.to_json(), total_steps=config.total_steps)

@@ -9,6 +9,16 @@ import numpy as np
 import pytest
 
 
+def pytest_configure(config):
+    """The suite runs on two pytest-xdist workers side by side (the CI box has two cores): each test
+    process computes on one thread, so two of them do not fight over the cores. Workers that a test
+    starts as jobs choose their own threads, as in real use."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
+
+
 def write_idx(path, array: np.ndarray, compress: bool = True) -> None:
     """Write an IDX file of unsigned bytes, the format of the MNIST family."""
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)

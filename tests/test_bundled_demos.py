@@ -82,13 +82,13 @@ def test_every_preset_is_a_valid_config_and_pretrain_rebuilds_a_demo_the_same_wa
     bundled_before = {p.name: p.stat().st_mtime_ns for p in demos.FOLDER.glob("*.pt")}
     for out in ("a", "b"):
         (tmp_path / out).mkdir()
-        result = subprocess.run([sys.executable, "-m", "gandash", "pretrain", "--only", "toy-ring", "--steps", "150",
+        result = subprocess.run([sys.executable, "-m", "gandash", "pretrain", "--only", "toy-ring", "--steps", "40",
                                  "--out-dir", str(tmp_path / out)], cwd=root, capture_output=True, text=True,
                                 timeout=180)
         assert result.returncode == 0, result.stderr
         assert "toy-ring: wrote" in result.stdout
     a, b = (torch.load(tmp_path / out / "toy-ring.pt", weights_only=True) for out in ("a", "b"))
-    assert a["step"] == 150 and a["config"]["variant"] == "toy"
+    assert a["step"] == 40 and a["config"]["variant"] == "toy"
     assert all(torch.equal(a["generator"][key], b["generator"][key]) for key in a["generator"])  # seeded
     assert {p.name: p.stat().st_mtime_ns for p in demos.FOLDER.glob("*.pt")} == bundled_before  # --out-dir
     bad = subprocess.run([sys.executable, "-m", "gandash", "pretrain", "--only", "nope"], cwd=root,

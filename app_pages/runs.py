@@ -23,7 +23,7 @@ if run_id not in {r["id"] for r in runs}:
 anything_active = any(r["status"] in ACTIVE + ("queued",) for r in runs)
 
 
-@st.fragment(run_every=3 if anything_active else None)
+@st.fragment(run_every=common.STATUS_REFRESH if anything_active else None)
 @common.tolerate_busy
 def table() -> None:
     current = store.runs()
@@ -45,11 +45,16 @@ active = run["status"] in ACTIVE + ("queued",)
 
 
 # Its own fragment: a fragment that writes into a container outside itself (this header was once
-# filled by `live` below) makes Streamlit's frontend crash to a white page under load.
-@st.fragment(run_every=3 if active else None)
+# filled by `live` below) makes Streamlit's frontend crash to a white page under load. It is also what
+# notices the run ending or being paused, so the slower chart refresh can be turned off.
+@st.fragment(run_every=common.STATUS_REFRESH if active else None)
 @common.tolerate_busy
 def status_line() -> None:
-    run_view.status_header(store.run(run_id) or run)
+    current = store.run(run_id) or run
+    run_view.status_header(current)
+    if active and (current["status"] not in ACTIVE + ("queued",)
+                   or bool(current["phase"].get("paused")) != bool(run["phase"].get("paused"))):
+        st.rerun()  # ended, paused or resumed: redraw the page (buttons, stepper, refresh timers)
 
 
 status_line()
@@ -77,22 +82,36 @@ try:
 except GandashError as exc:
     common.show_error(exc)
 
-settings = st.columns([3, 2, 5])
+settings = st.columns([3, 2, 3, 2])
 smoothing = settings[0].slider("Smoothing", 0.0, 0.99, step=0.01, **common.keep("smoothing", 0.6),
                                help="Debiased exponential moving average; the raw values stay faint behind.")
 settings[0].caption(common.smoothing_window(smoothing, run["config"].get("log_every")))
 x_axis = settings[1].radio("x axis", ["step", "wall time"], horizontal=True, **common.keep("x-axis", "step"))
+refresh = settings[2].radio("Charts refresh", common.CHART_REFRESH, horizontal=True,
+                            format_func=lambda seconds: f"{seconds} s" if seconds else "off",
+                            **common.keep("chart-refresh", 10, allowed=common.CHART_REFRESH),
+                            help="How often the charts, samples and events redraw while the job trains. "
+                                 "The browser redrawing charts takes CPU from training on the same machine: "
+                                 "a watched DCGAN job trained about 2% slower with every 10 s, 7% with every 3 s (bench/monitor_overhead.py). "
+                                 "The status line above stays live either way.")
 
 
-# Live parts refresh every 3 s: with every 2 s (and the stepper every 1 s) a watched DCGAN job ran
-# ~5% slower on a 2-core machine, the browser redrawing charts being most of the cost.
-@st.fragment(run_every=3 if active else None)
+# The browser redrawing plotly charts is most of what a watched job loses (bench/monitor_overhead.py).
+# A job that has not logged its first metrics and sample yet is looked at every 3 s whatever the
+# setting: nobody should stare at an empty monitor for 30 s.
+waiting_for_data = active and not run_view.has_data(run_id, store)
+live_every = 3 if waiting_for_data else refresh
+
+
+@st.fragment(run_every=live_every if active and live_every else None)
 @common.tolerate_busy
 def live() -> None:
     current = store.run(run_id)
     if current is None:
         st.warning("This run was deleted.")
         return
+    if waiting_for_data and run_view.has_data(run_id, store):
+        st.rerun()  # the first data is in: redraw with the chosen refresh
     run_view.findings(run_id, store, run["config"])
     charts, samples = st.columns([3, 2])
     with charts:
@@ -106,14 +125,13 @@ def live() -> None:
             run_view.sample_timeline(run_id, store)
         st.markdown("**Events**")
         run_view.event_log(run_id, store)
-    if active and current["status"] not in ACTIVE + ("queued",):
-        st.rerun()  # the run ended: redraw the whole page (buttons, status)
 
 
 if run["status"] in ACTIVE:
     paused = bool(run["phase"].get("paused"))
 
-    @st.fragment(run_every=1 if paused else 3)  # quick while someone steps through Algorithm 1
+    # Quick while someone steps through Algorithm 1; still otherwise (status_line notices a pause).
+    @st.fragment(run_every=1 if paused else None)
     @common.tolerate_busy
     def step_by_step() -> None:
         current = store.run(run_id)

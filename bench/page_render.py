@@ -3,6 +3,8 @@
 Fills a fresh GANDASH_HOME with 50 runs and 100 000 metric rows (half of them in the newest run,
 the one the monitor opens), starts `streamlit run`, and times each page in headless Chromium from
 navigation until the script has finished and the page's title is drawn. Goal: < 2 s per page.
+It also times the floor: a one-line Streamlit page (st.title) served the same way, which is what
+a new browser session costs in Streamlit itself (loading its frontend, opening the websocket).
 
     .venv/bin/python bench/page_render.py [--runs 50] [--rows 100000]
 """
@@ -89,20 +91,29 @@ def time_page(browser, url: str, title: str) -> float:
     return elapsed
 
 
+def start_server(script: str | Path, home: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)],
+                              cwd=ROOT, env=dict(os.environ, GANDASH_HOME=str(home)),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return server, port
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pages", nargs="+", choices=PAGES, default=list(PAGES), help="only these pages")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp()) / "home"
     started = time.perf_counter()
     fill(home, args.runs, args.rows)
     print(f"filled a store with {args.runs} runs and {args.rows} metric rows in {time.perf_counter() - started:.1f} s")
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
-                              cwd=ROOT, env=dict(os.environ, GANDASH_HOME=str(home)),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port = start_server("streamlit_app.py", home)
+    floor_script = home / "floor.py"
+    floor_script.write_text("import streamlit as st\nst.title('Floor')\n")
+    floor_server, floor_port = start_server(floor_script, home)
     from playwright.sync_api import sync_playwright
 
     try:
@@ -110,16 +121,22 @@ def main() -> None:
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=[
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            floor = [time_page(browser, f"http://localhost:{floor_port}/", "Floor") for _ in range(args.repeats + 1)][1:]
+            print(f"floor: a one-line Streamlit page: median {statistics.median(floor):.2f} s "
+                  f"(all: {', '.join(f'{t:.2f}' for t in floor)})")
+            floor_server.terminate()
             cold = time_page(browser, f"http://localhost:{port}/", "gandash")
             print(f"cold start (the server's first page, imports torch): {cold:.2f} s")
-            for name, (path, title) in PAGES.items():
+            for name in args.pages:
+                path, title = PAGES[name]
                 times = [time_page(browser, f"http://localhost:{port}{path}", title) for _ in range(args.repeats)]
                 print(f"{name:<8} first render: median {statistics.median(times):.2f} s  "
                       f"(all: {', '.join(f'{t:.2f}' for t in times)})")
             browser.close()
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        for process in (server, floor_server):
+            process.terminate()
+            process.wait(timeout=20)
 
 
 if __name__ == "__main__":

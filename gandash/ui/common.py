@@ -86,6 +86,10 @@ def duration(start: float | None, end: float | None) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
+# Live refresh, in seconds. Every redraw costs the browser and the server CPU that a job training on
+# the same cores then lacks: status lines and tables are cheap, charts are not (bench/monitor_overhead.py).
+STATUS_REFRESH = 5
+CHART_REFRESH = (3, 10, 30, 0)  # 0: off
 STATUS_ICONS = {"running": "🟢", "starting": "🟡", "queued": "⏳", "stopped": "⏹️", "completed": "✅",
                 "crashed": "💥", "failed": "❌", "diverged": "⚠️"}
 

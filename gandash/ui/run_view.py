@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -10,7 +11,7 @@ import streamlit as st
 from gandash import checkpoints, diagnose, export, images, jobs
 from gandash.errors import GandashError
 from gandash.history import MetricHistory
-from gandash.store import Store
+from gandash.store import ACTIVE, Store
 from gandash.ui import charts, common
 
 CHARTS = (("Losses", ("loss_d", "loss_g"), False), ("Discriminator outputs", ("d_x", "d_g_z1", "d_g_z2"), False),
@@ -31,6 +32,11 @@ def history(run_id: str, store: Store) -> MetricHistory:
         cache[run_id] = MetricHistory(run_id)
     cache[run_id].update(store)
     return cache[run_id]
+
+
+def has_data(run_id: str, store: Store) -> bool:
+    """Whether the run has logged metrics and saved a sample: what the live monitor waits for first."""
+    return bool(history(run_id, store).columns) and bool(store.samples(run_id))
 
 
 def metric_charts(run_id: str, store: Store, smoothing: float, x_axis: str) -> None:
@@ -211,6 +217,19 @@ def algorithm_text(phase: dict) -> str:
     return "\n".join(lines)
 
 
+def wait_for_pause_state(run_id: str, store: Store, paused: bool, seconds: float = 3.0) -> None:
+    """Redraw the page once the worker has paused or resumed, so the stepper refreshes at the matching
+    rate at once (the status line would notice within a few seconds anyway, if the worker is slow)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        current = store.run(run_id)
+        if current is None or current["status"] not in ACTIVE:
+            return
+        if bool((current.get("phase") or {}).get("paused")) == paused:
+            st.rerun()
+        time.sleep(0.1)
+
+
 def stepper(run: dict, store: Store) -> None:
     """Pause a running job and advance it one D or G step at a time (commands go through the store)."""
     phase = run.get("phase") or {}
@@ -233,6 +252,8 @@ def stepper(run: dict, store: Store) -> None:
             jobs.send(run["id"], command, store)
         except GandashError as exc:
             st.error(str(exc))
+    if commands and commands[-1] in ("pause", "continue"):
+        wait_for_pause_state(run["id"], store, commands[-1] == "pause")
     if paused or commands:
         st.code(algorithm_text(phase), language=None)
         data = history(run["id"], store)

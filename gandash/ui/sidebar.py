@@ -8,7 +8,7 @@ from gandash import jobs
 from gandash.ui import common
 
 
-@st.fragment(run_every=3)
+@st.fragment(run_every=common.STATUS_REFRESH)
 @common.tolerate_busy
 def jobs_panel() -> None:
     store = common.store()

@@ -195,3 +195,33 @@ def test_the_sample_timeline_follows_the_newest_step_until_moved_back(populated)
     assert shown_step(at) == "step 3"
     at.select_slider(key=f"sample-step-{image}-pinned").set_value(6).run()  # back at the newest: follow again
     assert shown_step(at) == "step 6" and at.select_slider(key=f"sample-step-{image}-6")
+
+
+def test_step_by_step_pauses_a_real_job_steps_it_and_lets_it_run_again(running_toy):
+    at = app("app_pages/runs.py", run=running_toy)
+    assert any("Pause the job to walk through Algorithm 1" in c.value for c in at.caption)
+    at.button(key="step-pause").click().run()  # the page waits for the worker to pause, then redraws
+    store = Store()
+    assert store.run(running_toy)["phase"]["paused"]
+    assert at.button(key="step-pause").disabled and not at.button(key="step-next").disabled
+    phase = lambda: store.run(running_toy)["phase"]  # noqa: E731 - what the worker reports while paused
+    paused_at = phase()["step"]
+    at.button(key="step-d").click().run()
+    wait_for(lambda: phase().get("d_done") == 1 and phase()["last"] == "step-d", what="one D step")
+    assert phase()["step"] == paused_at, "a D step alone is not a training step"
+    at.button(key="step-g").click().run()
+    wait_for(lambda: phase()["step"] == paused_at + 1, what="the G step that ends the step")
+    assert phase()["d_done"] == 0
+    at.button(key="step-continue").click().run()
+    assert not store.run(running_toy)["phase"]["paused"] and not at.button(key="step-pause").disabled
+    wait_for(lambda: store.run(running_toy)["step"] > paused_at + 50, what="training to go on")
+    assert not at.exception
+
+
+def test_the_chart_refresh_setting_is_offered_and_kept(populated):
+    toy, _ = populated
+    at = app("app_pages/runs.py", run=toy)
+    assert at.radio(key="chart-refresh").value == 10  # the default: a few percent of a watched job's speed
+    at.radio(key="chart-refresh").set_value(0).run()
+    assert app("app_pages/runs.py", run=toy).radio(key="chart-refresh").value == 0
+    assert not at.exception

@@ -10,7 +10,8 @@ API (all pure functions on tensors unless said otherwise)
   dataset (see KEYS); a dataset with no feature space raises GandashError saying so.
   Measured cost (bench/eval_cost.py, DCGAN 28x28, n=2000, on this project's 2-core CPU while other
   jobs held it at load ~6, so an upper bound): 8.4 s per call, plus 14 s once per process for the
-  10 000 reference images' features (cached); a toy ring run: 0.9 s. Real vs real (the two halves
+  10 000 reference images' features (cached in the process and under GANDASH_HOME/cache); a toy ring run: 0.04 s
+  once torchmetrics is imported (import_backend: 1-2 s once per process). Real vs real (the two halves
   of the Fashion-MNIST test split) scores FID 0.32, KID x1000 0.15, precision/recall 0.88/0.88.
   `inception=True` adds standard FID when torch-fidelity and its Inception weights are already on
   disk (minutes on a CPU; never downloads).
@@ -27,14 +28,16 @@ API (all pure functions on tensors unless said otherwise)
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
+import io
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from gandash import data, features
+from gandash import data, features, paths
 from gandash.errors import GandashError
 
 # What each key of evaluate()'s result means (the CLI prints these; pages may show them).
@@ -68,6 +71,13 @@ class _Given(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x
+
+
+def import_backend() -> None:
+    """Import torchmetrics now: it takes 1-2 s once per process, which would otherwise land on the
+    first evaluation of a run and blow its share of the training time (a toy evaluation is 0.04 s)."""
+    import torchmetrics.image.fid  # noqa: F401
+    import torchmetrics.image.kid  # noqa: F401
 
 
 def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
@@ -204,10 +214,46 @@ def _as_samples(source, config, n: int, seed: int) -> dict:
 @functools.lru_cache(maxsize=4)
 def _reference(dataset: str, size: int, channels: int, data_dir: str | None):
     """Features and logits of the real test images, seen at the run's size and channels (so a 16x16
-    run is not charged for resolution it was never asked to produce). Cached per process."""
+    run is not charged for resolution it was never asked to produce). Cached per process and on disk
+    under GANDASH_HOME/cache (10 000 images through the classifier take seconds on a CPU, and every
+    training run's first evaluation would pay them again)."""
+    cache = reference_cache_file(dataset, size, channels, data_dir)
+    try:
+        saved = torch.load(cache, map_location="cpu", weights_only=True)
+        return saved["features"], saved["logits"]
+    except Exception:  # absent, or damaged (it is only a cache): compute it again
+        pass
     images, _ = features.test_split(dataset, data_dir)
     real = features.to_float(data.to_size(images, size, channels))
-    return features.load(dataset).features_and_logits(real)
+    feats, logits = features.load(dataset).features_and_logits(real)
+    buffer = io.BytesIO()
+    torch.save({"features": feats, "logits": logits}, buffer)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        paths.atomic_write_bytes(cache, buffer.getvalue())
+    except OSError:
+        pass  # a read-only home only costs the recomputation next time
+    return feats, logits
+
+
+def reference_cache_file(dataset: str, size: int, channels: int, data_dir: str | None) -> Path:
+    """Keyed by the classifier's bytes too: retrained weights must not meet stale features."""
+    digest = hashlib.sha1(features.weights_path(dataset).read_bytes())
+    digest.update(f"{size}/{channels}/{data_dir}".encode())
+    return paths.home() / "cache" / f"reference-{dataset}-{digest.hexdigest()[:16]}.pt"
+
+
+def reference_ready(dataset: str, size: int, channels: int, data_dir: str | None) -> bool:
+    """Whether the reference features come for free (already in this process, or on disk)."""
+    if (dataset, size, channels, data_dir) in _REFERENCE_IN_MEMORY:
+        return True
+    try:
+        return reference_cache_file(dataset, size, channels, data_dir).is_file()
+    except OSError:
+        return False
+
+
+_REFERENCE_IN_MEMORY: set = set()  # the keys _reference's lru_cache holds (it lists none itself)
 
 
 def _image_metrics(samples: dict, config, seed: int, inception: bool) -> dict[str, float]:
@@ -217,6 +263,7 @@ def _image_metrics(samples: dict, config, seed: int, inception: bool) -> dict[st
         raise GandashError(f"no feature space for '{dataset}': image metrics need a classifier of that dataset "
                            f"(bundled: {known or 'none'}). Toy 2D datasets need none.")
     real_feats, real_logits = _reference(dataset, config.image_size, config.channels, config.data_dir)
+    _REFERENCE_IN_MEMORY.add((dataset, config.image_size, config.channels, config.data_dir))
     fake_feats, fake_logits = features.load(dataset).features_and_logits(samples["images"])
     pick = torch.randperm(len(real_feats), generator=torch.Generator().manual_seed(seed))[:len(fake_feats)]
     kid_mean, _ = kid(real_feats, fake_feats, seed=seed)

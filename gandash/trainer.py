@@ -482,7 +482,7 @@ def _train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop, 
             now = time.perf_counter()
             values["images_per_sec"] = window_steps * images_per_step / max(now - window_start, 1e-9)
             window_start, window_steps = now, 0
-            if evaluator.due(trainer.train_seconds + now - started):
+            if evaluator.due(trainer.train_seconds + now - started, trainer):
                 values.update(_evaluate(evaluator, trainer, reporter))
                 # evaluation is neither training time nor part of the next throughput window
                 spent = time.perf_counter() - now

@@ -45,3 +45,41 @@ def test_impossible_eval_sample_counts_are_refused(bad):
 
     with pytest.raises(GandashError, match="eval_samples must be 0"):
         make_config("toy", "ring", eval_samples=bad)
+
+
+def test_an_image_runs_first_evaluation_is_priced_by_a_probe_and_waits_for_its_budget(tiny_fashion, tmp_path):
+    from gandash import metrics
+
+    config = make_config("dcgan", "fashion-mnist", width=8, batch_size=16, eval_samples=200)
+    run = trainer.Trainer(config, tmp_path)
+    early = evaluator.Evaluator(config)
+    assert not early.due(0.5, run) and early.first_cost is None, "too early even for the probe"
+    probed = evaluator.Evaluator(config)
+    assert probed.due(1e6, run)  # a huge budget: due at once, priced by the probe
+    assert probed.first_cost > 0 and probed.spent > 0, "the probe is charged to the budget"
+    assert not metrics.reference_ready("fashion-mnist", 28, 1, None), "the reference features are not made yet"
+    priced = evaluator.Evaluator(config)
+    priced.first_cost = probed.first_cost  # the same price (a new probe would time differently)
+    assert not priced.due(0.9 * probed.first_cost / evaluator.SHARE, run)
+    assert priced.due(1.1 * probed.first_cost / evaluator.SHARE, run)
+    values = probed.run(run)
+    assert values["eval_seconds"] > 0 and 0 <= values["precision"] <= 1
+    assert metrics.reference_ready("fashion-mnist", 28, 1, None)
+
+
+def test_the_reference_features_are_cached_on_disk_and_a_damaged_cache_is_rebuilt(tiny_fashion, home):
+    from gandash import metrics
+
+    metrics._reference.cache_clear()
+    features, logits = metrics._reference("fashion-mnist", 28, 1, None)
+    cache = metrics.reference_cache_file("fashion-mnist", 28, 1, None)
+    assert cache.is_file() and cache.parent == home / "cache"
+    metrics._reference.cache_clear()
+    again = metrics._reference("fashion-mnist", 28, 1, None)
+    assert torch.equal(again[0], features) and torch.equal(again[1], logits)
+    assert metrics.reference_cache_file("fashion-mnist", 32, 1, None) != cache, "each size has its own"
+    cache.write_bytes(b"not a tensor file")
+    metrics._reference.cache_clear()
+    rebuilt = metrics._reference("fashion-mnist", 28, 1, None)
+    assert torch.allclose(rebuilt[0], features) and cache.stat().st_size > 1000
+    metrics._reference.cache_clear()

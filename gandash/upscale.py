@@ -50,8 +50,10 @@ def load_model(model: str | None = None) -> tuple[torch.nn.Module, str]:
         name = model.removeprefix("demo:")
         variant = demos.describe(name)["variant"]
         if variant not in VARIANTS:
+            bundled = srgan_demos()
             raise GandashError(f"demo '{name}' is a {variant} model, which does not upscale; the bundled "
-                               f"upscaler is {', '.join('demo:' + n for n in srgan_demos()) or 'missing'}.")
+                               f"{'upscalers are' if len(bundled) > 1 else 'upscaler is'} "
+                               f"{', '.join('demo:' + n for n in bundled) or 'missing'}.")
         generator, config, step = demos.load_generator(name)
         return generator.eval(), f"SRGAN demo {name} (step {step})"
     return deblur.load_run(model, VARIANTS, "upscale", f"or {DEFAULT}")

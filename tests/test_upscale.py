@@ -81,7 +81,7 @@ def test_the_wrong_models_sizes_and_files_are_refused_with_what_to_do(home, tmp_
             ([str(photo), "--model", seed], f"run '{seed}' is a run of deblur-seed .*which does not upscale. It works "
                                             f"with `python -m gandash deblur IN --out OUT --model {seed}`"),
             ([str(photo), "--model", "demo:dcgan-fashion"], "demo 'dcgan-fashion' is a dcgan model, which does not "
-                                                            "upscale; the bundled upscaler is demo:srgan-fashion"),
+                                                            "upscale; the bundled upscalers? (is|are) demo:srgan-fashion"),
             ([str(photo), "--model", "demo:nothing-here"], "there is no demo model 'nothing-here'"),
             ([str(photo), "--tile", "8"], "at least 32 pixels"),
             ([str(tmp_path / "large.png")], r"large\.png is 1100x1000 \(1 megapixels\); the limit is 1 megapixels to "

@@ -103,8 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     upscale = commands.add_parser("upscale", help="enlarge a photo x4 (bundled SRGAN demo or an srgan run)")
     upscale.add_argument("input", metavar="IN", help="a JPEG, PNG, WebP, TIFF, BMP or GIF photo (up to 1 MP)")
     upscale.add_argument("--out", required=True, metavar="OUT", help="where to write the result (4x the size)")
-    upscale.add_argument("--model", default="demo:srgan-fashion", metavar="RUN|demo:NAME",
-                         help="an srgan run's id or a bundled demo (default: demo:srgan-fashion)")
+    upscale.add_argument("--model", default="demo:srgan-photos", metavar="RUN|demo:NAME",
+                         help="an srgan run's id or a bundled demo (default: demo:srgan-photos)")
     upscale.add_argument("--tile", type=int, default=192, metavar="N", help="tile size in input pixels (default 192)")
     commands.add_parser("variants", help="the GAN variants gandash can train")
     datasets = commands.add_parser("datasets", help="the datasets and whether they are on this machine")

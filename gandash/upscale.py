@@ -24,7 +24,7 @@ from gandash.photo import Photo
 MAX_PIXELS = 1_000_000
 LIMITS = photos.Limits(MAX_PIXELS, 4, "upscale")
 VARIANTS = ("srgan",)
-DEFAULT = "demo:srgan-fashion"
+DEFAULT = "demo:srgan-photos"
 TILE = 192  # input px: the last convs run at 4x with 32 channels, about 75 MB per activation at this size
 CONTEXT = 16  # input px; the generator sees about 15.5 px around each pixel, so tiles equal one pass
 OVERLAP = 8   # input px (32 px of the output) cross-faded between neighbouring tiles

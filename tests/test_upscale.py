@@ -49,7 +49,7 @@ def test_the_cli_writes_4x_the_size_with_the_bundled_demo_and_keeps_alpha(tmp_pa
     rgba = np.dstack([data.photo("coffee")[:30, :40], np.full((30, 40), 200, np.uint8)])
     Image.fromarray(rgba, "RGBA").save(tmp_path / "logo.png")
     assert main(["upscale", str(tmp_path / "logo.png"), "--out", str(tmp_path / "big.png")]) == 0
-    assert "(40x30 -> 160x120, SRGAN demo srgan-fashion (step" in capsys.readouterr().out
+    assert "(40x30 -> 160x120, SRGAN demo srgan-photos (step" in capsys.readouterr().out
     big = Image.open(tmp_path / "big.png")
     assert big.mode == "RGBA" and big.size == (160, 120)
     assert (np.asarray(big)[..., 3] == 200).all()  # a flat alpha stays flat through bicubic
@@ -81,7 +81,7 @@ def test_the_wrong_models_sizes_and_files_are_refused_with_what_to_do(home, tmp_
             ([str(photo), "--model", seed], f"run '{seed}' is a run of deblur-seed .*which does not upscale. It works "
                                             f"with `python -m gandash deblur IN --out OUT --model {seed}`"),
             ([str(photo), "--model", "demo:dcgan-fashion"], "demo 'dcgan-fashion' is a dcgan model, which does not "
-                                                            "upscale; the bundled upscalers? (is|are) demo:srgan-fashion"),
+                                                            "upscale; the bundled upscalers? (is|are) demo:srgan-photos"),
             ([str(photo), "--model", "demo:nothing-here"], "there is no demo model 'nothing-here'"),
             ([str(photo), "--tile", "8"], "at least 32 pixels"),
             ([str(tmp_path / "large.png")], r"large\.png is 1100x1000 \(1 megapixels\); the limit is 1 megapixels to "

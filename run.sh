@@ -22,7 +22,7 @@ requirements=requirements.txt
 .venv/bin/python -m pip install -q --disable-pip-version-check -r "$requirements"
 
 case "$mode" in
-  app)  exec .venv/bin/python -m streamlit run streamlit_app.py "$@" ;;
+  app)  exec .venv/bin/python -m gandash app "$@" ;;  # streamlit run streamlit_app.py, torch imported first
   test) exec .venv/bin/python -m pytest "$@" ;;
   *)    echo "usage: ./run.sh app|test [args]" >&2; exit 2 ;;
 esac

@@ -6,7 +6,7 @@ navigation until the script has finished and the page's title is drawn. Goal: < 
 It also times the floor: a one-line Streamlit page (st.title) served the same way, which is what
 a new browser session costs in Streamlit itself (loading its frontend, opening the websocket).
 
-    .venv/bin/python bench/page_render.py [--runs 50] [--rows 100000]
+    .venv/bin/python bench/page_render.py [--runs 50] [--rows 100000] [--warm] [--pages home gallery]
 """
 
 import argparse
@@ -91,9 +91,10 @@ def time_page(browser, url: str, title: str) -> float:
     return elapsed
 
 
-def start_server(script: str | Path, home: Path) -> tuple[subprocess.Popen, int]:
+def start_server(script: str | Path, home: Path, warm: bool = False) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)],
+    command = ["-m", "gandash", "app"] if warm else ["-m", "streamlit", "run", str(script)]
+    server = subprocess.Popen([sys.executable, *command, "--server.port", str(port)],
                               cwd=ROOT, env=dict(os.environ, GANDASH_HOME=str(home)),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return server, port
@@ -105,19 +106,21 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--pages", nargs="+", choices=PAGES, default=list(PAGES), help="only these pages")
+    parser.add_argument("--warm", action="store_true", help="start the app as ./run.sh app does (python -m gandash "
+                        "app: torch imported before the first visitor) instead of plain streamlit run")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp()) / "home"
     started = time.perf_counter()
     fill(home, args.runs, args.rows)
     print(f"filled a store with {args.runs} runs and {args.rows} metric rows in {time.perf_counter() - started:.1f} s")
-    server, port = start_server("streamlit_app.py", home)
+    server, port = start_server("streamlit_app.py", home, warm=args.warm)
     floor_script = home / "floor.py"
     floor_script.write_text("import streamlit as st\nst.title('Floor')\n")
     floor_server, floor_port = start_server(floor_script, home)
     from playwright.sync_api import sync_playwright
 
     try:
-        time.sleep(3)
+        time.sleep(8 if args.warm else 3)  # the warm server imports torch before it listens
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=[
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -126,7 +129,7 @@ def main() -> None:
                   f"(all: {', '.join(f'{t:.2f}' for t in floor)})")
             floor_server.terminate()
             cold = time_page(browser, f"http://localhost:{port}/", "gandash")
-            print(f"cold start (the server's first page, imports torch): {cold:.2f} s")
+            print(f"the server's first page ({'warmed up: torch imported at start' if args.warm else 'plain streamlit run: imports torch now'}): {cold:.2f} s")
             for name in args.pages:
                 path, title = PAGES[name]
                 times = [time_page(browser, f"http://localhost:{port}{path}", title) for _ in range(args.repeats)]

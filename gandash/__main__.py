@@ -6,6 +6,7 @@ Every error a user can cause prints one line and exits with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -109,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("variants", help="the GAN variants gandash can train")
     datasets = commands.add_parser("datasets", help="the datasets and whether they are on this machine")
     datasets.add_argument("--data-dir")
+    app = commands.add_parser("app", help="start the dashboard (streamlit run streamlit_app.py), warmed up")
+    app.add_argument("streamlit_args", nargs=argparse.REMAINDER, help="passed on to streamlit run")
     worker = commands.add_parser("worker", help=argparse.SUPPRESS)
     worker.add_argument("run_dir")
     return parser
@@ -432,7 +435,24 @@ def cmd_worker(args) -> int:
     return 0 if status in ("completed", "stopped") else 1
 
 
+def cmd_app(streamlit_args: list[str]) -> int:
+    """`streamlit run streamlit_app.py`, with torch and the pages' modules imported first: Streamlit
+    imports nothing before the first visitor, who then waited ~3 s for torch on a 2-core CPU."""
+    from streamlit.web import cli
+
+    import gandash.device  # noqa: F401 - imports torch
+    import gandash.ui.common  # noqa: F401 - imports streamlit's and the pages' shared helpers
+
+    root = Path(__file__).resolve().parents[1]
+    os.chdir(root)  # Streamlit reads .streamlit/config.toml (localhost only, ...) from the working folder
+    return cli.main(["run", "streamlit_app.py", *streamlit_args], prog_name="streamlit",
+                    standalone_mode=False) or 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["app"]:  # everything after it is streamlit's (argparse would claim its --options)
+        return cmd_app(argv[1:])
     args = _parser().parse_args(argv)
     try:
         return globals()[f"cmd_{args.command.replace('-', '_')}"](args)

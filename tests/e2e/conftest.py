@@ -1,4 +1,4 @@
-"""A real `streamlit run` server and Debian's Chromium driven by playwright, shared by the browser
+"""A real app server (`python -m gandash app`, what `./run.sh app` starts) and Debian's Chromium driven by playwright, shared by the browser
 tests. Screenshots land in artifacts/screenshots/ and each server's output in artifacts/, so a
 failure on CI can be read afterwards."""
 import os
@@ -34,7 +34,7 @@ def server(home, request):
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"server-{request.node.name[:80]}.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
+        process = subprocess.Popen([sys.executable, "-m", "gandash", "app", "--server.port",
                                     str(port), "--server.headless", "true"], cwd=ROOT, env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

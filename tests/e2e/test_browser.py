@@ -101,3 +101,12 @@ def test_latent_page_walks_between_seeds_of_a_bundled_demo(server, page):
     settle(page)
     assert page.locator("[data-testid=stImage] img:visible").count() == 1, "the grid of the open tab only"
     shoot(page, "latent-grid")
+
+
+def test_the_app_server_listens_on_localhost_only(server):
+    """`python -m gandash app` (./run.sh app) runs with .streamlit/config.toml's server.address: its port
+    is bound to 127.0.0.1, not to every interface."""
+    port = int(server.rsplit(":", 1)[1])
+    bound = {line.split()[1] for line in open("/proc/net/tcp").read().splitlines()[1:]
+             if line.split()[3] == "0A"}  # listening sockets, as ADDR:PORT in hex
+    assert f"0100007F:{port:04X}" in bound and f"00000000:{port:04X}" not in bound, bound

@@ -323,6 +323,10 @@ def cmd_pretrain(args) -> int:
     if args.out_dir is not None and not args.out_dir.is_dir():
         raise GandashError(f"--out-dir {args.out_dir} is not a folder.")
     demos.pretrain(args.only, args.minutes_per_model, args.seed, steps=args.steps, folder=args.out_dir)
+    if args.out_dir is None:  # the bundled weights changed: so do the Gallery's shipped pictures
+        from gandash import gallery
+
+        gallery.write_shipped_cards()
     return 0
 
 

@@ -37,6 +37,12 @@ def supported(config: TrainConfig) -> bool:
     return features.available(config.dataset)
 
 
+def _rng_untouched(device: torch.device):
+    """Evaluation must not move training's random streams (building the classifier draws initial
+    weights): when it runs depends on the clock, and resume must stay exact."""
+    return torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else [])
+
+
 class Evaluator:
     def __init__(self, config: TrainConfig, samples: int | None = None):
         self.config = config
@@ -58,7 +64,8 @@ class Evaluator:
             elif budget < 0.05:  # not even the probe fits yet
                 return False
             else:
-                self.first_cost = self._probe(trainer)
+                with _rng_untouched(trainer.hw.device):
+                    self.first_cost = self._probe(trainer)
         return self.spent + self._expected() <= budget
 
     def _expected(self) -> float:
@@ -79,7 +86,8 @@ class Evaluator:
             classifier = features.load(c.dataset)  # loaded once per process; not what we price
             started = time.perf_counter()
             n = min(PROBE, self.samples)
-            z = torch.randn(n, c.z_dim, device=trainer.hw.device)
+            # its own RNG: drawing from the global one would make training depend on when the probe ran
+            z = torch.randn(n, c.z_dim, generator=torch.Generator().manual_seed(c.seed + 776)).to(trainer.hw.device)
             y = (torch.arange(n) % c.num_classes).to(trainer.hw.device) if c.num_classes else None
             images = generator(z, y).float().cpu()
             generated = time.perf_counter()
@@ -95,9 +103,13 @@ class Evaluator:
             cost += (classified - generated) / n * REFERENCE_IMAGES
         return PROBE_TO_EVALUATION * cost
 
-    @torch.no_grad()
     def run(self, trainer) -> dict[str, float]:
         """Evaluate the trainer's sampling generator (EMA when kept) now; returns the metrics."""
+        with _rng_untouched(trainer.hw.device):
+            return self._run(trainer)
+
+    @torch.no_grad()
+    def _run(self, trainer) -> dict[str, float]:
         started = time.perf_counter()
         generator = trainer.sampling_generator()
         was_training = generator.training

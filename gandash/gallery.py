@@ -5,6 +5,7 @@ Plain data and small lookups: the page and its tests read it; no streamlit here.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -229,9 +230,17 @@ CROP = 128  # pixels of each held-out photo the deblur card shows, at 1:1
 CACHE_VERSION = 3  # bump when the pictures are drawn differently: older files are then ignored
 
 
+SHIPPED = Path(__file__).resolve().parent / "weights" / "cards"  # the bundled models' pictures, made by pretrain
+
+
 def cached_png(samples: Samples) -> bytes:
-    """sample_png, kept in $GANDASH_HOME/cache/gallery/ under the weights file's name and time, so even
-    the first visit after the app restarts shows every card at once (a deblur card takes ~1 s to make)."""
+    """sample_png, from the pictures shipped beside the bundled weights (so even a new install's first
+    Gallery visit draws nothing), else kept in $GANDASH_HOME/cache/gallery/ under the weights file's name
+    and time, so the first visit after the app restarts shows every card at once (a deblur card takes
+    ~1 s to make)."""
+    shipped = shipped_card(samples.path)
+    if shipped.is_file():
+        return shipped.read_bytes()
     stamp = samples.path.stat().st_mtime_ns
     target = paths.home() / "cache" / "gallery" / f"{samples.path.stem}-{stamp}-v{CACHE_VERSION}.png"
     if target.is_file():
@@ -244,6 +253,34 @@ def cached_png(samples: Samples) -> bytes:
             old.unlink(missing_ok=True)
     paths.atomic_write_bytes(target, png)
     return png
+
+
+def shipped_card(weights: Path) -> Path:
+    """Named by the weights' content, not their time: a checkout sets every file's time anew."""
+    stat = weights.stat()
+    return SHIPPED / f"{weights.stem}-{_digest(str(weights), stat.st_mtime_ns, stat.st_size)}-v{CACHE_VERSION}.png"
+
+
+@lru_cache(maxsize=64)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def write_shipped_cards() -> list[Path]:
+    """Draw every bundled model's picture into SHIPPED (after `pretrain` rebuilt the bundled weights)."""
+    SHIPPED.mkdir(parents=True, exist_ok=True)
+    wanted = []
+    for name in variants.REGISTRY:
+        found = samples_for(name)
+        if found is not None:
+            target = shipped_card(found.path)
+            if not target.is_file():
+                paths.atomic_write_bytes(target, sample_png(found))
+            wanted.append(target)
+    for old in SHIPPED.glob("*.png"):  # pictures of weights since replaced
+        if old not in wanted:
+            old.unlink()
+    return wanted
 
 
 def sample_png(samples: Samples) -> bytes:

@@ -55,7 +55,9 @@ def test_an_image_runs_first_evaluation_is_priced_by_a_probe_and_waits_for_its_b
     early = evaluator.Evaluator(config)
     assert not early.due(0.5, run) and early.first_cost is None, "too early even for the probe"
     probed = evaluator.Evaluator(config)
+    rng = torch.get_rng_state()
     assert probed.due(1e6, run)  # a huge budget: due at once, priced by the probe
+    assert torch.equal(torch.get_rng_state(), rng), "the probe leaves training's RNG alone (exact resume)"
     assert probed.first_cost > 0 and probed.spent > 0, "the probe is charged to the budget"
     assert not metrics.reference_ready("fashion-mnist", 28, 1, None), "the reference features are not made yet"
     priced = evaluator.Evaluator(config)
@@ -63,6 +65,7 @@ def test_an_image_runs_first_evaluation_is_priced_by_a_probe_and_waits_for_its_b
     assert not priced.due(0.9 * probed.first_cost / evaluator.SHARE, run)
     assert priced.due(1.1 * probed.first_cost / evaluator.SHARE, run)
     values = probed.run(run)
+    assert torch.equal(torch.get_rng_state(), rng), "so does the evaluation"
     assert values["eval_seconds"] > 0 and 0 <= values["precision"] <= 1
     assert metrics.reference_ready("fashion-mnist", 28, 1, None)
 

@@ -3,6 +3,7 @@ from dataclasses import asdict
 
 import pytest
 import torch
+from PIL import Image
 
 from gandash import checkpoints, demos, gallery, variants
 from gandash.config import make_config
@@ -178,3 +179,18 @@ def test_an_infogan_run_is_explored_code_by_code(tiny_fashion):
     assert {"category: each category", "c1: -2 … 2", "c2: -2 … 2"} <= set(captions)
     at.slider(key="latent-code-span").set_value(1.0).run()
     assert not at.exception and not at.error
+
+
+def test_every_bundled_models_picture_is_shipped_and_used_without_drawing(home):
+    """A new install's first Gallery visit draws nothing: each bundled model's card picture ships beside
+    the weights, named by their content (`python -m gandash pretrain` rewrites them)."""
+    for name in variants.REGISTRY:
+        found = gallery.samples_for(name)
+        if found is None:
+            continue
+        shipped = gallery.shipped_card(found.path)
+        assert shipped.is_file(), f"{shipped.name} is missing: run gallery.write_shipped_cards()"
+        assert gallery.cached_png(found) == shipped.read_bytes()
+        with Image.open(shipped) as picture:
+            assert picture.width >= 100 and max(picture.convert("L").getextrema()) > 100, name
+    assert not (home / "cache" / "gallery").exists(), "nothing was drawn into the home cache"

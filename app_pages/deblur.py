@@ -79,10 +79,7 @@ tile = right.number_input("Tile (px)", *tile_range, key=f"deblur-tile-{task}",
                           help="The photo is processed in overlapping tiles of this size (of the input); memory "
                                "stays flat.")
 if not deblurring and choice.startswith("demo:"):
-    st.caption("The bundled SRGAN demo learned to enlarge 7×7 Fashion-MNIST thumbnails (gray clothes on black) to "
-               "28×28, not photos: on photos it exaggerates contrast and leaves a fine grid, and bicubic often "
-               "scores higher, so compare the two. For a photo upscaler, train `srgan` on `lowres:photos` (Train "
-               "page, or `python -m gandash train --variant srgan --dataset lowres:photos`).")
+    st.caption(view.demo_upscaler_note(choice))
 
 # --- run (once per input; kept for reruns caused by the view widgets below) ---------------------
 key = (task, identity, settings, choice, int(tile))

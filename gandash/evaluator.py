@@ -81,7 +81,6 @@ class Evaluator:
         generator, c = trainer.sampling_generator(), self.config
         was_training = generator.training
         generator.eval()
-        started = time.perf_counter()
         try:
             classifier = features.load(c.dataset)  # loaded once per process; not what we price
             started = time.perf_counter()

@@ -59,6 +59,17 @@ def upscalers(store) -> list[tuple[str, str]]:
     return upscale.choices(store, _srgan_demos())
 
 
+def demo_upscaler_note(choice: str) -> str:
+    """What a bundled SRGAN demo learned from, and how far to trust it (bench: below bicubic on photos)."""
+    from gandash import demos
+
+    info = demos.describe(choice.removeprefix("demo:"))
+    return (f"This bundled demo trained for {info['step']:,} steps on `{info['dataset']}` on a CPU: on held-out "
+            "photos it still scores 0.6-1.4 dB PSNR below bicubic, so compare the two. For a better upscaler, "
+            f"train `srgan` for longer on `{info['dataset']}` (Train page, or `python -m gandash train --variant "
+            f"srgan --dataset {info['dataset']}`).")
+
+
 def _at_most(pixels: np.ndarray, limit: int) -> np.ndarray:
     """An 8-bit copy no larger than `limit` pixels (Lanczos), for the comparisons with a ground truth."""
     image = photos.pil(pixels)

@@ -135,7 +135,8 @@ def test_upscale_shrinks_the_example_and_compares_the_gan_with_bicubic(home):
     assert not at.exception, at.exception
     assert "Upscaled to 640×424 px from 160×106 px" in at.success[0].value
     assert at.selectbox(key="deblur-model-Upscale ×4").value == "demo:srgan-photos"
-    assert any("Fashion-MNIST" in caption.value for caption in at.caption)  # says what the demo learned from
+    assert any("`lowres:photos`" in caption.value and "below bicubic" in caption.value
+               for caption in at.caption)  # says what the demo learned from, and how far to trust it
     table = at.dataframe[0].value
     assert list(table["method"]) == ["Bicubic ×4", "GAN ×4"]
     assert all(np.isfinite(table["PSNR (dB)"]))

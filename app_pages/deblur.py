@@ -91,13 +91,16 @@ if not result or result["key"] != key:
     except GandashError as exc:
         st.error(str(exc))
         st.stop()
-    made, seconds = view.process(task, photo, generator, int(tile))
+    made, seconds, found = view.process(task, photo, generator, int(tile))
     result = {"key": key, "photo": made, "label": model_label, "seconds": seconds, "png": photos.encode(made),
+              "found": found,
               "baseline": None if deblurring else upscale.bicubic_photo(photo)}
     st.session_state["deblur-result"] = result
 made = result["photo"]
 done = "Restored" if deblurring else f"Upscaled to {made.size[0]}×{made.size[1]} px from"
 st.success(f"{done} {photo.size[0]}×{photo.size[1]} px in {result['seconds']:.1f} s with the {result['label']}.")
+if result.get("found"):
+    st.info(result["found"])
 
 # --- look at it ---------------------------------------------------------------------------------
 if deblurring:
@@ -116,7 +119,8 @@ if sharp is not None:
     formats = {"PSNR (dB)": st.column_config.NumberColumn(format="%.2f"),
                "SSIM": st.column_config.NumberColumn(format="%.3f")}
     st.dataframe(deblur.scores(sharp, candidates), hide_index=True, column_config=formats)
-    st.caption("Higher is better. " + ("Wiener and Richardson–Lucy are given the exact blur kernel; the GAN is not."
+    st.caption("Higher is better. " + ("Wiener and Richardson–Lucy are given the exact blur kernel; the GAN reads it from the "
+                                        "blurry photo itself."
                                        if deblurring else "Both enlarge the same ×4 smaller copy of the original."))
 
 depth = f"{made.depth}-bit PNG"

@@ -95,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     classifier.add_argument("--data-dir")
     classifier.add_argument("--out", help="where to write the weights (default: the bundled gandash/weights/)")
 
+    estimator = commands.add_parser("train-kernel-estimator",
+                                    help="train the blind blur-kernel estimator that the deblur U-Net uses")
+    estimator.add_argument("--steps", type=int, default=3000)
+    estimator.add_argument("--seed", type=int, default=0)
+    estimator.add_argument("--out", help="where to write the weights (default: the bundled gandash/weights/)")
+
     deblur = commands.add_parser("deblur", help="restore a blurry photo (bundled model or a deblur run)")
     deblur.add_argument("input", metavar="IN", help="a JPEG, PNG, WebP, TIFF, BMP or GIF photo")
     deblur.add_argument("--out", required=True, metavar="OUT", help="where to write the result (same size)")
@@ -359,6 +365,19 @@ def cmd_train_classifier(args) -> int:
     return 0
 
 
+def cmd_train_kernel_estimator(args) -> int:
+    from gandash import kernel_estimate
+
+    if args.steps < 1:
+        raise GandashError(f"--steps must be at least 1 (got {args.steps}).")
+    out = Path(args.out) if args.out else kernel_estimate.BUNDLED
+    accuracy = kernel_estimate.train(args.steps, seed=args.seed, out=out, report=lambda step, loss, seconds: print(
+        f"step {step + 1}/{args.steps}  loss {loss:.3f}  {seconds:.0f}s", file=sys.stderr, flush=True))
+    print(f"blur-kernel estimator: {accuracy:.0%} of the last batches named the nearest kernel; wrote {out} "
+          f"({out.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
 def _photo_paths(args) -> tuple[Path, Path, str]:
     """(input, output, output format) of `deblur` and `upscale`, checked before any work."""
     source, target = Path(args.input), Path(args.out)
@@ -393,7 +412,13 @@ def cmd_deblur(args) -> int:
     photo = deblur.read_photo(source)
     generator, label = deblur.load_model(args.model)
     started = time.perf_counter()
-    restored = deblur.deblur_photo(photo, generator, args.tile, _percent)
+    kernel = None
+    if deblur.needs_kernel(generator):
+        estimate = deblur.estimate_blur(photo.pixels)
+        kernel = estimate.kernel
+        print(f"blur read from the photo: {estimate.label} ({estimate.probability:.0%} sure)"
+              + ("; it is written out as it was" if estimate.entry[0] == "none" else ""), file=sys.stderr)
+    restored = deblur.deblur_photo(photo, generator, args.tile, _percent, kernel)
     _write_photo(target, restored, fmt, photo.note)
     print(f"\rwrote {target} ({photo.size[0]}x{photo.size[1]}, {label}, {time.perf_counter() - started:.1f} s)")
     return 0

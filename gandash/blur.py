@@ -167,9 +167,9 @@ def _to_uint8(images: torch.Tensor) -> np.ndarray:
 
 
 def degrade(crops: torch.Tensor, size: int, generator: torch.Generator | None = None,
-            noise: float = 0.3, jpeg: float = 0.15) -> tuple[torch.Tensor, torch.Tensor]:
-    """Training pairs from sharp uint8 crops (N, C, S, S) with S >= size: (blurred, sharp), both float
-    in [-1, 1] of (N, C, size, size). Each crop gets its own random kernel; with probability `noise`
+            noise: float = 0.3, jpeg: float = 0.15) -> tuple[torch.Tensor, torch.Tensor, list[np.ndarray]]:
+    """Training pairs from sharp uint8 crops (N, C, S, S) with S >= size: (blurred, sharp, kernels), the
+    images float in [-1, 1] of (N, C, size, size), the kernels each crop was blurred by. Each crop gets its own random kernel; with probability `noise`
     sensor noise (sigma up to 0.5% of the range), with probability `jpeg` a JPEG round trip (quality
     80-95). Both are mild: a net trained on heavy noise learns to hold back its sharpening."""
     n, c, s, _ = crops.shape
@@ -198,4 +198,4 @@ def degrade(crops: torch.Tensor, size: int, generator: torch.Generator | None = 
             blurred[i] = torch.from_numpy(pixels.transpose(2, 0, 1).astype(np.float32)).div(127.5).sub(1)
     # the model sees 8-bit input at test time, so train on quantised input too
     blurred = torch.round((blurred + 1) * 127.5) / 127.5 - 1
-    return blurred.contiguous(), sharp.contiguous()
+    return blurred.contiguous(), sharp.contiguous(), drawn

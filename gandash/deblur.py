@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gandash import photo as photos, tiling
+from gandash import kernel_estimate, photo as photos, tiling
 from gandash.errors import GandashError
 from gandash.nets.deblur import MULTIPLE, DeblurUNet
 from gandash.photo import Photo
 
 BUNDLED = Path(__file__).parent / "weights" / "deblur.pt"
-TRAIN_COMMAND = ("python -m gandash train --variant deblur --dataset blurred:photos --max-steps 4000, "
-                 "then python bench/deblur.py --export RUN --step 2500")
+TRAIN_COMMAND = ("python -m gandash train --variant deblur --dataset blurred:photos (8 000 steps), "
+                 "then python bench/deblur.py --export RUN")
 MAX_PIXELS = 50_000_000  # about a minute on a 2-core CPU; larger photos are refused with this number
 LIMITS = photos.Limits(MAX_PIXELS, 16, "deblur")
 VARIANTS = ("deblur", "deblur-seed")  # the runs that restore blur; srgan and discogan do other jobs
@@ -102,43 +102,60 @@ def trained_models(store) -> list[tuple[str, str]]:
 
 def model_channels(generator: torch.nn.Module) -> int:
     """The colour channels a generator takes (1 or 3)."""
-    if isinstance(generator, DeblurUNet):  # its filter bank sees one channel at a time; its head sees 4C
-        return generator.head[1].in_channels // 4
+    if isinstance(generator, DeblurUNet):  # its first conv sees the input and its Wiener estimates
+        return generator.channels
     return next(m for m in generator.modules() if isinstance(m, torch.nn.Conv2d)).in_channels
 
 
+def needs_kernel(generator: torch.nn.Module) -> bool:
+    """Whether the generator deconvolves with a kernel (the U-Net) or guesses on its own (the seed's net)."""
+    return isinstance(generator, DeblurUNet)
+
+
 @torch.no_grad()
-def run_net(generator: torch.nn.Module, window: np.ndarray) -> np.ndarray:
-    """The generator on one (h, w, C) window in [0, 1], C being 1 or 3. A one-channel model sees each
-    channel alone (one after another: a third of the activations' memory); a colour model sees a
-    gray photo as three equal channels and gives back their mean."""
+def run_net(generator: torch.nn.Module, window: np.ndarray, kernel: np.ndarray | None = None) -> np.ndarray:
+    """The generator on one (h, w, C) window in [0, 1], C being 1 or 3, given the photo's blur kernel. A
+    one-channel model sees each channel alone (one after another: a third of the activations' memory);
+    a colour model sees a gray photo as three equal channels and gives back their mean."""
     x = torch.from_numpy(np.ascontiguousarray(window.transpose(2, 0, 1))).mul(2).sub(1)[None]  # (1, C, h, w)
+    conditions = () if kernel is None else (torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float32))[None],)
     wanted = model_channels(generator)
     if wanted == 1:
-        y = torch.cat([generator(x[:, c:c + 1]).float() for c in range(x.shape[1])], 1)
+        y = torch.cat([generator(x[:, c:c + 1], *conditions).float() for c in range(x.shape[1])], 1)
     else:
-        y = generator(x.repeat(1, wanted, 1, 1) if x.shape[1] == 1 else x).float()
+        y = generator(x.repeat(1, wanted, 1, 1) if x.shape[1] == 1 else x, *conditions).float()
         y = y.mean(1, keepdim=True) if x.shape[1] == 1 else y
     return y.clamp(-1, 1)[0].add(1).div(2).numpy().transpose(1, 2, 0)
 
 
+def estimate_blur(pixels: np.ndarray) -> kernel_estimate.Estimate:
+    """The blur the bundled estimator reads from the whole photo (what `restore` deconvolves with)."""
+    return kernel_estimate.estimate(pixels)
+
+
 def restore(pixels: np.ndarray, generator: torch.nn.Module, tile: int = TILE,
-            progress: Callable[[float], None] | None = None) -> np.ndarray:
+            progress: Callable[[float], None] | None = None, kernel: np.ndarray | None = None) -> np.ndarray:
     """Deblur (H, W, C) pixels (uint8, uint16, or float in [0, 1]) tile by tile; returns the same shape
-    and dtype (float32 for float). Every tile start (and CONTEXT) is a multiple of the net's total
-    stride, so each tile sees the same pixel grid phase as a single pass would: a U-Net with strided
-    levels is only shift-equivariant for such shifts."""
+    and dtype (float32 for float). The U-Net deconvolves with `kernel`, by default the one estimated
+    from the whole photo (each tile sees too little of it to tell); when no blur is found the photo
+    comes back as it was. Every tile start (and CONTEXT) is a multiple of the net's total stride, so
+    each tile sees the same pixel grid phase as a single pass would: a U-Net with strided levels is
+    only shift-equivariant for such shifts."""
     if tile < 64:
         raise GandashError(f"the tile size must be at least 64 pixels (got {tile}).")
     tile -= tile % MULTIPLE
-    return tiling.run(pixels, lambda window: run_net(generator, window), tile, CONTEXT, OVERLAP,
+    if needs_kernel(generator):
+        kernel = estimate_blur(pixels).kernel if kernel is None else kernel
+        if kernel.shape == (1, 1):
+            return pixels.copy() if np.issubdtype(pixels.dtype, np.integer) else pixels.astype(np.float32)
+    return tiling.run(pixels, lambda window: run_net(generator, window, kernel), tile, CONTEXT, OVERLAP,
                       multiple=MULTIPLE, progress=progress)
 
 
 def deblur_photo(photo: Photo, generator: torch.nn.Module, tile: int = TILE,
-                 progress: Callable[[float], None] | None = None) -> Photo:
+                 progress: Callable[[float], None] | None = None, kernel: np.ndarray | None = None) -> Photo:
     """The restored photo: same size, depth and alpha; a gray photo stays gray."""
-    return replace(photo, pixels=restore(photo.pixels, generator, tile, progress))
+    return replace(photo, pixels=restore(photo.pixels, generator, tile, progress, kernel))
 
 # --- classical baselines (scikit-image) -------------------------------------------------------
 

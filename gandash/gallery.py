@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gandash import blur, data, deblur, demos, images, latent, paths, variants
+from gandash import blur, data, deblur, demos, images, kernel_estimate, latent, paths, variants
 from gandash.errors import GandashError
 
 FAMILIES = ("unconditional", "conditional", "image-to-image", "multi-scale", "toy")
@@ -82,9 +82,11 @@ CARDS: dict[str, Card] = {
         "a readable image-to-image baseline.", "blurry results on strong blur; small receptive field.",
         train_dataset="blurred:photos", explore="deblur"),
     "deblur": Card(
-        "A residual U-Net predicts the correction to the blurry photo, judged by a PatchGAN on local patches; "
-        "a robust pixel loss and an FFT loss restore the high frequencies blur removed.",
-        "real photos of any size (tiled); fast on a CPU.", "blur much wider than its training kernels.",
+        "A small net reads the blur (Gaussian, motion or defocus) from the whole photo's spectrum; Wiener "
+        "deconvolution undoes it, and a residual U-Net, judged by a PatchGAN on local patches, corrects the "
+        "ringing and noise that leaves. A robust pixel loss and an FFT loss restore the detail blur removed.",
+        "real photos of any size (tiled); fast on a CPU.",
+        "blur that is not one kernel for the whole photo (a moving subject, depth of field); very wide blur.",
         train_dataset="blurred:photos", explore="deblur"),
     "wgan": Card(
         "The first Wasserstein GAN: the critic approximates the Earth-Mover distance, and the Lipschitz "
@@ -332,9 +334,9 @@ def demo_frames(demo: str) -> tuple[torch.Tensor, int]:
     else:  # spread over the set: the first tiles of a photo set are all of one photo
         rows = torch.linspace(0, len(dataset) - 1, 8).long().unique()
     if kind == "paired":  # blurred as in training (no noise or JPEG), restored, sharp
-        blurred, sharp = blur.degrade(dataset.images[rows], c.image_size, torch.Generator().manual_seed(0),
-                                      noise=0, jpeg=0)
-        columns = [blurred, model.generator(blurred), sharp]
+        blurred, sharp, kernels = blur.degrade(dataset.images[rows], c.image_size,
+                                               torch.Generator().manual_seed(0), noise=0, jpeg=0)
+        columns = [blurred, model.generator(blurred, kernel_estimate.as_estimated(kernels, miss=0)), sharp]
     else:
         x = dataset.batch(rows, torch.device("cpu"))
         margin = (x.shape[-1] - c.image_size) // 2  # photo tiles keep a margin around the crop
@@ -365,7 +367,9 @@ def deblur_frames() -> tuple[torch.Tensor, int]:
         pad = deblur.CONTEXT  # the crop keeps this much of the photo around it: the net sees real context
         window = blurry[top - pad:top + CROP + pad, left - pad:left + CROP + pad]
         inner = (slice(pad, pad + CROP),) * 2
-        crops = [window[inner], deblur.restore(window, generator)[inner], sharp[top:top + CROP, left:left + CROP]]
+        kernel = deblur.estimate_blur(blurry).kernel  # read from the whole photo, as the page does
+        crops = [window[inner], deblur.restore(window, generator, kernel=kernel)[inner],
+                 sharp[top:top + CROP, left:left + CROP]]
         rows += [torch.from_numpy(np.ascontiguousarray(c.transpose(2, 0, 1))).mul(2).sub(1) for c in crops]
     return torch.stack(rows).clamp(-1, 1), 3
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from gandash import blur, images, losses
+from gandash import blur, images, kernel_estimate, losses
 from gandash.config import TrainConfig
 from gandash.paths import atomic_write_bytes
 from gandash.trainer import Trainer, _mean_prob
@@ -63,8 +63,10 @@ class PairedTrainer(Trainer):
         # The same pairs in every sample grid, drawn from their own RNG so training's is untouched.
         generator = torch.Generator().manual_seed(config.seed + 12345)
         index = torch.randint(len(self.data), (SAMPLE_PAIRS,), generator=generator)
-        blurred, sharp = blur.degrade(self._crops(index, generator), config.image_size, generator, noise=0, jpeg=0)
+        blurred, sharp, kernels = blur.degrade(self._crops(index, generator), config.image_size, generator,
+                                               noise=0, jpeg=0)
         self.fixed_blurred, self.fixed_sharp = blurred.to(self.hw.device), sharp.to(self.hw.device)
+        self.fixed_kernels = kernel_estimate.as_estimated(kernels, generator, miss=0).to(self.hw.device)
         self.base_lr = (config.lr_g, config.lr_d)
 
     # --- data ------------------------------------------------------------------------------
@@ -89,9 +91,12 @@ class PairedTrainer(Trainer):
             crops.append(crop)
         return torch.stack(crops)
 
-    def _next_pair(self) -> tuple[torch.Tensor, torch.Tensor]:
-        blurred, sharp = blur.degrade(self._crops(self._next_index()), self.config.image_size)
-        return blurred.to(self.hw.device), sharp.to(self.hw.device)
+    def _next_pair(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(blurred, sharp, the kernels G is given): G deconvolves with what the blind estimator would
+        name, not the true kernel, so it learns to live with the estimator's misses."""
+        blurred, sharp, kernels = blur.degrade(self._crops(self._next_index()), self.config.image_size)
+        given = kernel_estimate.as_estimated(kernels)
+        return blurred.to(self.hw.device), sharp.to(self.hw.device), given.to(self.hw.device)
 
     # --- one step -------------------------------------------------------------------------------
     def _schedule(self) -> None:
@@ -112,10 +117,10 @@ class PairedTrainer(Trainer):
         """One D update: sharp crops are real, G's restorations are fake. Returns (loss, real logits,
         fake logits, grad norm, restored, sharp, blurred); `restored` keeps its graph when asked."""
         G, D, c = self.generator, self.discriminator, self.config
-        blurred, sharp = self._next_pair()
+        blurred, sharp, kernels = self._next_pair()
         with self._autocast():
             with torch.enable_grad() if keep_restored else torch.no_grad():
-                restored = G(blurred)
+                restored = G(blurred, kernels)
             real_logits, fake_logits = D(sharp), D(restored.detach())
             loss = losses.discriminator_loss(c.loss, real_logits, fake_logits)
         norm = self._backward_step(loss, self.opt_d, D.parameters(), measure)
@@ -157,9 +162,9 @@ class PairedTrainer(Trainer):
                 "grad_norm_d": norm}
 
     def single_g_step(self) -> dict[str, float]:
-        blurred, sharp = self._next_pair()
+        blurred, sharp, kernels = self._next_pair()
         with self._autocast():
-            restored = self.generator(blurred)
+            restored = self.generator(blurred, kernels)
         loss, _, fake_logits, norm = self._g_update_pair(restored, sharp, measure=True)
         self._finite &= torch.isfinite(loss.detach())
         return {"loss_g": loss.item(), "d_g_z2": _mean_prob(fake_logits), "grad_norm_g": norm}
@@ -172,7 +177,7 @@ class PairedTrainer(Trainer):
         was_training = G.training
         G.eval()
         try:
-            restored = G(self.fixed_blurred).float().clamp(-1, 1)
+            restored = G(self.fixed_blurred, self.fixed_kernels).float().clamp(-1, 1)
         finally:
             G.train(was_training)
         triplets = torch.stack([self.fixed_blurred, restored, self.fixed_sharp], 1).flatten(0, 1)

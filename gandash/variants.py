@@ -168,17 +168,19 @@ REGISTRY.update({v.name: v for v in (
             dict(width=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, loss="bce", batch_size=16, image_size=32,
                  sample_every=100, checkpoint_every=500), trainer=PAIRED_TRAINER),
     Variant("deblur", "Deblur U-Net GAN",
-            "A residual U-Net predicts the correction to the blurry photo; a spectral-norm PatchGAN judges "
-            "sharpness. Charbonnier + FFT loss + a small LSGAN term, on random crops blurred on the fly.",
+            "Wiener deconvolution with the blur's kernel (read from the whole photo by a small estimator "
+            "net), then a residual U-Net corrects what that leaves (ringing, noise, a missed kernel); a "
+            "spectral-norm PatchGAN judges sharpness. Charbonnier + FFT loss + a small LSGAN term, on random "
+            "crops blurred on the fly.",
             "Kupyn et al., DeblurGAN, CVPR 2018; Isola et al., pix2pix (PatchGAN), CVPR 2017; "
-            "Cho et al., MIMO-UNet (FFT loss), ICCV 2021",
-            r"\min_G \mathbb{E}\,\rho(y + G(y) - x) + 0.1\,\lVert \mathcal{F}(\hat x) - \mathcal{F}(x)\rVert_1"
+            "Cho et al., MIMO-UNet (FFT loss), ICCV 2021; Dong et al., Deep Wiener Deconvolution, NeurIPS 2020",
+            r"\min_G \mathbb{E}\,\rho(W_k y + G(y, W_k y) - x) + 0.1\,\lVert \mathcal{F}(\hat x) - \mathcal{F}(x)\rVert_1"
             r" + 10^{-3}\,\tfrac12\mathbb{E}[(D(\hat x)-1)^2]",
             "image-to-image", "paired", _build_deblur,
             # width 24 with pixel-unshuffle: ~19k multiply-adds per pixel, so 12 MP take seconds on a CPU
             # a short CPU budget: a high learning rate decayed by a cosine, and a short EMA (0.995 ~ 200 steps)
             dict(width=24, lr_g=1e-3, lr_d=2e-4, beta1=0.9, beta2=0.99, loss="least-squares", batch_size=8,
-                 image_size=64, ema_decay=0.995, sample_every=250, checkpoint_every=500, max_steps=4000),
+                 image_size=64, ema_decay=0.995, sample_every=250, checkpoint_every=500, max_steps=8000),
             size_check=_unet_size, trainer=PAIRED_TRAINER),
 )})
 

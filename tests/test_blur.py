@@ -101,12 +101,16 @@ def test_training_pairs_are_aligned_and_blurred_from_real_margins():
     generator = torch.Generator().manual_seed(1)
     rng = np.random.default_rng(0)
     crops = torch.from_numpy((rng.random((6, 3, 100, 100)) * 255).astype(np.uint8))
-    blurred, sharp = blur.degrade(crops, 48, generator, noise=0, jpeg=0)
+    blurred, sharp, kernels = blur.degrade(crops, 48, generator, noise=0, jpeg=0)
     assert blurred.shape == sharp.shape == (6, 3, 48, 48)
     assert torch.equal(sharp, crops[:, :, 26:74, 26:74].float().div(127.5).sub(1))
     assert blurred.min() >= -1 and blurred.max() <= 1
     # a blur lowers the pixel-to-pixel variation of random texture
     assert (blurred.diff(dim=-1).abs().mean() < sharp.diff(dim=-1).abs().mean())
+    # the kernels come back with the pairs: re-blurring the sharp crop by its kernel gives its input
+    again = blur.blur(crops[:1].float().div(127.5).sub(1), torch.from_numpy(kernels[0])[None])
+    assert len(kernels) == 6 and all(abs(k.sum() - 1) < 1e-5 for k in kernels)
+    assert (again[:, :, 26:74, 26:74] - blurred[:1]).abs().max() <= 1.01 / 127.5  # 8-bit rounding
     small = torch.from_numpy((rng.random((2, 1, 32, 32)) * 255).astype(np.uint8))  # no margin: mirrored
-    blurred, sharp = blur.degrade(small, 32, generator)
+    blurred, sharp, _ = blur.degrade(small, 32, generator)
     assert blurred.shape == (2, 1, 32, 32)

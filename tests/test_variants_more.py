@@ -215,8 +215,8 @@ def test_srgan_learns_x4_from_downsampled_originals(tiny_fashion, tmp_path):
     config = tiny("srgan")
     assert (config.image_size, config.channels, config.lr_g, config.beta1) == (28, 1, 1e-4, 0.9)
     run = trainer.trainer_class("srgan")(config, tmp_path)
-    low, sharp = run._next_pair()
-    assert low.shape == (8, 1, 7, 7) and sharp.shape == (8, 1, 28, 28)
+    low, sharp, condition = run._next_pair()
+    assert condition is None and low.shape == (8, 1, 7, 7) and sharp.shape == (8, 1, 28, 28)
     assert (low - torch.nn.functional.avg_pool2d(sharp, 4)).abs().mean() < 0.1  # a x4 smaller copy
     assert any(isinstance(m, torch.nn.PixelShuffle) for m in run.generator.modules())
     values = run.train_step(measure=True)

@@ -1,13 +1,15 @@
 """Image-to-image nets for deblurring: the seeds' small GAN and a residual U-Net with a PatchGAN.
 
-Generators take a blurry image (N, C, H, W) in [-1, 1] and return the restored one, same shape;
-the second argument (labels) is accepted and ignored so they fit the trainer's G(x, labels) calls.
+Generators take a blurry image (N, C, H, W) in [-1, 1] and return the restored one, same shape. Their
+second argument is the condition, as class labels are for conditional GANs: the blur kernels of the
+batch (N, K, K), which the U-Net deconvolves with and the seed's net ignores.
 Discriminators return logits (the sigmoid lives in the loss: BCEWithLogits is the stable form).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import spectral_norm
 
@@ -67,25 +69,48 @@ class Up(nn.Module):
         return self.body(x)
 
 
+def wiener(x: torch.Tensor, kernels: torch.Tensor, balance: float) -> torch.Tensor:
+    """Wiener deconvolution of (N, C, H, W) images, each by its own kernel of (N, K, K), with a Laplacian
+    regulariser (scikit-image's form: conj(K) Y / (|K|^2 + balance |L|^2)); mirror padding keeps the
+    FFT's wrap-around off the picture. The mean is kept exactly (L(0) = 0, K(0) = 1)."""
+    n, c, h, w = x.shape
+    k = kernels.shape[-1]
+    pad = k
+    x = F.pad(x.float(), (pad,) * 4, mode="reflect" if min(h, w) > pad else "replicate")
+    size = x.shape[-2:]
+    psf = torch.zeros((n, 1, *size), device=x.device)
+    psf[:, 0, :k, :k] = kernels.float()
+    psf = torch.roll(psf, (-(k // 2), -(k // 2)), (2, 3))  # the kernel's centre at the origin: no shift
+    laplacian = torch.zeros((1, 1, *size), device=x.device)
+    laplacian[0, 0, 0, 0] = 4
+    laplacian[0, 0, 0, 1] = laplacian[0, 0, 1, 0] = laplacian[0, 0, 0, -1] = laplacian[0, 0, -1, 0] = -1
+    transfer, regulariser = torch.fft.rfft2(psf), torch.fft.rfft2(laplacian)
+    inverse = transfer.conj() / (transfer.abs().pow(2) + balance * regulariser.abs().pow(2))
+    out = torch.fft.irfft2(torch.fft.rfft2(x) * inverse, s=size)
+    return out[..., pad:pad + h, pad:pad + w]
+
+
 class DeblurUNet(nn.Module):
-    """A residual U-Net that predicts the correction to its input (global skip: output = x + G(x)),
-    plus a per-pixel mix of learned large filters of the input.
+    """Wiener deconvolution with the blur's kernel, then a residual U-Net that corrects it.
+
+    Given the kernel (estimated from the whole photo by gandash.kernel_estimate, or the true one in
+    training), Wiener filtering undoes the blur in one linear step but rings at edges, amplifies
+    noise and keeps what the kernel estimate got wrong. The U-Net sees the blurry input and two
+    Wiener estimates (a sharp, noisy one and a smooth one) and predicts the correction to the
+    smooth one (global skip): it learns the image prior Wiener lacks, not deconvolution itself.
 
     The first step is a pixel unshuffle to half resolution with 4x the channels, so every conv runs
     on a quarter of the pixels: that is what makes a 12-megapixel photo take seconds on a CPU. Three
     levels (H/2, H/4, H/8) give a receptive field of about 100 px, wider than a 21 px motion blur.
     """
 
-    def __init__(self, channels: int = 3, width: int = 24, blocks: int = 2, filters: int = 4, reach: int = 15):
+    BALANCES = (0.002, 0.02)
+
+    def __init__(self, channels: int = 3, width: int = 24, blocks: int = 2):
         super().__init__()
         c, w = channels, width
-        # A bank of large learned linear filters, mixed per pixel by gates the U-Net predicts: undoing a
-        # blur is mostly a large linear filter (Wiener's), which gradient descent finds in a few hundred
-        # steps, while the deep path alone needs many thousands to grow one from 3x3 convs.
-        self.filters = nn.Conv2d(1, filters, reach, padding=reach // 2, bias=False)
-        nn.init.zeros_(self.filters.weight)
-        self.gates = nn.Sequential(nn.Conv2d(w, 4 * filters, 3, padding=1), nn.PixelShuffle(2))  # (K, H, W)
-        self.head = nn.Sequential(nn.PixelUnshuffle(2), nn.Conv2d(4 * c, w, 3, padding=1))   # (w, H/2, W/2)
+        inputs = c * (1 + len(self.BALANCES))
+        self.head = nn.Sequential(nn.PixelUnshuffle(2), nn.Conv2d(4 * inputs, w, 3, padding=1))  # (w, H/2, W/2)
         self.enc1 = nn.Sequential(*[ResBlock(w) for _ in range(blocks - 1)])
         self.down1 = nn.Conv2d(w, 2 * w, 3, stride=2, padding=1)                           # (2w, H/4, W/4)
         self.enc2 = nn.Sequential(*[ResBlock(2 * w) for _ in range(blocks - 1)])
@@ -96,19 +121,47 @@ class DeblurUNet(nn.Module):
         self.up1 = Up(2 * w, w)                                                            # (w, H/2, W/2)
         self.dec1 = nn.Sequential(*[ResBlock(w) for _ in range(blocks - 1)])
         self.tail = nn.Sequential(nn.Conv2d(w, 4 * c, 3, padding=1), nn.PixelShuffle(2))   # (c, H, W)
-        nn.init.zeros_(self.tail[0].weight)  # start as the identity: training only adds sharpening
+        nn.init.zeros_(self.tail[0].weight)  # start as the smooth Wiener estimate: training only corrects it
         nn.init.zeros_(self.tail[0].bias)
 
-    def forward(self, x: torch.Tensor, labels=None) -> torch.Tensor:
-        s1 = self.enc1(self.head(x))
+    @property
+    def channels(self) -> int:
+        return self.tail[0].out_channels // 4
+
+    def forward(self, x: torch.Tensor, kernels: torch.Tensor | None = None) -> torch.Tensor:
+        """x (N, C, H, W) in [-1, 1], kernels (N, K, K) summing to 1 (None: no blur, the identity)."""
+        if kernels is None:
+            kernels = torch.ones((len(x), 1, 1), device=x.device)
+        estimates = [wiener(x, kernels, balance).to(x.dtype) for balance in self.BALANCES]
+        s1 = self.enc1(self.head(torch.cat([x, *estimates], 1)))
         s2 = self.enc2(self.down1(s1))
         y = self.middle(self.down2(s2))
         y = self.dec2(self.up2(y) + s2)
         y = self.dec1(self.up1(y) + s1)
-        n, c, h, w = x.shape
-        banked = self.filters(x.reshape(n * c, 1, h, w)).reshape(n, c, -1, h, w)    # (N, C, K, H, W)
-        gates = 1.0 / banked.shape[2] + self.gates(y).unsqueeze(1)                 # (N, 1, K, H, W)
-        return x + self.tail(y) + (banked * gates).sum(2)
+        return estimates[-1] + self.tail(y)
+
+
+class KernelEstimator(nn.Module):
+    """Names the blur kernel from a photo's (1, 64, 64) Welch log spectrum (gandash.kernel_estimate):
+    logits over its GRID of kernels."""
+
+    def __init__(self, classes: int, width: int = 32):
+        super().__init__()
+        w = width
+
+        def stage(a: int, b: int, convs: int) -> list[nn.Module]:
+            layers = []
+            for i in range(convs):
+                layers += [nn.Conv2d(a if i == 0 else b, b, 3, padding=1), nn.ReLU(inplace=True)]
+            return layers + [nn.MaxPool2d(2)]
+
+        self.features = nn.Sequential(*stage(1, w, 2), *stage(w, 2 * w, 2), *stage(2 * w, 4 * w, 1),
+                                      *stage(4 * w, 4 * w, 1))                                  # (4w, 4, 4)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * w * 16, 256), nn.ReLU(inplace=True),
+                                  nn.Linear(256, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
 
 
 class PatchDiscriminator(nn.Module):

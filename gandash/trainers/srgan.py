@@ -38,8 +38,9 @@ class SRGANTrainer(PairedTrainer):
         sharp = crops[:, :, margin:margin + size, margin:margin + size].float().div(127.5).sub(1)
         return downsample(sharp).to(self.hw.device), sharp.to(self.hw.device)
 
-    def _next_pair(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return self._pair(self._crops(self._next_index()))
+    def _next_pair(self) -> tuple[torch.Tensor, torch.Tensor, None]:
+        """(low resolution, sharp, no condition): SRGAN's G takes only the image."""
+        return (*self._pair(self._crops(self._next_index())), None)
 
     def _d_update_pair(self, measure: bool, keep_restored: bool):
         """As the paired trainer's, but what it reports as the input is the bicubic upsampling of the

@@ -104,15 +104,32 @@ def baselines(blurry: np.ndarray, kernel: np.ndarray) -> dict[str, np.ndarray]:
             "Richardson–Lucy (known kernel)": deblur.richardson_lucy(pixels, kernel)}
 
 
-def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photos.Photo, float]:
-    """(result, seconds) of deblurring or upscaling, with a progress bar that says how far it is."""
+def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photos.Photo, float, str]:
+    """(result, seconds, what blur the U-Net read from the photo or "") of deblurring or upscaling, with
+    a progress bar that says how far it is."""
     verb = "Deblurring" if task == "Deblur" else "Upscaling ×4"
     bar = st.progress(0.0, text=f"{verb}…")
-    work = deblur.deblur_photo if task == "Deblur" else upscale.upscale_photo
     started = time.perf_counter()
-    result = work(photo, generator, tile, lambda done: bar.progress(done, text=f"{verb}… {done:.0%}"))
+    report = lambda done: bar.progress(done, text=f"{verb}… {done:.0%}")  # noqa: E731
+    found = ""
+    if task != "Deblur":
+        result = upscale.upscale_photo(photo, generator, tile, report)
+    elif deblur.needs_kernel(generator):
+        bar.progress(0.0, text="Reading the blur from the whole photo…")
+        estimate = deblur.estimate_blur(photo.pixels)
+        found = estimate_note(estimate)
+        result = deblur.deblur_photo(photo, generator, tile, report, estimate.kernel)
+    else:
+        result = deblur.deblur_photo(photo, generator, tile, report)
     bar.empty()
-    return result, time.perf_counter() - started
+    return result, time.perf_counter() - started, found
+
+
+def estimate_note(estimate) -> str:
+    if estimate.entry[0] == "none":
+        return "No blur found in this photo (or it is under 64 px a side): it is returned as it was."
+    return (f"Blur read from the photo: **{estimate.label}** ({estimate.probability:.0%} sure). The U-Net "
+            "deconvolves with it, then corrects what that leaves.")
 
 
 def preview(pixels: np.ndarray, width: int = PREVIEW_WIDTH) -> Image.Image:

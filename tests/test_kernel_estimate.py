@@ -1,0 +1,92 @@
+"""Blind kernel estimation and the Wiener stage of the deblurring U-Net: the bundled estimator names the
+blur of held-out photos, its training command writes weights that load, the torch Wiener filter is
+scikit-image's, and the U-Net starts as that filter."""
+import numpy as np
+import pytest
+import torch
+
+from gandash import blur, data, deblur, kernel_estimate
+from gandash.__main__ import main
+from gandash.nets.deblur import DeblurUNet, wiener
+
+
+def blurred_photo(name: str, kernel: np.ndarray) -> np.ndarray:
+    sharp = data.photo(name).astype(np.float32) / 255
+    return np.rint(np.clip(blur.blur_array(sharp, kernel), 0, 1) * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("kind, strength, angle", [("gaussian", 2.5, 0), ("motion", 9, 30), ("motion", 15, 100),
+                                                   ("defocus", 3, 0)])
+def test_the_bundled_estimator_names_the_blur_of_a_held_out_photo(kind, strength, angle):
+    found = kernel_estimate.estimate(blurred_photo("coffee", blur.kernel_for(kind, strength, angle)))
+    got_kind, got_strength, got_angle = found.entry
+    assert got_kind == kind, found.label
+    if kind == "motion":  # within a grid step of length and angle
+        assert abs(got_strength - strength) <= 2 and min(abs(got_angle - angle), 180 - abs(got_angle - angle)) <= 15
+    else:
+        assert abs(got_strength - strength) <= 0.5, found.label
+
+
+def test_a_sharp_photo_is_not_given_a_strong_blur():
+    found = kernel_estimate.estimate(data.photo("rocket"))
+    assert found.entry[0] in ("none", "gaussian") and found.entry[1] <= 1.0, found.label
+
+
+def test_a_photo_too_small_for_a_spectrum_is_taken_as_sharp_and_returned_as_it_is():
+    small = (np.random.default_rng(0).random((40, 300, 3)) * 255).astype(np.uint8)
+    assert kernel_estimate.estimate(small).entry[0] == "none"
+    assert np.array_equal(deblur.restore(small, deblur.bundled_model()), small)
+
+
+def test_the_grid_names_its_own_kernels_and_the_training_stand_in_picks_a_neighbour_on_a_miss():
+    for index in (1, 5, 20, 60, 138):
+        assert kernel_estimate.nearest(kernel_estimate.kernel_of(kernel_estimate.GRID[index])) == index
+    shake = blur.motion_kernel(10, 33)  # between grid entries: 9 or 11 px, 30 degrees
+    exact = kernel_estimate.as_estimated([shake], miss=0)[0]
+    assert kernel_estimate.GRID[kernel_estimate.nearest(exact.numpy())][0] == "motion"
+    missed = kernel_estimate.as_estimated([shake], torch.Generator().manual_seed(0), miss=1)[0]
+    assert kernel_estimate.nearest(missed.numpy()) == kernel_estimate.nearest(shake, rank=1)
+    assert abs(float(exact.sum()) - 1) < 1e-5
+
+
+def test_the_spectrum_is_normalised_and_reveals_a_motion_blur_direction():
+    rng = np.random.default_rng(0)
+    noise = torch.from_numpy(rng.random((256, 256)).astype(np.float32))
+    smeared = blur.blur(noise[None, None], torch.from_numpy(blur.motion_kernel(15, 0))[None])[0, 0]
+    found = kernel_estimate.spectrum(smeared)
+    assert found.shape == (64, 64) and abs(float(found.mean())) < 1e-4 and abs(float(found.std()) - 1) < 1e-3
+    # a horizontal shake removes horizontal frequencies, not vertical ones
+    centre = 32
+    assert found[centre, centre + 20] < found[centre + 20, centre] - 1
+
+
+def test_the_torch_wiener_filter_is_scikit_images_and_keeps_the_mean():
+    sharp = data.photo("coffee")[100:228, 200:328].astype(np.float32) / 255
+    kernel = blur.motion_kernel(9, 30)
+    blurry = blur.blur_array(sharp, kernel)
+    x = torch.from_numpy(blurry.transpose(2, 0, 1).copy())[None]
+    ours = wiener(x, torch.from_numpy(kernel)[None], 0.02)[0].numpy().transpose(1, 2, 0)
+    theirs = deblur.wiener(blurry, kernel, 0.02)  # scikit-image, clipped to [0, 1]
+    assert np.abs(np.clip(ours, 0, 1) - theirs).max() < 1e-4
+    assert abs(float(x.mean()) - float(ours.mean())) < 1e-3
+
+
+def test_the_untrained_unet_is_its_smooth_wiener_estimate():
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    kernels = torch.stack([blur.padded(blur.gaussian_kernel(1.0), 9), blur.padded(blur.motion_kernel(7, 45), 9)])
+    out = DeblurUNet(3, 8)(x, kernels)
+    assert torch.allclose(out, wiener(x, kernels, DeblurUNet.BALANCES[-1]), atol=1e-5)
+
+
+def test_the_estimator_trains_from_the_command_line_and_loads_as_the_bundled_one_does(tmp_path, capsys):
+    out = tmp_path / "estimator.pt"
+    assert main(["train-kernel-estimator", "--steps", "2", "--out", str(out)]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    from gandash.nets.deblur import KernelEstimator
+
+    estimator = KernelEstimator(len(kernel_estimate.GRID))
+    estimator.load_state_dict(torch.load(out, weights_only=True))
+    assert kernel_estimate.estimate(blurred_photo("rocket", blur.gaussian_kernel(2.0)), estimator.eval()).entry
+    assert main(["train-kernel-estimator", "--steps", "0", "--out", str(out)]) == 2
+    assert "--steps must be at least 1" in capsys.readouterr().err

@@ -46,6 +46,7 @@ def test_the_example_is_blurred_restored_and_scored_against_classical_methods(ho
     at = deblur_page()
     assert not at.exception, at.exception
     assert "Restored 640×427" in at.success[0].value
+    assert "Blur read from the photo: **Gaussian blur" in at.info[0].value  # the example's blur: sigma 1.5
     table = at.dataframe[0].value
     assert list(table["method"]) == ["Blurry input", "Unsharp mask", "Wiener (known kernel)",
                                      "Richardson–Lucy (known kernel)", "GAN (blind)"]
@@ -90,6 +91,7 @@ def test_an_uploaded_photo_with_transparency_is_restored_at_full_size(home):
     at = upload("Deblur", "logo.png", encoded(rgba, "PNG"))
     assert not at.exception, at.exception
     assert "Restored 120×90" in at.success[0].value
+    assert "No blur found in this photo (or it is under 64 px a side)" in at.info[0].value  # 90 px high, noise
     assert "with transparency" in at.caption[0].value
     assert not at.dataframe  # nothing to compare with unless the page blurred it
     out = download(at)

@@ -16,6 +16,8 @@ def test_deblur_an_example_then_an_upload_then_a_bad_file(server, page, tmp_path
     settle(page)
     page.get_by_text(re.compile(r"Restored 640×427 px")).first.wait_for()
     page.get_by_text("How close to the original").wait_for()
+    # the example is blurred by a Gaussian of sigma 1.5: the page says what blur it read
+    page.get_by_text(re.compile(r"Blur read from the photo: Gaussian blur, σ 1\.(25|5|75) px")).wait_for()
     shoot(page, "deblur-example")
     page.locator("[data-testid=stDataFrame]").first.wait_for()  # the baselines have run
     settle(page)

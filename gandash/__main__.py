@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
 
     estimator = commands.add_parser("train-kernel-estimator",
                                     help="train the blind blur-kernel estimator that the deblur U-Net uses")
-    estimator.add_argument("--steps", type=int, default=3000)
+    estimator.add_argument("--steps", type=int, default=6000)
     estimator.add_argument("--seed", type=int, default=0)
     estimator.add_argument("--out", help="where to write the weights (default: the bundled gandash/weights/)")
 

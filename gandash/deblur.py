@@ -22,7 +22,7 @@ from gandash.nets.deblur import MULTIPLE, DeblurUNet
 from gandash.photo import Photo
 
 BUNDLED = Path(__file__).parent / "weights" / "deblur.pt"
-TRAIN_COMMAND = ("python -m gandash train --variant deblur --dataset blurred:photos (8 000 steps), "
+TRAIN_COMMAND = ("python -m gandash train --variant deblur --dataset blurred:photos --max-steps 20000, "
                  "then python bench/deblur.py --export RUN")
 MAX_PIXELS = 50_000_000  # about a minute on a 2-core CPU; larger photos are refused with this number
 LIMITS = photos.Limits(MAX_PIXELS, 16, "deblur")

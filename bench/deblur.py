@@ -25,7 +25,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gandash import blur, checkpoints, data, deblur, paths, variants  # noqa: E402
+from gandash import blur, checkpoints, data, deblur, kernel_estimate, paths, variants  # noqa: E402
 from gandash.config import TrainConfig  # noqa: E402
 from gandash.paths import atomic_write_bytes  # noqa: E402
 
@@ -46,7 +46,7 @@ def table(generator: torch.nn.Module) -> None:
         for blur_name, kernel in BLURS.items():
             blurry = quantised(blur.blur_array(sharp, kernel))
             started = time.perf_counter()
-            estimate = deblur.estimate_blur(blurry) if deblur.needs_kernel(generator) else None
+            estimate = kernel_estimate.estimate(blurry) if deblur.needs_kernel(generator) else None
             restored = quantised(deblur.restore(blurry, generator, kernel=estimate and estimate.kernel))
             seconds = time.perf_counter() - started
             extra = {"GAN, given the true kernel": quantised(deblur.restore(blurry, generator, kernel=kernel))

@@ -406,7 +406,7 @@ def _percent(done: float) -> None:
 
 
 def cmd_deblur(args) -> int:
-    from gandash import deblur
+    from gandash import deblur, kernel_estimate
 
     source, target, fmt = _photo_paths(args)
     photo = deblur.read_photo(source)
@@ -414,7 +414,7 @@ def cmd_deblur(args) -> int:
     started = time.perf_counter()
     kernel = None
     if deblur.needs_kernel(generator):
-        estimate = deblur.estimate_blur(photo.pixels)
+        estimate = kernel_estimate.estimate(photo.pixels)
         kernel = estimate.kernel
         print(f"blur read from the photo: {estimate.label} ({estimate.probability:.0%} sure)"
               + ("; it is written out as it was" if estimate.entry[0] == "none" else ""), file=sys.stderr)

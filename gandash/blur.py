@@ -169,9 +169,9 @@ def _to_uint8(images: torch.Tensor) -> np.ndarray:
 def degrade(crops: torch.Tensor, size: int, generator: torch.Generator | None = None,
             noise: float = 0.3, jpeg: float = 0.15) -> tuple[torch.Tensor, torch.Tensor, list[np.ndarray]]:
     """Training pairs from sharp uint8 crops (N, C, S, S) with S >= size: (blurred, sharp, kernels), the
-    images float in [-1, 1] of (N, C, size, size), the kernels each crop was blurred by. Each crop gets its own random kernel; with probability `noise`
-    sensor noise (sigma up to 0.5% of the range), with probability `jpeg` a JPEG round trip (quality
-    80-95). Both are mild: a net trained on heavy noise learns to hold back its sharpening."""
+    images float in [-1, 1] of (N, C, size, size), the kernels each crop was blurred by. Each crop gets
+    its own random kernel; with probability `noise` sensor noise (sigma up to 0.5% of the range), with
+    probability `jpeg` a JPEG round trip (quality 80-95). Both are mild: a net trained on heavy noise learns to hold back its sharpening."""
     n, c, s, _ = crops.shape
     sharp_full = crops.float().div(127.5).sub(1)
     drawn = [random_kernel(generator) for _ in range(n)]

@@ -128,11 +128,6 @@ def run_net(generator: torch.nn.Module, window: np.ndarray, kernel: np.ndarray |
     return y.clamp(-1, 1)[0].add(1).div(2).numpy().transpose(1, 2, 0)
 
 
-def estimate_blur(pixels: np.ndarray) -> kernel_estimate.Estimate:
-    """The blur the bundled estimator reads from the whole photo (what `restore` deconvolves with)."""
-    return kernel_estimate.estimate(pixels)
-
-
 def restore(pixels: np.ndarray, generator: torch.nn.Module, tile: int = TILE,
             progress: Callable[[float], None] | None = None, kernel: np.ndarray | None = None) -> np.ndarray:
     """Deblur (H, W, C) pixels (uint8, uint16, or float in [0, 1]) tile by tile; returns the same shape
@@ -145,7 +140,7 @@ def restore(pixels: np.ndarray, generator: torch.nn.Module, tile: int = TILE,
         raise GandashError(f"the tile size must be at least 64 pixels (got {tile}).")
     tile -= tile % MULTIPLE
     if needs_kernel(generator):
-        kernel = estimate_blur(pixels).kernel if kernel is None else kernel
+        kernel = kernel_estimate.estimate(pixels).kernel if kernel is None else kernel
         if kernel.shape == (1, 1):
             return pixels.copy() if np.issubdtype(pixels.dtype, np.integer) else pixels.astype(np.float32)
     return tiling.run(pixels, lambda window: run_net(generator, window, kernel), tile, CONTEXT, OVERLAP,

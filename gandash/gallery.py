@@ -367,7 +367,7 @@ def deblur_frames() -> tuple[torch.Tensor, int]:
         pad = deblur.CONTEXT  # the crop keeps this much of the photo around it: the net sees real context
         window = blurry[top - pad:top + CROP + pad, left - pad:left + CROP + pad]
         inner = (slice(pad, pad + CROP),) * 2
-        kernel = deblur.estimate_blur(blurry).kernel  # read from the whole photo, as the page does
+        kernel = kernel_estimate.estimate(blurry).kernel  # read from the whole photo, as the page does
         crops = [window[inner], deblur.restore(window, generator, kernel=kernel)[inner],
                  sharp[top:top + CROP, left:left + CROP]]
         rows += [torch.from_numpy(np.ascontiguousarray(c.transpose(2, 0, 1))).mul(2).sub(1) for c in crops]

@@ -13,6 +13,7 @@ The bundled estimator: `python -m gandash train-kernel-estimator --steps 6000` (
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from collections.abc import Callable
@@ -158,7 +159,7 @@ def training_example(photos: list[torch.Tensor], generator: torch.Generator) -> 
     """(spectrum, GRID index) of a random crop (128-384 px) of a training photo, blurred by a kernel of
     the deblurring training mix (one in ten left sharp), with the same mild noise and 8-bit rounding."""
     def uniform(low: float, high: float) -> float:
-        return low + (high - low) * torch.rand((), generator=generator).item()
+        return blur._uniform(low, high, generator)
 
     image = photos[int(torch.randint(len(photos), (), generator=generator))]
     kernel = np.ones((1, 1), np.float32) if uniform(0, 1) < 0.1 else blur.random_kernel(generator)
@@ -180,7 +181,6 @@ def train(steps: int = 6000, batch_size: int = 32, seed: int = 0, out: Path = BU
     `out`; returns the accuracy (nearest GRID entry) on the last 20 batches."""
     from gandash.nets.deblur import KernelEstimator
     from gandash.paths import atomic_write_bytes
-    import io
 
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)

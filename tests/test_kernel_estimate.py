@@ -65,7 +65,7 @@ def test_the_torch_wiener_filter_is_scikit_images_and_keeps_the_mean():
     kernel = blur.motion_kernel(9, 30)
     blurry = blur.blur_array(sharp, kernel)
     x = torch.from_numpy(blurry.transpose(2, 0, 1).copy())[None]
-    ours = wiener(x, torch.from_numpy(kernel)[None], 0.02)[0].numpy().transpose(1, 2, 0)
+    ours = wiener(x, torch.from_numpy(kernel)[None], (0.02,))[0][0].numpy().transpose(1, 2, 0)
     theirs = deblur.wiener(blurry, kernel, 0.02)  # scikit-image, clipped to [0, 1]
     assert np.abs(np.clip(ours, 0, 1) - theirs).max() < 1e-4
     assert abs(float(x.mean()) - float(ours.mean())) < 1e-3
@@ -76,7 +76,7 @@ def test_the_untrained_unet_is_its_smooth_wiener_estimate():
     x = torch.rand(2, 3, 64, 64) * 2 - 1
     kernels = torch.stack([blur.padded(blur.gaussian_kernel(1.0), 9), blur.padded(blur.motion_kernel(7, 45), 9)])
     out = DeblurUNet(3, 8)(x, kernels)
-    assert torch.allclose(out, wiener(x, kernels, DeblurUNet.BALANCES[-1]), atol=1e-5)
+    assert torch.allclose(out, wiener(x, kernels, DeblurUNet.BALANCES)[-1], atol=1e-5)
 
 
 def test_the_estimator_trains_from_the_command_line_and_loads_as_the_bundled_one_does(tmp_path, capsys):

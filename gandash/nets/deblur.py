@@ -69,10 +69,11 @@ class Up(nn.Module):
         return self.body(x)
 
 
-def wiener(x: torch.Tensor, kernels: torch.Tensor, balance: float) -> torch.Tensor:
-    """Wiener deconvolution of (N, C, H, W) images, each by its own kernel of (N, K, K), with a Laplacian
-    regulariser (scikit-image's form: conj(K) Y / (|K|^2 + balance |L|^2)); mirror padding keeps the
-    FFT's wrap-around off the picture. The mean is kept exactly (L(0) = 0, K(0) = 1)."""
+def wiener(x: torch.Tensor, kernels: torch.Tensor, balances: tuple[float, ...]) -> list[torch.Tensor]:
+    """Wiener deconvolutions of (N, C, H, W) images, each by its own kernel of (N, K, K), with a Laplacian
+    regulariser (scikit-image's form: conj(K) Y / (|K|^2 + balance |L|^2)), one per balance: the
+    transforms of the images and kernels are shared. Mirror padding keeps the FFT's wrap-around off
+    the picture. The mean is kept exactly (L(0) = 0, K(0) = 1)."""
     n, c, h, w = x.shape
     k = kernels.shape[-1]
     pad = k
@@ -84,10 +85,11 @@ def wiener(x: torch.Tensor, kernels: torch.Tensor, balance: float) -> torch.Tens
     laplacian = torch.zeros((1, 1, *size), device=x.device)
     laplacian[0, 0, 0, 0] = 4
     laplacian[0, 0, 0, 1] = laplacian[0, 0, 1, 0] = laplacian[0, 0, 0, -1] = laplacian[0, 0, -1, 0] = -1
-    transfer, regulariser = torch.fft.rfft2(psf), torch.fft.rfft2(laplacian)
-    inverse = transfer.conj() / (transfer.abs().pow(2) + balance * regulariser.abs().pow(2))
-    out = torch.fft.irfft2(torch.fft.rfft2(x) * inverse, s=size)
-    return out[..., pad:pad + h, pad:pad + w]
+    transfer = torch.fft.rfft2(psf)
+    power, roughness = transfer.abs().pow(2), torch.fft.rfft2(laplacian).abs().pow(2)
+    spectrum = torch.fft.rfft2(x) * transfer.conj()
+    return [torch.fft.irfft2(spectrum / (power + balance * roughness), s=size)[..., pad:pad + h, pad:pad + w]
+            for balance in balances]
 
 
 class DeblurUNet(nn.Module):
@@ -132,7 +134,7 @@ class DeblurUNet(nn.Module):
         """x (N, C, H, W) in [-1, 1], kernels (N, K, K) summing to 1 (None: no blur, the identity)."""
         if kernels is None:
             kernels = torch.ones((len(x), 1, 1), device=x.device)
-        estimates = [wiener(x, kernels, balance).to(x.dtype) for balance in self.BALANCES]
+        estimates = [estimate.to(x.dtype) for estimate in wiener(x, kernels, self.BALANCES)]
         s1 = self.enc1(self.head(torch.cat([x, *estimates], 1)))
         s2 = self.enc2(self.down1(s1))
         y = self.middle(self.down2(s2))

@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image, ImageDraw
 
-from gandash import blur, data, deblur, photo as photos, upscale
+from gandash import blur, data, deblur, kernel_estimate, photo as photos, upscale
 
 BLUR_IT_PIXELS = 2_000_000  # "blur it for me" works on a copy this large, so Wiener and RL stay quick
 PREVIEW_WIDTH = 1200
@@ -110,13 +110,16 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
     verb = "Deblurring" if task == "Deblur" else "Upscaling ×4"
     bar = st.progress(0.0, text=f"{verb}…")
     started = time.perf_counter()
-    report = lambda done: bar.progress(done, text=f"{verb}… {done:.0%}")  # noqa: E731
+
+    def report(done: float) -> None:
+        bar.progress(done, text=f"{verb}… {done:.0%}")
+
     found = ""
     if task != "Deblur":
         result = upscale.upscale_photo(photo, generator, tile, report)
     elif deblur.needs_kernel(generator):
         bar.progress(0.0, text="Reading the blur from the whole photo…")
-        estimate = deblur.estimate_blur(photo.pixels)
+        estimate = kernel_estimate.estimate(photo.pixels)
         found = estimate_note(estimate)
         result = deblur.deblur_photo(photo, generator, tile, report, estimate.kernel)
     else:

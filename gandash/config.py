@@ -16,7 +16,7 @@ from gandash import data, variants
 from gandash.device import DEVICE_CHOICES, available_accelerators
 from gandash.errors import GandashError
 from gandash.losses import G_LOSSES, LOSS_FAMILIES
-from gandash.paths import atomic_write_bytes
+from gandash.paths import atomic_write_bytes, is_run_id
 
 OPTIMIZERS = ("adam", "rmsprop")
 LR_SCHEDULES = ("constant", "linear", "cosine")
@@ -51,6 +51,9 @@ class TrainConfig:
     pack: int = 1                   # PacGAN packing for the toy discriminator
     generators: int = 1             # toy G: a mixture of this many generators (MGAN), picked by z's first coordinate
     ema_decay: float = 0.0          # EMA of G's weights for sampling (0 = off, 0.999 typical)
+    loss_margin: int = 0            # image-to-image: border pixels of each crop left out of the losses (at most
+                                    # a quarter of the crop's side)
+    init_from: str = ""             # start G from trained weights: a run id, or "bundled" (deblur); "" = random
     # budget: training stops at the first one reached
     max_steps: int | None = 2000
     max_minutes: float | None = None
@@ -251,6 +254,11 @@ def validate(config: TrainConfig) -> list[str]:
          or c.batch_size % c.pack == 0, f"batch_size ({c.batch_size}) must be a multiple of pack ({c.pack}).")
     need(isinstance(c.ema_decay, (int, float)) and 0 <= c.ema_decay < 1,
          f"ema_decay must be in [0, 1): 0 turns EMA off, 0.999 is typical (got {c.ema_decay!r}).")
+    integer("loss_margin", c.loss_margin, 0, 64)
+    need(isinstance(c.init_from, str) and (c.init_from in ("", "bundled") or is_run_id(c.init_from)),
+         f"init_from must be empty, 'bundled' or a run id (lowercase letters, digits, dashes; got {c.init_from!r}).")
+    need(c.init_from != "bundled" or c.variant == "deblur",
+         f"init_from 'bundled' is the bundled deblurring U-Net: variant deblur only (got {c.variant!r}).")
     if c.max_steps is None and c.max_minutes is None and c.epochs is None:
         problems.append("set a budget: max_steps, max_minutes or epochs.")
     if c.max_steps is not None:

@@ -31,6 +31,10 @@ def db_path() -> Path:
     return home() / "gandash.sqlite"
 
 
+def is_run_id(text: str) -> bool:
+    return isinstance(text, str) and _RUN_ID.match(text) is not None
+
+
 def run_dir(run_id: str) -> Path:
     """The folder of a run; the id is checked so no user string walks out of runs/."""
     if not _RUN_ID.match(run_id or ""):

@@ -285,6 +285,16 @@ class Trainer:
         best = self._best.take() if getattr(self, "_best", None) is not None else None
         return checkpoints.save(self.run_dir, self.step, self.state(), self.config.keep_checkpoints, best=best)
 
+    def start_from(self, weights: dict) -> None:
+        """Fine-tuning: G (and its EMA) begin as trained weights; D and the optimisers start afresh."""
+        try:
+            self.generator.load_state_dict(weights)
+        except RuntimeError as exc:
+            raise GandashError(f"the weights of init_from {self.config.init_from} do not fit this run's generator "
+                               f"(another width or shape? {str(exc).splitlines()[0]})") from None
+        if self.ema is not None:
+            self.ema.module.load_state_dict(weights)
+
     def load_state(self, state: dict) -> None:
         if state["config"].get("variant") != self.config.variant:
             raise GandashError(f"the checkpoint is of variant '{state['config'].get('variant')}', "
@@ -341,6 +351,22 @@ class Stepper:
         self.last = command
         self.reporter.metrics(self.trainer.step, values)
         self.reporter.sample(self.trainer.step, self.trainer.save_samples())
+
+
+def initial_weights(config: TrainConfig) -> dict:
+    """The generator weights config.init_from names: the bundled deblur U-Net, or the newest checkpoint
+    (EMA weights when kept) of a run of the same variant."""
+    from gandash import deblur, paths, sampling
+
+    if config.init_from == "bundled":
+        return deblur.bundled_model().state_dict()
+    source = paths.run_dir(config.init_from)
+    if not (source / "config.json").is_file():
+        raise GandashError(f"init_from: there is no run '{config.init_from}' (see `python -m gandash runs`).")
+    variant = TrainConfig.load(source / "config.json").variant
+    if variant != config.variant:
+        raise GandashError(f"init_from: run '{config.init_from}' is a {variant} run; this one is {config.variant}.")
+    return sampling.load_generator(source, ema=True)[0].state_dict()
 
 
 def ema_with_warmup(decay: float):
@@ -448,6 +474,9 @@ def _train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop, 
         reporter.event("info", f"resumed from the checkpoint of step {trainer.step} on {trainer.hw.type}")
     else:
         reporter.rewind(0)
+        if config.init_from:
+            trainer.start_from(initial_weights(config))
+            reporter.event("info", f"G starts from the weights of {config.init_from}")
         reporter.event("info", f"started on {trainer.hw.type} with {len(trainer.data)} training rows")
     saved_step = trainer.step
     window_start, window_steps = time.perf_counter(), 0

@@ -43,6 +43,10 @@ SETTINGS = (
     Setting("generators", "Generators (MGAN)", "A mixture of this many generators sharing all but one bias; "
             "z's first coordinate picks which one draws a sample, so G can jump between separate modes "
             "instead of laying samples along the way. 1 = one generator.", low=1, high=256),
+    Setting("loss_margin", "Loss margin (px)", "Image-to-image: the border of each training crop left out of "
+            "the losses. Near a crop's edge the net cannot see what blurred in from outside, and a restored "
+            "photo keeps only each tile's centre, so judging the interior trains for real use. 0 = whole crop.",
+            low=0, high=64),
     Setting("spectral_norm", "Spectral norm in D", "Normalises every D layer by its largest singular value, "
             "bounding how fast D's output can change."),
 )

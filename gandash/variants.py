@@ -180,7 +180,8 @@ REGISTRY.update({v.name: v for v in (
             # width 24 with pixel-unshuffle: ~19k multiply-adds per pixel, so 12 MP take seconds on a CPU
             # a short CPU budget: a high learning rate decayed by a cosine, and a short EMA (0.995 ~ 200 steps)
             dict(width=24, lr_g=1e-3, lr_d=2e-4, beta1=0.9, beta2=0.99, loss="least-squares", batch_size=8,
-                 image_size=64, ema_decay=0.995, sample_every=250, checkpoint_every=500, max_steps=8000),
+                 image_size=64, ema_decay=0.995, sample_every=250, checkpoint_every=500, max_steps=8000,
+                 loss_margin=10),
             size_check=_unet_size, trainer=PAIRED_TRAINER),
 )})
 

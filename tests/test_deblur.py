@@ -367,3 +367,59 @@ def test_paired_datasets_and_variants_must_match():
     assert config.make_config(None, "blurred:photos").variant == "deblur"
     assert data.info("blurred:photos").kind == "paired"
     assert not set(data.PHOTOS_HELD_OUT) & set(data.PHOTOS_TRAIN)
+
+
+def test_the_losses_judge_only_the_interior_of_a_crop_when_asked(tmp_path):
+    from gandash import config, paired
+
+    cfg = config.make_config("deblur", "blurred:photos", width=8, image_size=32, batch_size=2, loss_margin=8)
+    interior = paired.PairedTrainer(cfg, tmp_path / "interior")
+    whole = paired.PairedTrainer(config.with_changes(cfg, loss_margin=0), tmp_path / "whole")
+    sharp = torch.zeros(2, 3, 32, 32)
+    restored = sharp.clone()
+    restored[..., :8, :], restored[..., :, 24:] = 1.0, -1.0  # wrong only within 8 px of an edge
+    assert interior._content(restored, sharp).item() < 2e-3  # Charbonnier's epsilon, nothing else
+    assert whole._content(restored, sharp).item() > 0.3
+    restored[..., 16, 16] = 1.0  # one wrong pixel inside counts
+    assert interior._content(restored, sharp).item() > 2e-3
+    assert interior._interior(sharp).shape[-2:] == (16, 16)
+    assert paired.PairedTrainer(config.with_changes(cfg, loss_margin=30), tmp_path / "capped"
+                                )._interior(sharp).shape[-2:] == (16, 16)  # at most a quarter of the side
+    assert config.make_config("deblur", "blurred:photos").loss_margin == 10
+
+
+def test_a_deblur_run_starts_from_the_bundled_weights_and_another_from_that_run(home):
+    from gandash import config, deblur as deblurring, paths, sampling, trainer
+
+    def run(run_id: str, **settings):
+        cfg = config.make_config("deblur", "blurred:photos", image_size=32, batch_size=2, max_steps=1,
+                                 lr_g=1e-9, lr_d=1e-9, **settings)
+        folder = paths.run_dir(run_id)
+        folder.mkdir(parents=True)
+        cfg.save(folder / "config.json")
+        events = []
+
+        class Collect(trainer.Reporter):
+            def event(self, level, text):
+                events.append(text)
+
+        assert trainer.train(cfg, folder, Collect())[0] == "completed"
+        return sampling.load_generator(folder)[0].state_dict(), events
+
+    bundled = deblurring.bundled_model().state_dict()
+    first, events = run("from-bundled", init_from="bundled")
+    assert "G starts from the weights of bundled" in events
+    assert all(torch.allclose(first[k], bundled[k], atol=1e-6) for k in bundled)  # one step of lr 1e-9
+    second, _ = run("from-run", init_from="from-bundled")
+    assert all(torch.allclose(second[k], first[k], atol=1e-6) for k in first)
+    fresh, _ = run("from-scratch")
+    assert not torch.allclose(fresh["head.1.weight"], bundled["head.1.weight"], atol=1e-3)
+
+    with pytest.raises(GandashError, match="no run 'nowhere'"):
+        run("bad-source", init_from="nowhere")
+    with pytest.raises(GandashError, match="do not fit"):
+        run("other-width", init_from="bundled", width=8)
+    with pytest.raises(GandashError, match="init_from 'bundled' is the bundled deblurring U-Net"):
+        config.make_config("dcgan", "fashion-mnist", init_from="bundled")
+    with pytest.raises(GandashError, match="init_from must be"):
+        config.make_config("deblur", "blurred:photos", init_from="../../etc")

@@ -2,6 +2,7 @@
 
     python bench/deblur.py                  # PSNR/SSIM table: blurry, unsharp, Wiener, Richardson-Lucy, GAN
     python bench/deblur.py --model RUN      # the same for a deblur run instead of the bundled weights
+    python bench/deblur.py --poses 1        # the GAN without self-ensemble (the app averages 8 poses here)
     python bench/deblur.py --speed          # a 12-megapixel photo: seconds and peak memory
     python bench/deblur.py --export RUN [--step N]   # write RUN's EMA generator as gandash/weights/deblur.pt
 
@@ -39,7 +40,7 @@ def quantised(pixels: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(pixels, 0, 1) * 255).astype(np.float32) / 255
 
 
-def table(generator: torch.nn.Module) -> None:
+def table(generator: torch.nn.Module, poses: int | None = None) -> None:
     rows = []
     for name in data.PHOTOS_HELD_OUT:
         sharp = data.photo(name).astype(np.float32) / 255
@@ -47,10 +48,12 @@ def table(generator: torch.nn.Module) -> None:
             blurry = quantised(blur.blur_array(sharp, kernel))
             started = time.perf_counter()
             estimate = kernel_estimate.estimate(blurry) if deblur.needs_kernel(generator) else None
-            restored = quantised(deblur.restore(blurry, generator, kernel=estimate and estimate.kernel))
+            restored = quantised(deblur.restore(blurry, generator, kernel=estimate and estimate.kernel, poses=poses))
             seconds = time.perf_counter() - started
-            extra = {"GAN, given the true kernel": quantised(deblur.restore(blurry, generator, kernel=kernel))
-                     } if estimate else {}
+            extra = {}
+            if estimate:
+                extra["GAN, given the true kernel"] = quantised(deblur.restore(blurry, generator, kernel=kernel,
+                                                                               poses=poses))
             best_unsharp = max((deblur.unsharp(blurry, r, a) for r, a in UNSHARP_GRID),
                                key=lambda x: deblur.scores(sharp, {"": x})[0]["PSNR (dB)"])
             found = deblur.scores(sharp, {
@@ -114,6 +117,8 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=deblur.TILE)
     parser.add_argument("--export", metavar="RUN")
     parser.add_argument("--step", type=int, help="with --export: that checkpoint instead of the newest")
+    parser.add_argument("--poses", type=int, help="self-ensemble poses for the GAN (default: as the app, "
+                        "deblur.poses_for: 8 at these sizes)")
     args = parser.parse_args()
     if args.export:
         export(args.export, args.step)
@@ -121,8 +126,9 @@ def main() -> None:
         speed(args.tile)
     else:
         generator, label = deblur.load_model(args.model)
-        print(f"model: {label}; held-out photos: {', '.join(data.PHOTOS_HELD_OUT)}")
-        table(generator)
+        print(f"model: {label}; held-out photos: {', '.join(data.PHOTOS_HELD_OUT)}; "
+              f"GAN poses: {args.poses or 'as the app (8 at these sizes)'}")
+        table(generator, args.poses)
 
 
 if __name__ == "__main__":

@@ -62,17 +62,18 @@ class Store:
         self.timeout = timeout
         self._local = threading.local()
         with _busy_as_error(self):
-            db = self._db()
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-            # the schema script takes the write lock: run it only for a new store or one made by an older
-            # gandash, so opening the store while a worker writes never waits
-            if set(TABLES) - tables or set(COLUMNS_ADDED_LATER) - have:
-                db.executescript(SCHEMA)
-                have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-                for column, kind in COLUMNS_ADDED_LATER.items():
-                    if column not in have:
-                        db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+            if _outdated(self._db()):
+                # the schema takes the write lock: only for a new store or one made by an older gandash, so
+                # opening the store while a worker writes never waits; and in one IMMEDIATE transaction that
+                # checks again, so processes opening a new store at once take turns instead of colliding
+                with self._write() as db:
+                    if _outdated(db):
+                        for statement in filter(str.strip, SCHEMA.split(";")):
+                            db.execute(statement)
+                        have = _columns(db)
+                        for column, kind in COLUMNS_ADDED_LATER.items():
+                            if column not in have:
+                                db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
     def _write(self) -> "_Transaction":
         return _Transaction(self)
@@ -87,7 +88,7 @@ class Store:
         if connection is None:
             connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA journal_mode=WAL")
+            _use_wal(connection, self.timeout)
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
             self._local.connection = connection
@@ -214,6 +215,29 @@ class Store:
         rows = self._read("SELECT id, time, level, text FROM events WHERE run_id = ? AND id > ? "
                           "ORDER BY id DESC LIMIT ?", (run_id, after_id, limit))
         return [dict(row) for row in reversed(rows)]
+
+
+def _use_wal(connection: sqlite3.Connection, timeout: float) -> None:
+    """Switch to WAL (it stays so in the file). While another process switches a new file, SQLite answers
+    'locked' at once instead of calling the busy handler, so wait here as the handler would."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _columns(db: sqlite3.Connection) -> set[str]:
+    return {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+
+
+def _outdated(db: sqlite3.Connection) -> bool:
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return bool(set(TABLES) - tables or set(COLUMNS_ADDED_LATER) - _columns(db))
 
 
 @contextlib.contextmanager

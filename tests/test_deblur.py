@@ -111,6 +111,23 @@ def test_tiles_match_a_single_pass_with_no_visible_seams(random_unet):
     assert whole.shape == photo.shape
 
 
+def test_the_self_ensemble_averages_the_photo_restored_in_each_pose(random_unet):
+    rng = np.random.default_rng(1)
+    photo = blur.blur_array(rng.random((48, 80, 3)).astype(np.float32), SOFT)
+    shake = blur.motion_kernel(7, 30)  # not symmetric: it must turn with the photo
+    single = deblur.restore(photo, random_unet, tile=512, kernel=shake, poses=1)
+    eight = deblur.restore(photo, random_unet, tile=512, kernel=shake, poses=8)
+    by_hand = np.mean([deblur._unposed(deblur.restore(deblur._posed(photo, t, m), random_unet, tile=512,
+                                                      kernel=deblur._posed(shake, t, m), poses=1), t, m)
+                       for t, m in deblur.POSES], axis=0)
+    assert eight.shape == photo.shape and np.abs(eight - by_hand).max() < 1e-5
+    assert np.abs(eight - single).mean() > 1e-4  # a random net is far from pose-equivariant
+    assert len(set(deblur.POSES)) == 8
+    assert (deblur.poses_for(640 * 427), deblur.poses_for(3_000_000), deblur.poses_for(4000 * 3000)) == (8, 4, 1)
+    with pytest.raises(GandashError, match="poses must be from 1 to 8"):
+        deblur.restore(photo, random_unet, kernel=shake, poses=9)
+
+
 def test_thin_and_odd_sized_photos_are_mirrored_into_shape(random_unet):
     for shape in ((16, 300, 3), (37, 45, 3)):
         assert deblur.restore(np.full(shape, 0.5, np.float32), random_unet, tile=64, kernel=SOFT).shape == shape

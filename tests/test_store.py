@@ -141,3 +141,27 @@ def test_a_held_write_lock_makes_a_short_timeout_store_say_busy_quickly(tmp_path
     holder.execute("COMMIT")
     page.update_run("r1", name="mine")
     assert page.run("r1")["name"] == "mine"
+
+
+OPENER = """
+import sys, time
+from gandash.store import Store
+start = float(sys.argv[2])
+while time.time() < start:  # every process opens the new store at the same moment
+    pass
+store = Store(sys.argv[1])
+print(len(store.runs()))
+"""
+
+
+def test_processes_opening_a_new_store_at_the_same_moment_all_get_it(tmp_path):
+    """Two `gandash train` started together on a fresh home once failed: both made the schema, and one
+    added a column the other had just added, or found the store locked."""
+    for round_ in range(8):
+        path = tmp_path / f"race{round_}.sqlite"
+        start = time.time() + 1.0
+        openers = [subprocess.Popen([sys.executable, "-c", OPENER, str(path), str(start)], text=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(6)]
+        results = [opener.communicate(timeout=60) for opener in openers]
+        assert all(opener.returncode == 0 and out.strip() == "0" for opener, (out, _) in zip(openers, results)), \
+            [err for _, err in results if err]

@@ -22,8 +22,9 @@ from gandash.nets.deblur import MULTIPLE, DeblurUNet
 from gandash.photo import Photo
 
 BUNDLED = Path(__file__).parent / "weights" / "deblur.pt"
-TRAIN_COMMAND = ("python -m gandash train --variant deblur --dataset blurred:photos --max-steps 20000, "
-                 "then python bench/deblur.py --export RUN")
+TRAIN_COMMAND = ("python -m gandash train --variant deblur --dataset blurred:photos --max-steps 20000 --set "
+                 "loss_margin=0, then the same with --max-steps 30000 --set init_from=RUN1 --set lr_g=3e-4 --set "
+                 "lr_d=6e-5, then python bench/deblur.py --export RUN2 (the README has the steps)")
 MAX_PIXELS = 50_000_000  # about a minute on a 2-core CPU; larger photos are refused with this number
 LIMITS = photos.Limits(MAX_PIXELS, 16, "deblur")
 VARIANTS = ("deblur", "deblur-seed")  # the runs that restore blur; srgan and discogan do other jobs

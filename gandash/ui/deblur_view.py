@@ -120,7 +120,7 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
     elif deblur.needs_kernel(generator):
         bar.progress(0.0, text="Reading the blur from the whole photo…")
         estimate = kernel_estimate.estimate(photo.pixels)
-        found = estimate_note(estimate)
+        found = estimate_note(estimate, deblur.poses_for(photo.size[0] * photo.size[1]))
         result = deblur.deblur_photo(photo, generator, tile, report, estimate.kernel)
     else:
         result = deblur.deblur_photo(photo, generator, tile, report)
@@ -128,11 +128,12 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
     return result, time.perf_counter() - started, found
 
 
-def estimate_note(estimate) -> str:
+def estimate_note(estimate, poses: int = 1) -> str:
     if estimate.entry[0] == "none":
         return "No blur found in this photo (or it is under 64 px a side): it is returned as it was."
     return (f"Blur read from the photo: **{estimate.label}** ({estimate.probability:.0%} sure). The U-Net "
-            "deconvolves with it, then corrects what that leaves.")
+            "deconvolves with it, then corrects what that leaves"
+            + (f", in {poses} poses (turned and mirrored) averaged." if poses > 1 else "."))
 
 
 def preview(pixels: np.ndarray, width: int = PREVIEW_WIDTH) -> Image.Image:

@@ -20,6 +20,7 @@ from gandash import kernel_estimate, photo as photos, tiling
 from gandash.errors import GandashError
 from gandash.nets.deblur import MULTIPLE, DeblurUNet
 from gandash.photo import Photo
+from gandash.poses import POSES, posed, unposed
 
 BUNDLED = Path(__file__).parent / "weights" / "deblur.pt"
 TRAIN_COMMAND = ("python -m gandash train --variant deblur --dataset blurred:photos --max-steps 20000 --set "
@@ -31,9 +32,7 @@ VARIANTS = ("deblur", "deblur-seed")  # the runs that restore blur; srgan and di
 TILE = 1024  # larger tiles waste less on context: 1.27x the pixels at 1024, 1.6x at 512
 CONTEXT = 48  # pixels of real surroundings each tile sees beyond the part that is kept
 OVERLAP = 32  # kept parts of neighbouring tiles overlap by this much and are cross-faded
-# Self-ensemble (EDSR's "+", Lim et al. 2017): restore the photo in several poses and average. Poses as
-# (quarter turns, mirrored), in the order they are added: two are a flip, four add the half turn.
-POSES = ((0, False), (2, True), (1, False), (3, True), (2, False), (0, True), (3, False), (1, True))
+# Self-ensemble (EDSR's "+", Lim et al. 2017): restore the photo in several POSES and average them
 ENSEMBLE_BUDGET = 16_000_000  # poses x pixels: a 2 MP photo is read in 8 poses, a 12 MP one in 1
 
 
@@ -123,22 +122,12 @@ def poses_for(pixels: int) -> int:
     return next(n for n in (8, 4, 2, 1) if n * pixels <= ENSEMBLE_BUDGET or n == 1)
 
 
-def _posed(array: np.ndarray, turns: int, mirrored: bool) -> np.ndarray:
-    """`array` (H, W[, C]) turned and mirrored; _unposed undoes it."""
-    array = np.rot90(array, turns, (0, 1))
-    return np.ascontiguousarray(array[:, ::-1] if mirrored else array)
-
-
-def _unposed(array: np.ndarray, turns: int, mirrored: bool) -> np.ndarray:
-    return np.rot90(array[:, ::-1] if mirrored else array, -turns, (0, 1))
-
-
 def run_posed(generator: torch.nn.Module, window: np.ndarray, kernel: np.ndarray | None, poses: int) -> np.ndarray:
     """The mean of run_net over the first `poses` POSES of the window (and of its kernel, which turns with it)."""
     total = None
-    for turns, mirrored in POSES[:poses]:
-        posed_kernel = None if kernel is None else _posed(kernel, turns, mirrored)
-        out = _unposed(run_net(generator, _posed(window, turns, mirrored), posed_kernel), turns, mirrored)
+    for pose in POSES[:poses]:
+        posed_kernel = None if kernel is None else posed(kernel, pose)
+        out = unposed(run_net(generator, posed(window, pose), posed_kernel), pose)
         total = out.copy() if total is None else total + out
     return total / poses
 

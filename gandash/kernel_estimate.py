@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from gandash import blur
+from gandash.poses import POSES, posed
 from gandash.errors import GandashError
 
 # The kernels the estimator can name: the training mix's families on a grid fine enough that the
@@ -136,7 +137,7 @@ def estimate(pixels: np.ndarray, estimator: torch.nn.Module | None = None) -> Es
     # The estimator reads the photo in its 8 quarter-turned and mirrored poses (the blur turns with
     # it); their log-probabilities, mapped back to the photo's own pose, are averaged. One pose alone
     # read a σ 2.5 Gaussian on a dark, noisy sky as a 7 px shake.
-    spectra = torch.stack([spectrum(torch.from_numpy(_posed(gray.numpy(), pose))) for pose in POSES])
+    spectra = torch.stack([spectrum(torch.from_numpy(posed(gray.numpy(), pose))) for pose in POSES])
     log_probabilities = estimator(spectra[:, None]).log_softmax(1)
     index = torch.tensor(_pose_permutations())
     probabilities = log_probabilities.gather(1, index).mean(0).softmax(0)
@@ -144,20 +145,11 @@ def estimate(pixels: np.ndarray, estimator: torch.nn.Module | None = None) -> Es
     return Estimate(GRID[best], float(probabilities[best]))
 
 
-POSES = tuple((turns, mirrored) for turns in range(4) for mirrored in (False, True))
-
-
-def _posed(array: np.ndarray, pose: tuple[int, bool]) -> np.ndarray:
-    turns, mirrored = pose
-    turned = np.rot90(array, turns)
-    return np.ascontiguousarray(turned[:, ::-1] if mirrored else turned)
-
-
 @lru_cache(maxsize=1)
 def _pose_permutations() -> list[list[int]]:
     """For each pose, the GRID entry that each entry's kernel becomes in that pose (a motion blur's
     angle turns; Gaussian and defocus blurs stay)."""
-    return [[nearest(_posed(kernel_of(entry), pose)) for entry in GRID] for pose in POSES]
+    return [[nearest(posed(kernel_of(entry), pose)) for entry in GRID] for pose in POSES]
 
 
 @lru_cache(maxsize=1)

@@ -37,7 +37,7 @@ def is_run_id(text: str) -> bool:
 
 def run_dir(run_id: str) -> Path:
     """The folder of a run; the id is checked so no user string walks out of runs/."""
-    if not _RUN_ID.match(run_id or ""):
+    if not is_run_id(run_id):
         raise GandashError(
             f"'{run_id}' is not a run id: ids are lowercase letters, digits and dashes "
             "(see `python -m gandash runs`)."

@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gandash import blur, data, deblur
+from gandash import blur, data, deblur, poses
 from gandash.__main__ import main
 from gandash.errors import GandashError
 from gandash.nets.deblur import DeblurUNet
@@ -117,12 +117,12 @@ def test_the_self_ensemble_averages_the_photo_restored_in_each_pose(random_unet)
     shake = blur.motion_kernel(7, 30)  # not symmetric: it must turn with the photo
     single = deblur.restore(photo, random_unet, tile=512, kernel=shake, poses=1)
     eight = deblur.restore(photo, random_unet, tile=512, kernel=shake, poses=8)
-    by_hand = np.mean([deblur._unposed(deblur.restore(deblur._posed(photo, t, m), random_unet, tile=512,
-                                                      kernel=deblur._posed(shake, t, m), poses=1), t, m)
-                       for t, m in deblur.POSES], axis=0)
+    by_hand = np.mean([poses.unposed(deblur.restore(poses.posed(photo, pose), random_unet, tile=512,
+                                                    kernel=poses.posed(shake, pose), poses=1), pose)
+                       for pose in poses.POSES], axis=0)
     assert eight.shape == photo.shape and np.abs(eight - by_hand).max() < 1e-5
     assert np.abs(eight - single).mean() > 1e-4  # a random net is far from pose-equivariant
-    assert len(set(deblur.POSES)) == 8
+    assert len(set(poses.POSES)) == 8
     assert (deblur.poses_for(640 * 427), deblur.poses_for(3_000_000), deblur.poses_for(4000 * 3000)) == (8, 4, 1)
     with pytest.raises(GandashError, match="poses must be from 1 to 8"):
         deblur.restore(photo, random_unet, kernel=shake, poses=9)

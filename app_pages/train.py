@@ -113,7 +113,8 @@ with st.container(border=True):
     st.markdown("**Optimisation**")
     a, b, c, d = st.columns(4)
     lr_g = a.number_input("Generator learning rate", value=base.lr_g, min_value=0.0, format="%.5f", step=1e-5,
-                          key=f"lr_g{key}", help="Adam step size for G. The DCGAN paper: 0.0002; gandash doubles it where the rate decays to 0.")
+                          key=f"lr_g{key}", help="Adam step size for G. The DCGAN paper: 0.0002; gandash doubles "
+                          "it where the rate decays to 0.")
     lr_d = b.number_input("Discriminator learning rate", value=base.lr_d, min_value=0.0, format="%.5f",
                           step=1e-5, key=f"lr_d{key}", help="A D that learns much faster than G wins outright.")
     batch_size = c.number_input("Batch size", value=base.batch_size, step=1, key=f"batch{key}",

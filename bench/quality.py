@@ -3,8 +3,8 @@
 Each recipe trains as a user's job does (`trainer.train`: its loop, thread tuning and learning-rate
 schedule over the budget) for --minutes of training time, stopping every --every minutes to score
 the checkpoint written at stop and resuming from it (resume is exact), so the output is a
-time-to-quality curve of one run, not only an end point. Scoring is not training time. Scores are gandash's metrics (gandash/metrics.py): FID, precision/recall and the
-class histogram in the bundled Fashion-MNIST classifier's feature space, requested-label accuracy
+time-to-quality curve of one run, not only an end point. Scoring is not training time. Scores are
+gandash's metrics (gandash/metrics.py): FID, precision/recall and the class histogram in the bundled Fashion-MNIST classifier's feature space, requested-label accuracy
 for conditional runs, and the VEEGAN mode counts for the 2D mixtures. A grid (or scatter) of the
 final samples is written to bench/out/quality-RECIPE.png to be looked at.
 
@@ -56,14 +56,14 @@ SHOWN = ("fid", "precision", "recall", "coverage", "classes_covered", "class_min
          "label_accuracy", "modes", "hq_percent")
 
 
-def score(run_dir: Path, n: int) -> tuple[dict[str, float], int, float]:
+def score(run_dir: Path, config, n: int) -> tuple[dict[str, float], int, float]:
     """(metrics, step, training seconds) of the run's newest checkpoint (EMA weights when kept)."""
     from gandash import checkpoints, metrics, sampling
 
-    generator, config, step = sampling.load_generator(run_dir)
-    state, _ = checkpoints.latest(run_dir)
+    state, _ = checkpoints.latest(run_dir)  # read once: it holds both the weights and the time trained
+    generator = sampling.generator_from_state(state, config)
     with torch.no_grad():
-        return metrics.evaluate(generator, config, n=n, seed=0), step, float(state["train_seconds"])
+        return metrics.evaluate(generator, config, n=n, seed=0), int(state["step"]), float(state["train_seconds"])
 
 
 def run_recipe(name: str, minutes: float, every: float, n: int, extra: dict, seed: int, tag: str = "") -> list[dict]:
@@ -97,7 +97,7 @@ def run_recipe(name: str, minutes: float, every: float, n: int, extra: dict, see
         if status == "diverged":
             print(f"  {message}")
             break
-        values, step, trained = score(run_dir, n if mark == marks[-1] else max(1000, n // 2))
+        values, step, trained = score(run_dir, config, n if mark == marks[-1] else max(1000, n // 2))
         rows.append({"minutes": round(trained / 60, 2), "step": step, **values})
         print("  " + "  ".join([f"{rows[-1]['minutes']:5.2f} min", f"step {step:6d}"]
                                + [f"{key} {values[key]:.3f}" for key in SHOWN if key in values]), flush=True)

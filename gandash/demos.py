@@ -114,7 +114,7 @@ PRESETS: dict[str, dict] = {
                            description="DiscoGAN between Fashion-MNIST sneakers and sandals, both directions."),
     "srgan-photos": dict(variant="srgan", dataset="lowres:photos", steps=3000, overrides={},
                          description="SRGAN x4 on crops of scikit-image's photos: for your own pictures."),
-    "toy-ring": dict(variant="toy", dataset="ring", steps=20000, overrides={},
+    "toy-ring": dict(variant="toy", dataset="ring", steps=15000, overrides={},
                      description="The 2D GAN on a ring of 8 Gaussians: every mode, tight."),
     "deblur-seed-photos": dict(variant="deblur-seed", dataset="blurred:photos", steps=3000,
                                overrides={},

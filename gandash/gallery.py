@@ -74,7 +74,9 @@ CARDS: dict[str, Card] = {
         "a constrained D can underfit on small nets; hyper-parameters differ from DCGAN's."),
     "toy": Card(
         "Small MLPs on 2D point clouds, where every sample and D's decision surface can be seen at once; "
-        "the place to watch mode collapse happen and how packing (PacGAN) counters it.",
+        "the place to watch mode collapse happen and how its remedies counter it. The recipe's G is a mixture "
+        "of 50 small generators, z picking one, so each can settle on its own mode; set generators=1 for the "
+        "plain GAN, and try packing (PacGAN), another remedy.",
         "intuition: seeing the game play out.", "nothing beyond 2D.", train_dataset="ring", explore="none"),
     "deblur-seed": Card(
         "The seed tutorial's deblurring GAN: a three-layer convolutional G maps a blurred crop to a sharp one, "

@@ -27,6 +27,7 @@ from gandash.paths import atomic_write_bytes
 GRID_SIZE = 64  # fixed-noise images in each sample grid
 TOY_SAMPLES = 1024
 MANIFOLD_LINES = 15  # z-grid lines per axis in a 2D run's snapshot
+MIXTURE_MANIFOLD_LINES = 7  # per generator of a mixture (50 of them)
 
 
 class Reporter:
@@ -108,6 +109,13 @@ class Trainer:
             labels = self.data.labels[index.to(self.data.labels.device)].to(self.hw.device, non_blocking=True)
         return real, labels
 
+    def noise(self, n: int) -> torch.Tensor:
+        """n rows of z ~ N(0, I); for a mixture of generators stratified so each draws its share."""
+        stratified = getattr(self.generator, "stratified_z", None)
+        if stratified is not None:
+            return stratified(n, self.hw.device)
+        return torch.randn(n, self.config.z_dim, device=self.hw.device)
+
     # --- one step of Algorithm 1 ---------------------------------------------------------------
     def _autocast(self):
         if self.hw.amp_dtype is None:
@@ -135,7 +143,7 @@ class Trainer:
         fake logits, grad norm, fakes, labels); the fakes keep their graph when `keep_fake`."""
         c, G, D = self.config, self.generator, self.discriminator
         real, labels = self._next_batch()
-        z = torch.randn(len(real), c.z_dim, device=self.hw.device)
+        z = self.noise(len(real))
         with self._autocast():
             with contextlib.nullcontext() if keep_fake else torch.no_grad():
                 fake = G(z, labels)
@@ -193,7 +201,7 @@ class Trainer:
     def single_g_step(self) -> dict[str, float]:
         """A generator step on fresh noise (Algorithm 1 samples a new minibatch of z for G)."""
         labels = self._next_batch()[1]
-        z = torch.randn(self.config.batch_size, self.config.z_dim, device=self.hw.device)
+        z = self.noise(self.config.batch_size)
         with self._autocast():
             fake = self.generator(z, labels)
         loss, fake_logits, norm = self._g_update(fake, labels, measure=True)
@@ -239,14 +247,24 @@ class Trainer:
     def manifold(self, generator: torch.nn.Module, lines: int = MANIFOLD_LINES) -> np.ndarray:
         """G applied to a regular lines x lines grid in z-space (rows vary z_2, columns z_1), GAN Lab's
         "manifold": drawn as a mesh it shows how G stretches and folds the noise onto the data. For
-        z_dim > 2 it is the slice through the first two coordinates with the others at 0."""
+        z_dim > 2 it is the slice through the first two coordinates with the others at 0. A mixture of
+        generators gets one small mesh each, (generators, 7, 7, 2), over its own noise: one grid across
+        z's first coordinate would only join different generators' outputs."""
         axis = torch.linspace(-2.5, 2.5, lines)  # ±2.5 σ holds 99% of each N(0, 1) coordinate
+        count = getattr(generator, "generators", 1)
+        if count > 1:
+            axis = torch.linspace(-2.5, 2.5, MIXTURE_MANIFOLD_LINES)
         ys, xs = torch.meshgrid(axis, axis, indexing="ij")
-        z = torch.zeros(lines * lines, self.config.z_dim)
-        z[:, 0] = xs.flatten()
-        if self.config.z_dim > 1:
-            z[:, 1] = ys.flatten()
-        return generator(z.to(self.hw.device), None).float().view(lines, lines, -1).cpu().numpy()
+        z = torch.zeros(count, len(axis) ** 2, self.config.z_dim)
+        first = 1 if count > 1 else 0  # a mixture: z_0 picks the generator (the middle of its slice)
+        if count > 1:
+            z[:, :, 0] = torch.special.ndtri((torch.arange(count) + 0.5) / count)[:, None]
+        z[:, :, first] = xs.flatten()
+        if self.config.z_dim > first + 1:
+            z[:, :, first + 1] = ys.flatten()
+        out = generator(z.view(-1, self.config.z_dim).to(self.hw.device), None).float().cpu().numpy()
+        shape = (len(axis), len(axis), -1)
+        return out.reshape(count, *shape) if count > 1 else out.reshape(*shape)
 
     @torch.no_grad()
     def decision_surface(self, extent: float, resolution: int = 64) -> np.ndarray:

@@ -40,8 +40,8 @@ SETTINGS = (
             "its clipped critic unstable.", choices=OPTIMIZERS),
     Setting("pack", "Packing (PacGAN)", "D judges this many samples at once, so a generator that makes the same "
             "point over and over is easy to spot: a remedy for mode collapse. 1 = off.", low=1, high=16),
-    Setting("generators", "Generators (MGAN)", "A mixture of this many generators sharing all but one bias; "
-            "z's first coordinate picks which one draws a sample, so G can jump between separate modes "
+    Setting("generators", "Generators (MGAN)", "A mixture of this many small generators; z's first coordinate "
+            "picks which one draws a sample (the rest is its noise), so G can jump between separate modes "
             "instead of laying samples along the way. 1 = one generator.", low=1, high=256),
     Setting("loss_margin", "Loss margin (px)", "Image-to-image: the border of each training crop left out of "
             "the losses. Near a crop's edge the net cannot see what blurred in from outside, and a restored "

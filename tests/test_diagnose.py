@@ -126,7 +126,7 @@ def one_thread():
 def steered(evaluate=False, **changes):
     # a plain GAN (one generator, no packing, EMA or decay: the toy recipe's remedies off) steered into trouble
     settings = dict(width=32, batch_size=64, log_every=5, sample_every=10**6, checkpoint_every=50, max_steps=300,
-                    generators=1, pack=1, ema_decay=0.0, lr_schedule="constant")
+                    generators=1, z_dim=2, pack=1, ema_decay=0.0, lr_schedule="constant")
     config = make_config("toy", "ring", **{**settings, **changes})
     reporter = History(config, evaluate)
     with tempfile.TemporaryDirectory() as folder:

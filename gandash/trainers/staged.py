@@ -86,6 +86,3 @@ class StagedTrainer(Trainer):
         loss, fake_logits, norm, _ = self._g_phase(batch, fakes, measure=True)
         self._finite &= torch.isfinite(loss.detach())
         return {"loss_g": loss.item(), "d_g_z2": _mean_prob(fake_logits), "grad_norm_g": norm}
-
-    def noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.config.z_dim, device=self.hw.device)

@@ -40,7 +40,11 @@ def snapshots(run_id: str, store: Store) -> list[tuple[int, str]]:
 
 
 def mesh_lines(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """x and y of every row and column of a (lines, lines, 2) grid, as one trace broken by NaNs."""
+    """x and y of every row and column of a (lines, lines, 2) grid, or of each grid of a mixture's
+    (generators, lines, lines, 2), as one trace broken by NaNs."""
+    if grid.ndim == 4:
+        meshes = [mesh_lines(one) for one in grid]
+        return np.concatenate([x for x, _ in meshes]), np.concatenate([y for _, y in meshes])
     gap = np.full((1, 2), np.nan)
     pieces = [np.vstack([line, gap]) for line in grid] + [np.vstack([line, gap]) for line in grid.transpose(1, 0, 2)]
     joined = np.vstack(pieces)
@@ -54,7 +58,7 @@ def figure(current: dict, previous: dict | None, step: int) -> go.Figure:
     fig = go.Figure()
     fig.add_trace(go.Heatmap(x=axis, y=axis, z=surface, zmin=0, zmax=1, colorscale="RdBu", opacity=0.45,
                              colorbar=dict(title="D(x)", thickness=12), hovertemplate="D=%{z:.2f}<extra></extra>"))
-    if "manifold" in current and current["manifold"].ndim == 3:
+    if "manifold" in current and current["manifold"].ndim in (3, 4):
         xs, ys = mesh_lines(current["manifold"])
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="G(z-grid)", hoverinfo="skip",
                                  line=dict(color="#616161", width=1), opacity=0.55))
@@ -96,4 +100,4 @@ def view(run_id: str, store: Store) -> None:
                "Green rings: real data. Purple dots: the generator's samples from fixed noise; the black lines "
                "show where each moved since the previous snapshot — it follows the gradient of D toward the blue "
                "regions. Grey mesh: a regular grid of noise z as the generator maps it, stretched and folded "
-               "onto the data.")
+               "onto the data (for a mixture, one small mesh per generator over its own noise).")

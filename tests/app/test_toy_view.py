@@ -7,16 +7,16 @@ from gandash.store import Store
 from gandash.ui import toy_view
 
 
-def test_a_toy_snapshot_holds_the_generators_image_of_a_z_grid_drawn_as_a_mesh(populated):
-    toy, _ = populated
+def test_a_toy_snapshot_holds_each_generators_image_of_a_z_grid_drawn_as_meshes(populated):
+    toy, _ = populated  # the toy recipe: a mixture of 50 generators, each with its own mesh
     shots = toy_view.snapshots(toy, Store())
     current = toy_view._snapshot(shots[-1][1])
-    assert current["manifold"].shape == (15, 15, 2) and np.isfinite(current["manifold"]).all()
+    assert current["manifold"].shape == (50, 7, 7, 2) and np.isfinite(current["manifold"]).all()
     figure = toy_view.figure(current, toy_view._snapshot(shots[-2][1]), shots[-1][0])
     names = [trace.name for trace in figure.data]
     assert names[1:] == ["G(z-grid)", "real", "generated", "generator moved"]  # real under generated
     mesh = figure.data[1]
-    assert np.isnan(mesh.x).sum() == 30  # 15 rows and 15 columns, each ended by a gap
+    assert np.isnan(mesh.x).sum() == 50 * 14  # each generator's 7 rows and 7 columns, each ended by a gap
     real, generated = figure.data[2], figure.data[3]
     assert real.marker.size > generated.marker.size, "the real points stay visible under the generated ones"
 

@@ -151,6 +151,14 @@ def test_real_run_that_loses_modes():
     assert "Mode collapse: modes lost" in titles(found)
 
 
+def test_real_run_that_oscillates_without_progress():
+    # both nets 10x the toy recipe's rate: they overpower each other in turn while the samples go nowhere
+    found, _ = steered(evaluate=True, lr_d=1e-2, lr_g=1e-2, max_steps=800, checkpoint_every=50)
+    (finding,) = [f for f in found if f.title == "Oscillation without progress"]
+    assert finding.severity == "warning" and "swung" in finding.evidence and "did not improve" in finding.evidence
+    assert "Lower both learning rates" in finding.advice
+
+
 def test_real_run_whose_generator_stopped_improving():
     found, _ = steered(evaluate=True, lr_g=1e-8, lr_d=2e-4, max_steps=400)  # G barely moves: quality stays flat
     assert "The generator stopped improving" in titles(found)

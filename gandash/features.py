@@ -3,9 +3,10 @@
 Inception weights cannot be downloaded here, so FID and friends are computed in the penultimate
 layer of a classifier trained on the dataset itself (the same idea as the "domain-specific FID"
 used for MNIST-like data). The weights are bundled in `gandash/weights/classifier-NAME.pt`
-(plain state dicts, ~0.6 MB, loaded with weights_only=True) and made by one seeded command:
+(plain state dicts, ~1 MB, loaded with weights_only=True) and made by one seeded command:
 
     python -m gandash train-classifier --dataset fashion-mnist
+    python -m gandash train-classifier --dataset mnist --data-dir DIR --epochs 40  # DIR: bench/mnist_subset.py
 
 API
 - `available(dataset) -> bool`: whether a classifier for `dataset` is here.

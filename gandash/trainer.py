@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel
 
-from gandash import checkpoints, data, device, images, losses, variants
+from gandash import checkpoints, data, device, diagnose, images, losses, variants
 from gandash.config import TrainConfig, lr_factor
 from gandash.errors import GandashError
 from gandash.evaluator import Evaluator
@@ -503,6 +503,7 @@ def _train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop, 
     stepper = Stepper(trainer, reporter)
     tuner = thread_tuner(config, trainer.hw)
     evaluator = Evaluator(config) if type(trainer) is Trainer else Evaluator(config, samples=0)
+    explosion = diagnose.ExplosionWatch()
     while not budget_reached(config, trainer.step, trainer.train_seconds):
         if should_stop():
             status, message = "stopped", f"stopped at step {trainer.step}"
@@ -536,6 +537,13 @@ def _train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop, 
                 started += spent
                 window_start += spent
             reporter.metrics(trainer.step, values)  # one call, so quality rows share the step's batch
+            exploded = explosion.add(trainer.step, values)
+            if exploded is not None:
+                status = "diverged"
+                message = (f"{exploded.title} ({exploded.evidence}), so the run stopped itself at step "
+                           f"{trainer.step}; nothing after the checkpoint of step {saved_step} was kept. "
+                           f"{exploded.advice}")
+                break
         if trainer.step % config.sample_every == 0:
             reporter.sample(trainer.step, trainer.save_samples())
         if values:

@@ -140,9 +140,28 @@ def test_real_run_where_d_wins_minimax_loss_and_fast_d():
     assert finding.severity == "error" and "vanishing" in finding.evidence and "non-saturating" in finding.advice
 
 
-def test_real_run_that_explodes_wasserstein_without_penalty():
-    found, _ = steered(loss="wasserstein", lr_d=1e-2, lr_g=1e-2, beta1=0.9)
+def test_real_run_that_explodes_wasserstein_without_penalty_stops_itself():
+    found, status = steered(loss="wasserstein", lr_d=1e-2, lr_g=1e-2, beta1=0.9)
     assert found[0].severity == "error" and "exploding" in found[0].title
+    assert status == "diverged"  # the run stopped itself (the message is checked below)
+
+
+def test_a_run_whose_losses_explode_stops_itself_with_a_message_and_keeps_its_last_good_checkpoint(tmp_path):
+    settings = dict(width=32, batch_size=64, log_every=5, sample_every=10**6, checkpoint_every=50, max_steps=300,
+                    generators=1, z_dim=2, pack=1, ema_decay=0.0, lr_schedule="constant", eval_samples=0)
+    config = make_config("toy", "ring", loss="wasserstein", lr_d=1e-2, lr_g=1e-2, beta1=0.9, **settings)
+    events = []
+
+    class Events(trainer.Reporter):
+        def event(self, level, text):
+            events.append((level, text))
+
+    status, message = trainer.train(config, tmp_path, Events())
+    assert status == "diverged" and "stopped itself" in message and "exploding" in message
+    assert events[-1] == ("error", message) and "Lower the learning rates" in message
+    stopped_at = int(message.split("stopped itself at step ")[1].split(";")[0])
+    kept = sorted(int(p.stem.split("_")[1]) for p in (tmp_path / "checkpoints").glob("step_*.pt"))
+    assert kept and kept[-1] < stopped_at and f"checkpoint of step {kept[-1]}" in message
 
 
 def test_real_run_that_loses_modes():

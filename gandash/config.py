@@ -35,6 +35,8 @@ class TrainConfig:
     num_classes: int = 0            # > 0 only for conditional variants (from the dataset)
     z_dim: int = 100                # size of the latent vector z
     width: int = 64                 # base channels (ngf = ndf) or hidden units
+    extra_convs: int = 0            # conv nets: 3x3 conv layers added at each inner resolution of G and D
+                                    # (0 = the DCGAN paper's nets)
     # optimisation
     batch_size: int = 64
     lr_g: float = 2e-4
@@ -231,6 +233,7 @@ def validate(config: TrainConfig) -> list[str]:
                 need(message is None, f"{message}")
     integer("z_dim", c.z_dim, 1, 1024)
     integer("width", c.width, 4, 1024)
+    integer("extra_convs", c.extra_convs, 0, 4)
     integer("batch_size", c.batch_size, 1, 4096)
     positive_number("lr_g", c.lr_g, 1.0, " (typical: 1e-4 to 1e-3)")
     positive_number("lr_d", c.lr_d, 1.0, " (typical: 1e-4 to 1e-3)")

@@ -12,7 +12,7 @@ from gandash import device, losses, variants
 from gandash.config import TrainConfig
 from gandash.store import Store
 
-SHAPE_KEYS = ("variant", "image_size", "channels", "width", "z_dim", "batch_size", "d_steps", "device")
+SHAPE_KEYS = ("variant", "image_size", "channels", "width", "extra_convs", "z_dim", "batch_size", "d_steps", "device")
 
 
 def from_history(config: TrainConfig, store: Store) -> float | None:

@@ -47,6 +47,9 @@ SETTINGS = (
             "the losses. Near a crop's edge the net cannot see what blurred in from outside, and a restored "
             "photo keeps only each tile's centre, so judging the interior trains for real use. 0 = whole crop.",
             low=0, high=64),
+    Setting("extra_convs", "Extra 3x3 convs", "Convolutional nets: this many 3x3 conv layers added at each inner "
+            "resolution of G and D, so they see more than two layers deep. Each costs steps; at 28x28 one "
+            "gave a better FID in the same 10 minutes. 0 = the DCGAN paper's nets.", low=0, high=4),
     Setting("spectral_norm", "Spectral norm in D", "Normalises every D layer by its largest singular value, "
             "bounding how fast D's output can change."),
 )

@@ -56,3 +56,21 @@ def test_infogan_table_shows_the_q_head():
     config = make_config("infogan", "fashion-mnist", width=8)
     rows = architecture.tables(config)["discriminator"]
     assert any(r.name == "q.3" and r.output_shape == "(1, 12)" for r in rows)
+
+
+
+def test_extra_convs_deepen_g_and_d_at_their_inner_resolutions_and_zero_keeps_the_papers_nets():
+    plain = make_config("dcgan", "fashion-mnist", width=8, extra_convs=0)
+    deeper = make_config("dcgan", "fashion-mnist", width=8, extra_convs=2)
+    (g0, d0), (g2, d2) = variants.get("dcgan").build(plain), variants.get("dcgan").build(deeper)
+    # at 0, exactly the DCGAN layers in the same places, so weights trained before the setting existed load
+    assert [type(m).__name__ for m in g0.main] == ["ConvTranspose2d", "BatchNorm2d", "ReLU"] * 2 + [
+        "ConvTranspose2d", "Tanh"]
+    assert [type(m).__name__ for m in d0.main] == ["Conv2d", "LeakyReLU", "Conv2d", "BatchNorm2d", "LeakyReLU"]
+    # G at 28x28: the 7x7 seed and the 14x14 block get two 3x3 convs each; D's 14x14 block gets two
+    added = [r.output_shape for r in architecture.tables(deeper)["generator"] if r.type == "Conv2d"]
+    assert added == ["(1, 16, 7, 7)"] * 2 + ["(1, 8, 14, 14)"] * 2
+    added = [r.output_shape for r in architecture.tables(deeper)["discriminator"] if r.type == "Conv2d"]
+    assert added == ["(1, 8, 14, 14)"] * 3 + ["(1, 16, 7, 7)", "(1, 1, 1, 1)"]  # the head last
+    z = torch.randn(4, plain.z_dim)
+    assert g2(z).shape == g0(z).shape == (4, 1, 28, 28) and d2(g2(z)).shape == (4,)

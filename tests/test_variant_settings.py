@@ -6,10 +6,11 @@ def names(settings) -> list[str]:
 
 
 def test_settings_particular_to_a_variant_come_from_its_recipe_and_its_nets():
-    assert names(variant_settings.particular("wgan-gp")) == ["gp_weight"]
-    assert names(variant_settings.particular("wgan")) == ["clip_value", "optimizer"]
+    assert names(variant_settings.particular("wgan-gp")) == ["gp_weight", "extra_convs"]  # its nets read it
+    assert names(variant_settings.particular("wgan")) == ["clip_value", "optimizer", "extra_convs"]
     assert names(variant_settings.particular("toy")) == ["pack", "generators", "spectral_norm"]  # read by the toy nets
-    assert variant_settings.particular("dcgan") == []
+    assert names(variant_settings.particular("dcgan")) == ["extra_convs"]  # its recipe sets it
+    assert variant_settings.particular("vanilla") == []  # MLP nets
 
 
 def test_settings_the_training_step_reads_also_apply():

@@ -3,6 +3,10 @@
 At 64x64 these are exactly the nets of pytorch/examples `dcgan/main.py` (ngf = ndf = 64,
 BatchNorm, ReLU/LeakyReLU(0.2), tanh). Other sizes follow the same pattern from a 4x4 or
 7x7 seed: 28 = 7*4, 32 = 4*8, 64 = 4*16, 128 = 4*32.
+
+`extra_convs` deepens both without changing their sizes: that many 3x3 conv layers (with the same
+norm and activation) after each block of G but the output one, and after each block of D but the
+last. At 0 the nets, and their state-dict keys, are the paper's.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ def supported_sizes() -> list[int]:
 
 
 class ConvGenerator(nn.Module):
-    def __init__(self, z_dim: int, channels: int, image_size: int, width: int = 64, num_classes: int = 0):
+    def __init__(self, z_dim: int, channels: int, image_size: int, width: int = 64, num_classes: int = 0,
+                 extra_convs: int = 0):
         super().__init__()
         seed, doublings = plan(image_size)
         self.z_dim = z_dim
@@ -44,11 +49,12 @@ class ConvGenerator(nn.Module):
         z_in = z_dim + (50 if num_classes else 0)
         # (N, z, 1, 1) -> (N, width*mult, seed, seed)
         layers = [nn.ConvTranspose2d(z_in, width * mult, seed, 1, 0, bias=False),
-                  nn.BatchNorm2d(width * mult), nn.ReLU(True)]
+                  nn.BatchNorm2d(width * mult), nn.ReLU(True)] + _generator_convs(width * mult, extra_convs)
         for _ in range(doublings - 1):  # each block doubles the size and halves the channels
             layers += [nn.ConvTranspose2d(width * mult, width * mult // 2, 4, 2, 1, bias=False),
                        nn.BatchNorm2d(width * mult // 2), nn.ReLU(True)]
             mult //= 2
+            layers += _generator_convs(width * mult, extra_convs)
         layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False), nn.Tanh()]  # (N, C, size, size)
         self.main = nn.Sequential(*layers)
         self.apply(dcgan_init)
@@ -57,6 +63,30 @@ class ConvGenerator(nn.Module):
         if self.label_embedding is not None:
             z = torch.cat([z, embed_labels(self.label_embedding, labels)], 1)
         return self.main(z[:, :, None, None])
+
+
+def _generator_convs(channels: int, count: int) -> list[nn.Module]:
+    layers = []
+    for _ in range(count):
+        layers += [nn.Conv2d(channels, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(True)]
+    return layers
+
+
+def _discriminator_convs(channels: int, count: int, norm: str) -> list[nn.Module]:
+    layers = []
+    for _ in range(count):
+        layers += [nn.Conv2d(channels, channels, 3, 1, 1, bias=False), *_norm(norm, channels),
+                   nn.LeakyReLU(0.2, inplace=True)]
+    return layers
+
+
+def _norm(norm: str, channels: int) -> list[nn.Module]:
+    """D's normalisation layer (none for 'spectral' and 'none': spectral norm wraps the convs)."""
+    if norm == "batch":
+        return [nn.BatchNorm2d(channels)]
+    if norm == "layer":
+        return [nn.GroupNorm(1, channels)]
+    return []
 
 
 def label_planes(labels: torch.Tensor | None, num_classes: int, like: torch.Tensor) -> torch.Tensor:
@@ -77,7 +107,7 @@ class ConvDiscriminator(nn.Module):
     6-minute Fashion-MNIST run drew the asked-for class only 23% of the time."""
 
     def __init__(self, channels: int, image_size: int, width: int = 64, norm: str = "batch",
-                 num_classes: int = 0):
+                 num_classes: int = 0, extra_convs: int = 0):
         super().__init__()
         seed, doublings = plan(image_size)
         spectral = norm == "spectral"
@@ -85,12 +115,9 @@ class ConvDiscriminator(nn.Module):
         layers = [nn.Conv2d(channels + num_classes, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
         mult = 1
         for _ in range(doublings - 1):  # halve the size, double the channels, down to seed x seed
-            layers += [nn.Conv2d(width * mult, width * mult * 2, 4, 2, 1, bias=False)]
-            if norm == "batch":
-                layers += [nn.BatchNorm2d(width * mult * 2)]
-            elif norm == "layer":
-                layers += [nn.GroupNorm(1, width * mult * 2)]
-            layers += [nn.LeakyReLU(0.2, inplace=True)]
+            layers += _discriminator_convs(width * mult, extra_convs, norm)
+            layers += [nn.Conv2d(width * mult, width * mult * 2, 4, 2, 1, bias=False), *_norm(norm, width * mult * 2),
+                       nn.LeakyReLU(0.2, inplace=True)]
             mult *= 2
         self.main = nn.Sequential(*layers)  # (N, width*mult, seed, seed)
         self.head = nn.Conv2d(width * mult, 1, seed, 1, 0, bias=False)  # (N, 1, 1, 1)

@@ -184,10 +184,11 @@ def test_upload_points_on_the_train_page_then_start_a_run_on_them(home):
 
 
 @pytest.mark.parametrize("variant, own", [
-    ("wgan-gp", {"Gradient penalty λ": 10.0}),
-    ("wgan", {"Weight clipping c": 0.01, "Optimizer": "rmsprop"}),
+    ("wgan-gp", {"Gradient penalty λ": 10.0, "Extra 3x3 convs": 0}),
+    ("wgan", {"Weight clipping c": 0.01, "Optimizer": "rmsprop", "Extra 3x3 convs": 0}),
     ("toy", {"Packing (PacGAN)": 1, "Generators (MGAN)": 50, "Spectral norm in D": False}),
-    ("dcgan", {}),
+    ("dcgan", {"Extra 3x3 convs": 1}),
+    ("vanilla", {}),
 ])
 def test_the_train_form_shows_the_settings_particular_to_the_variant(tiny_fashion, variant, own):
     at = app("app_pages/train.py")
@@ -198,7 +199,7 @@ def test_the_train_form_shows_the_settings_particular_to_the_variant(tiny_fashio
     widgets = {w.label: w.value for kind in ("number_input", "selectbox", "checkbox") for w in getattr(at, kind)}
     for label, value in own.items():
         assert widgets[label] == pytest.approx(value) if isinstance(value, float) else widgets[label] == value
-    if variant == "dcgan":  # Algorithm 1's step reads the penalties: offered under Advanced
+    if variant in ("dcgan", "vanilla"):  # Algorithm 1's step reads the penalties: offered under Advanced
         assert "R1 penalty γ" in widgets and "Packing (PacGAN)" not in widgets
 
 

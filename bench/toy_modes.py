@@ -10,7 +10,7 @@ the same share). A scatter of real (grey) vs generated (orange) points is writte
     PYTHONPATH=. .venv/bin/python bench/toy_modes.py                      # ring and grid, seed 0, the recipe
     PYTHONPATH=. .venv/bin/python bench/toy_modes.py --dataset grid --seed 0 1 2
     PYTHONPATH=. .venv/bin/python bench/toy_modes.py --minutes 2          # a time budget instead of steps
-    PYTHONPATH=. .venv/bin/python bench/toy_modes.py --set diversity_weight=0 --tag no-mgan
+    PYTHONPATH=. .venv/bin/python bench/toy_modes.py --set generators=1 --tag one-g
 
 A plain script: it prints its figures and writes PNGs; it asserts nothing.
 """

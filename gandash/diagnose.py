@@ -67,7 +67,7 @@ class ExplosionWatch:
                 if len(rows) > self.KEEP:
                     self.history[name] = rows[::2]
         self.rows += 1
-        if self.rows < 10 or self.rows % self.CHECK_EVERY:
+        if self.rows % self.CHECK_EVERY:
             return None
         found = _divergence(self.history, None)
         return found[0] if found else None

@@ -250,21 +250,22 @@ class Trainer:
         z_dim > 2 it is the slice through the first two coordinates with the others at 0. A mixture of
         generators gets one small mesh each, (generators, 7, 7, 2), over its own noise: one grid across
         z's first coordinate would only join different generators' outputs."""
-        axis = torch.linspace(-2.5, 2.5, lines)  # ±2.5 σ holds 99% of each N(0, 1) coordinate
         count = getattr(generator, "generators", 1)
-        if count > 1:
-            axis = torch.linspace(-2.5, 2.5, MIXTURE_MANIFOLD_LINES)
+        mixture = count > 1
+        if mixture:
+            lines = MIXTURE_MANIFOLD_LINES
+        axis = torch.linspace(-2.5, 2.5, lines)  # ±2.5 σ holds 99% of each N(0, 1) coordinate
         ys, xs = torch.meshgrid(axis, axis, indexing="ij")
-        z = torch.zeros(count, len(axis) ** 2, self.config.z_dim)
-        first = 1 if count > 1 else 0  # a mixture: z_0 picks the generator (the middle of its slice)
-        if count > 1:
+        z = torch.zeros(count, lines * lines, self.config.z_dim)
+        first = 1 if mixture else 0  # a mixture: z_0 picks the generator (the middle of its slice)
+        if mixture:
             z[:, :, 0] = torch.special.ndtri((torch.arange(count) + 0.5) / count)[:, None]
         z[:, :, first] = xs.flatten()
         if self.config.z_dim > first + 1:
             z[:, :, first + 1] = ys.flatten()
         out = generator(z.view(-1, self.config.z_dim).to(self.hw.device), None).float().cpu().numpy()
-        shape = (len(axis), len(axis), -1)
-        return out.reshape(count, *shape) if count > 1 else out.reshape(*shape)
+        out = out.reshape(count, lines, lines, -1)
+        return out if mixture else out[0]
 
     @torch.no_grad()
     def decision_surface(self, extent: float, resolution: int = 64) -> np.ndarray:

@@ -123,11 +123,13 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+# a plain GAN (one generator, no packing, EMA or decay: the toy recipe's remedies off), to steer into trouble
+PLAIN_TOY = dict(width=32, batch_size=64, log_every=5, sample_every=10**6, checkpoint_every=50, max_steps=300,
+                 generators=1, z_dim=2, pack=1, ema_decay=0.0, lr_schedule="constant")
+
+
 def steered(evaluate=False, **changes):
-    # a plain GAN (one generator, no packing, EMA or decay: the toy recipe's remedies off) steered into trouble
-    settings = dict(width=32, batch_size=64, log_every=5, sample_every=10**6, checkpoint_every=50, max_steps=300,
-                    generators=1, z_dim=2, pack=1, ema_decay=0.0, lr_schedule="constant")
-    config = make_config("toy", "ring", **{**settings, **changes})
+    config = make_config("toy", "ring", **{**PLAIN_TOY, **changes})
     reporter = History(config, evaluate)
     with tempfile.TemporaryDirectory() as folder:
         status, _ = trainer.train(config, Path(folder), reporter)
@@ -147,9 +149,8 @@ def test_real_run_that_explodes_wasserstein_without_penalty_stops_itself():
 
 
 def test_a_run_whose_losses_explode_stops_itself_with_a_message_and_keeps_its_last_good_checkpoint(tmp_path):
-    settings = dict(width=32, batch_size=64, log_every=5, sample_every=10**6, checkpoint_every=50, max_steps=300,
-                    generators=1, z_dim=2, pack=1, ema_decay=0.0, lr_schedule="constant", eval_samples=0)
-    config = make_config("toy", "ring", loss="wasserstein", lr_d=1e-2, lr_g=1e-2, beta1=0.9, **settings)
+    config = make_config("toy", "ring", **PLAIN_TOY, loss="wasserstein", lr_d=1e-2, lr_g=1e-2, beta1=0.9,
+                         eval_samples=0)
     events = []
 
     class Events(trainer.Reporter):

@@ -93,13 +93,15 @@ class MixtureGenerator(nn.Module):
         n = len(z) // self.generators
         if n and n * self.generators == len(z) and bool((torch.bincount(which, minlength=self.generators) == n).all()):
             order = torch.argsort(which, stable=True)
-            h = noise[order].view(self.generators, n, -1)  # (generators, n, z_dim - 1)
-            for i, layer in enumerate(self.layers):
-                h = layer(h) if i == len(self.layers) - 1 else self.activation(layer(h))
-            return torch.empty_like(h.view(len(z), -1)).index_copy_(0, order, h.view(len(z), -1))
-        h = noise
+            out = self._mlp(noise[order].view(self.generators, n, -1)).view(len(z), -1)  # grouped (generators, n, .)
+            return torch.empty_like(out).index_copy_(0, order, out)
+        return self._mlp(noise, which)
+
+    def _mlp(self, h: torch.Tensor, which: torch.Tensor | None = None) -> torch.Tensor:
         for i, layer in enumerate(self.layers):
-            h = layer(h, which) if i == len(self.layers) - 1 else self.activation(layer(h, which))
+            h = layer(h, which)
+            if i < len(self.layers) - 1:
+                h = self.activation(h)
         return h
 
 

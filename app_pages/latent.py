@@ -34,6 +34,8 @@ model_key = latent_view.model_key(source, checkpoint)  # what the per-model cach
 config = model.config
 st.caption(f"{config.variant} on {config.dataset} · step {model.step} · z has {config.z_dim} dimensions"
            + (f" · {config.num_classes} classes" if model.classes else ""))
+for note in model.notes:  # e.g. newer checkpoints damaged: an older one is shown
+    st.warning(note)
 
 label = None
 names = latent_view.class_names(config.dataset, model.classes)

@@ -71,6 +71,7 @@ with st.expander("Upload your own data"):
     st.write("A **zip of images** (at least 16; sub-folders become classes for conditional variants) or a "
              "**CSV / NPY of 2D points** (two columns). It is checked, stored on this machine and can be trained "
              "on at once.")
+    st.caption(uploads.limits_text())
     upload = st.file_uploader("Zip, CSV or NPY", type=["zip", "csv", "npy"], key="upload-file")
     upload_name = st.text_input("Dataset name", key="upload-name", placeholder="e.g. my-shoes")
     if st.button("Add dataset", disabled=upload is None or not upload_name, key="upload-add"):

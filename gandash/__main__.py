@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--max-steps", type=int)
     resume.add_argument("--max-minutes", type=float)
     resume.add_argument("--epochs", type=float)
+    resume.add_argument("--start-over", action="store_true",
+                        help="train the run's settings again from step 0 as a new run (this one stays as it is)")
     control = commands.add_parser("control", help="step-by-step: pause a running job, step D or G, continue")
     control.add_argument("run")
     control.add_argument("action", choices=("pause", "continue", "step", "step-d", "step-g"))
@@ -195,6 +197,8 @@ def cmd_show(args) -> int:
     run = jobs.get(args.run, store)
     print(f"run      {run['id']}  {run['name']}")
     print(f"status   {run['status']}  {run['message']}")
+    if jobs.stalled_for(run):
+        print(f"         no heartbeat for {jobs.stalled_for(run):.0f} s: {jobs.STALLED}")
     print(f"step     {run['step']}" + (f" of {run['total_steps']}" if run["total_steps"] else ""))
     print(f"device   {run['device']}   folder {run['run_dir']}")
     latest: dict[str, float] = {}
@@ -244,6 +248,11 @@ def cmd_resume(args) -> int:
 
     store = Store()
     jobs.reconcile(store)
+    if args.start_over:
+        new_id = jobs.start_over(args.run, store)
+        print(new_id)
+        print(f"started over as run {new_id} ({store.run(new_id)['status']}); {args.run} is unchanged", file=sys.stderr)
+        return 0
     jobs.resume(args.run, store, max_steps=args.max_steps, max_minutes=args.max_minutes, epochs=args.epochs)
     print(f"{args.run}: {store.run(args.run)['status']}")
     return 0
@@ -270,7 +279,9 @@ def cmd_sample(args) -> int:
     from gandash.store import Store
 
     run = jobs.get(args.run, Store())
-    generator, config, step = sampling.load_generator(Path(run["run_dir"]), ema=args.ema)
+    notes: list[str] = []
+    generator, config, step = sampling.load_generator(Path(run["run_dir"]), ema=args.ema, notes=notes)
+    _print_notes(notes)
     arrays = sampling.sample(generator, config, args.n, seed=args.seed, label=args.label)
     sampling.write_npz(Path(args.out), arrays)
     print(f"wrote {args.n} samples of step {step} to {args.out}")
@@ -305,6 +316,7 @@ def cmd_interpolate(args) -> int:
                 kept = ", ".join(str(checkpoints.step_of(p)) for p in checkpoints.listing(run_dir)) or "none"
                 raise GandashError(f"run {args.run} has no checkpoint of step {args.checkpoint} (kept: {kept}).")
         model = latent.load(run_dir, checkpoint)
+        _print_notes(model.notes)
     if grid:
         z, labels, frames = latent.grid_to_frames(model, args.seed_from, *grid, args.axes, args.span,
                                                   args.truncation, args.label)
@@ -317,6 +329,11 @@ def cmd_interpolate(args) -> int:
     atomic_write_bytes(out, latent.export_bytes(out.suffix, model, z, labels, frames))
     print(f"wrote {len(z)} {args.method} frames of {model.source} (step {model.step}) to {out}")
     return 0
+
+
+def _print_notes(notes) -> None:
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
 
 
 def cmd_pretrain(args) -> int:
@@ -343,7 +360,9 @@ def cmd_eval(args) -> int:
     from gandash.store import Store
 
     run = jobs.get(args.run, Store())
-    generator, config, step = sampling.load_generator(Path(run["run_dir"]), ema=not args.no_ema)
+    notes: list[str] = []
+    generator, config, step = sampling.load_generator(Path(run["run_dir"]), ema=not args.no_ema, notes=notes)
+    _print_notes(notes)
     started = time.perf_counter()
     values = metrics.evaluate(generator, config, n=args.n, seed=args.seed, inception=True)
     if args.json:
@@ -458,9 +477,16 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_worker(args) -> int:
+    from gandash import lease
+
+    # the lease first, before torch is imported: a second worker on the run leaves within the second
+    held = lease.acquire(Path(args.run_dir).resolve())
+    if held is None:
+        print(f"another worker holds the lease of {args.run_dir}; exiting without touching the run", file=sys.stderr)
+        return 3
     from gandash import worker
 
-    status = worker.run(Path(args.run_dir))
+    status = worker.run(Path(args.run_dir), held=held)
     return 0 if status in ("completed", "stopped") else 1
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from gandash.errors import GandashError
+from gandash.errors import AllCheckpointsDamaged, GandashError
 from gandash.paths import atomic_write_bytes
 
 FORMAT = 1
@@ -48,6 +48,13 @@ def save(run_dir: Path, step: int, state: dict, keep: int, best: dict | None = N
     return target
 
 
+def remove_leftovers(run_dir: Path) -> None:
+    """Temp files of writes that never finished (a worker killed mid-write). Only the run's worker, which
+    holds its lease, calls this: no other process can be writing them."""
+    for leftover in folder(run_dir).glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
 def step_of(path: Path) -> int:
     return int(_NAME.match(Path(path).name).group(1))
 
@@ -61,12 +68,32 @@ def listing(run_dir: Path) -> list[Path]:
 def load(path: Path, map_location="cpu") -> dict:
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises many types for a bad file; all mean "not a checkpoint"
-        raise GandashError(f"{Path(path).name} is not a readable gandash checkpoint ({type(exc).__name__}: "
-                           f"{str(exc)[:200]}).") from None
+    except Exception as exc:  # torch raises many types for a bad file; each gets its own whole sentence
+        raise GandashError(unreadable_reason(Path(path), exc)) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT or "generator" not in state:
-        raise GandashError(f"{Path(path).name} is not a gandash checkpoint (format {FORMAT}).")
+        raise GandashError(f"{Path(path).name} loads, but is not a gandash checkpoint (format {FORMAT} with a "
+                           "generator's weights); it was not written by gandash, or by a much older version.")
     return state
+
+
+def unreadable_reason(path: Path, exc: Exception) -> str:
+    """Why `path` did not load, in one whole sentence (torch's own messages run to a page of advice
+    that, for weights_only, is to turn the safety off)."""
+    text = str(exc)
+    if "Weights only load failed" in text:
+        found = re.search(r"GLOBAL ([\w.]+)", text)
+        what = f" ({found.group(1)})" if found else ""
+        return (f"{path.name} was refused: it holds Python objects{what}, not only weights, and loading it "
+                "could run code. gandash loads checkpoints with weights_only=True and never turns that off; "
+                "the file was not written by gandash, or was changed since.")
+    if isinstance(exc, FileNotFoundError):
+        return f"{path.name} is gone (deleted while it was being read)."
+    if isinstance(exc, PermissionError):
+        return f"{path.name} cannot be read: permission denied."
+    if isinstance(exc, EOFError) or "central directory" in text or "zip archive" in text:
+        return f"{path.name} is damaged: the file is empty or cut short (a write that never finished, or a copy)."
+    first_line = text.strip().splitlines()[0] if text.strip() else "no detail"
+    return f"{path.name} is damaged or not a checkpoint: it does not load ({type(exc).__name__}: {first_line})."
 
 
 def latest(run_dir: Path, map_location="cpu") -> tuple[dict | None, list[str]]:
@@ -78,6 +105,25 @@ def latest(run_dir: Path, map_location="cpu") -> tuple[dict | None, list[str]]:
         except GandashError as exc:
             warnings.append(f"skipped a damaged checkpoint: {exc}")
     return None, warnings
+
+
+def all_damaged(run_dir: Path, run_id: str, warnings: list[str]) -> AllCheckpointsDamaged:
+    """The refusal when a run has checkpoints and none loads: starting again from step 0 would throw away
+    its progress and its history, so nothing is changed and the user decides."""
+    reasons = " ".join(w.removeprefix("skipped a damaged checkpoint: ") for w in warnings)
+    return AllCheckpointsDamaged(
+        f"every checkpoint of run {run_id} is damaged, so it was not resumed and nothing was changed: its metrics "
+        f"history and files are kept. {reasons} To train the same settings again from step 0, start over as a new "
+        f"run (`python -m gandash resume {run_id} --start-over`, or Start over on the Runs page); this run stays "
+        "as it is.", run_id)
+
+
+def check_resumable(run_dir: Path, run_id: str) -> None:
+    """Refuse a resume that would silently start from step 0 (see all_damaged)."""
+    if listing(run_dir):
+        state, warnings = latest(run_dir)
+        if state is None:
+            raise all_damaged(run_dir, run_id, warnings)
 
 
 # --- the best checkpoint ------------------------------------------------------------------------

@@ -32,6 +32,7 @@ class Model:
     config: TrainConfig
     step: int
     source: str  # run id, or demo:NAME
+    notes: tuple[str, ...] = ()  # e.g. that newer checkpoints were damaged and an older one is shown
 
     @property
     def classes(self) -> int:
@@ -45,13 +46,14 @@ class Model:
 def load(run_dir: Path | None = None, checkpoint: Path | None = None, demo: str | None = None,
          ema: bool = True) -> Model:
     """A run's generator (newest checkpoint, or `checkpoint`), or a bundled demo's."""
+    notes: list[str] = []
     if demo is not None:
         generator, config, step = demos.load_generator(demo)
         source = f"demo:{demo}"
     else:
-        generator, config, step = sampling.load_generator(Path(run_dir), ema=ema, checkpoint=checkpoint)
+        generator, config, step = sampling.load_generator(Path(run_dir), ema=ema, checkpoint=checkpoint, notes=notes)
         source = Path(run_dir).name
-    return Model(for_rendering(generator), config, step, source)
+    return Model(for_rendering(generator), config, step, source, tuple(notes))
 
 
 def for_rendering(generator: torch.nn.Module) -> torch.nn.Module:

@@ -17,20 +17,25 @@ from gandash.paths import atomic_write_bytes
 MAX_SAMPLES = 100_000
 
 
-def load_generator(run_dir: Path, ema: bool = True, checkpoint: Path | None = None
+def load_generator(run_dir: Path, ema: bool = True, checkpoint: Path | None = None, notes: list[str] | None = None
                    ) -> tuple[torch.nn.Module, TrainConfig, int]:
     """(generator in eval mode on the CPU, its config, the checkpoint's step) from the newest
-    checkpoint, or from `checkpoint`; EMA weights if asked and kept."""
+    checkpoint that loads, or from `checkpoint`; EMA weights if asked and kept. When newer checkpoints
+    are damaged and an older one is used, `notes` receives a sentence saying so."""
     run_dir = Path(run_dir)
     config = TrainConfig.load(run_dir / "config.json")
     if checkpoint is not None:
         state = checkpoints.load(checkpoint)
     else:
         state, warnings = checkpoints.latest(run_dir)
+        if state is None and warnings:
+            raise checkpoints.all_damaged(run_dir, run_dir.name, warnings)
         if state is None:
-            detail = f" ({warnings[0]})" if warnings else ""
-            raise GandashError(f"run {run_dir.name} has no checkpoint yet{detail}; one is written every "
+            raise GandashError(f"run {run_dir.name} has no checkpoint yet; one is written every "
                                f"{config.checkpoint_every} steps and when the run stops.")
+        if warnings and notes is not None:
+            reasons = " ".join(w.removeprefix("skipped a damaged checkpoint: ") for w in warnings)
+            notes.append(f"used the checkpoint of step {int(state['step'])}, the newest that loads: {reasons}")
     return generator_from_state(state, config, ema), config, int(state["step"])
 
 

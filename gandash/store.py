@@ -9,6 +9,7 @@ sqlite3 error: pages open the store with a short timeout and say it is busy inst
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import sqlite3
 import threading
@@ -139,6 +140,27 @@ class Store:
                                 (*values.values(), run_id, *from_statuses))
         return cursor.rowcount == 1
 
+    def claim_queued(self, limit: int) -> list[dict]:
+        """Queued runs, oldest first, marked 'starting' while their device has fewer than `limit` active runs;
+        counted and claimed in one write transaction, so concurrent schedulers never overfill a device.
+        The launch time goes in `heartbeat`; `started` keeps a run's first start."""
+        now = time.time()
+        claimed = []
+        with self._write() as db:
+            busy: dict[str, int] = {}
+            marks = ",".join("?" * len(ACTIVE))
+            for device, count in db.execute(f"SELECT device, COUNT(*) FROM runs WHERE status IN ({marks}) "
+                                            "GROUP BY device", ACTIVE):
+                busy[device] = count
+            for row in db.execute("SELECT * FROM runs WHERE status = 'queued' ORDER BY created").fetchall():
+                if busy.get(row["device"], 0) >= limit:
+                    continue
+                db.execute("UPDATE runs SET status = 'starting', heartbeat = ?, started = COALESCE(started, ?), "
+                           "pid = NULL, message = '' WHERE id = ?", (now, now, row["id"]))
+                busy[row["device"]] = busy.get(row["device"], 0) + 1
+                claimed.append(_run_dict(row))
+        return claimed
+
     def delete_run(self, run_id: str) -> None:
         with self._write() as db:
             for table, key in (("metrics", "run_id"), ("samples", "run_id"), ("events", "run_id"),
@@ -246,6 +268,8 @@ def _busy_as_error(store: Store):
     try:
         yield
     except sqlite3.OperationalError as exc:
+        if "full" in str(exc) or "disk I/O" in str(exc):  # a full disk or a file-size limit
+            raise paths.storage_error(store.path, OSError(errno.ENOSPC, str(exc))) from None
         if "locked" not in str(exc):
             raise
         raise StoreBusy(f"the run store ({store.path.name}) is locked by another program and stayed locked "

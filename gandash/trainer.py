@@ -20,7 +20,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from gandash import checkpoints, data, device, diagnose, images, losses, variants
 from gandash.config import TrainConfig, lr_factor
-from gandash.errors import GandashError
+from gandash.errors import GandashError, StorageError
 from gandash.evaluator import Evaluator
 from gandash.paths import atomic_write_bytes
 
@@ -36,6 +36,7 @@ class Reporter:
 
     def metrics(self, step: int, values: dict[str, float]) -> None: ...
     def sample(self, step: int, path: Path) -> None: ...
+    def before_checkpoint(self, step: int) -> None: ...  # make everything logged so far durable first
     def checkpoint(self, step: int, path: Path) -> None: ...
     def event(self, level: str, text: str) -> None: ...
     def rewind(self, step: int) -> None: ...  # resuming: forget what was logged after `step`
@@ -482,9 +483,27 @@ def train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop=la
         torch.set_num_threads(threads)
 
 
+def _checkpoint(trainer: Trainer, reporter: Reporter) -> None:
+    """Save and report a checkpoint; a write that fails (a full disk) ends the run with what is kept.
+    What was logged up to this step is made durable first: a kill between the two then only costs rows
+    that the resume (from the older checkpoint) truncates and logs again, never rows that nobody logs."""
+    reporter.before_checkpoint(trainer.step)
+    try:
+        path = trainer.save_checkpoint()
+    except StorageError as exc:
+        kept = checkpoints.listing(trainer.run_dir)
+        kept_text = (f"the checkpoint of step {checkpoints.step_of(kept[0])} is kept, and resume continues from it"
+                     if kept else "no checkpoint of this run was written yet")
+        raise StorageError(f"{exc} The run stopped at step {trainer.step}; {kept_text}.", exc.errno) from None
+    reporter.checkpoint(trainer.step, path)
+
+
 def _train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop, dataset) -> tuple[str, str]:
     trainer = trainer_class(config.variant)(config, run_dir, dataset)
+    checkpoints.remove_leftovers(run_dir)
     state, warnings = checkpoints.latest(run_dir, map_location=trainer.hw.device)
+    if state is None and warnings:  # checkpoints exist and none loads: never start over silently
+        raise checkpoints.all_damaged(run_dir, run_dir.name, warnings)
     for warning in warnings:
         reporter.event("warning", warning)
     if state is not None:
@@ -550,12 +569,12 @@ def _train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop, 
         if values:
             trainer.note_quality(values)  # a best-so-far evaluation marks the next checkpoint as the best
         if trainer.step % config.checkpoint_every == 0 and trainer.is_finite():  # never checkpoint NaNs
-            reporter.checkpoint(trainer.step, trainer.save_checkpoint())
+            _checkpoint(trainer, reporter)
             saved_step = trainer.step
         trainer.train_seconds += time.perf_counter() - started
     if status != "diverged" and trainer.step > saved_step and trainer.is_finite():
         if trainer.step % config.sample_every:
             reporter.sample(trainer.step, trainer.save_samples())
-        reporter.checkpoint(trainer.step, trainer.save_checkpoint())
+        _checkpoint(trainer, reporter)
     reporter.event("error" if status == "diverged" else "info", message)
     return status, message

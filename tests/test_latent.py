@@ -175,7 +175,7 @@ def test_bad_models_and_classes_get_clear_messages(trained, tmp_path):
     newest = checkpoints.listing(run_dir)[0]
     corrupt = tmp_path / "step_00000001.pt"
     corrupt.write_bytes(newest.read_bytes()[:5000])
-    with pytest.raises(GandashError, match="not a readable gandash checkpoint"):
+    with pytest.raises(GandashError, match="step_00000001.pt is damaged"):
         latent.load(run_dir, corrupt)
     state = checkpoints.load(newest)
     state["config"]["variant"] = "dcgan"

@@ -10,7 +10,7 @@ import time
 import streamlit as st
 
 from gandash import jobs, paths
-from gandash.errors import GandashError
+from gandash.errors import AllCheckpointsDamaged, GandashError
 from gandash.store import Store, StoreBusy
 
 # Seconds a page waits for a store lock. A worker holds it for a few milliseconds per flush; anything
@@ -196,8 +196,21 @@ def resume_job(run_id: str) -> None:
         st.session_state[_JOB_ERROR] = exc
 
 
+def start_over_job(run_id: str) -> None:
+    try:
+        select_run(jobs.start_over(run_id, store()))
+    except GandashError as exc:
+        st.session_state[_JOB_ERROR] = exc
+
+
 def show_job_error() -> None:
-    """The message of a Stop or Resume that could not be done, once, where the buttons are."""
+    """The message of a Stop or Resume that could not be done, once, where the buttons are; a run whose
+    checkpoints are all damaged is offered a fresh start as a new run."""
     exc = st.session_state.pop(_JOB_ERROR, None)
     if exc is not None:
         show_error(exc)
+        if isinstance(exc, AllCheckpointsDamaged):
+            run_id = exc.run_id
+            st.button("Start over as a new run", icon=":material/restart_alt:", on_click=start_over_job,
+                      args=(run_id,), key=f"start-over-{run_id}", help="Same settings, from step 0; this run "
+                      "stays as it is, with its history.")

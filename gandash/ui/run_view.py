@@ -101,6 +101,9 @@ def status_header(run: dict) -> None:
                + (f" of {total}" if total else "") + f" · {run['device']} · id `{run['id']}`")
     if run["status"] in ("starting", "running") and total:
         st.progress(min(run["step"] / total, 1.0))
+    stalled = jobs.stalled_for(run)
+    if stalled:
+        st.warning(f"No heartbeat for {stalled:.0f} s: {jobs.STALLED}", icon=":material/pause_circle:")
     if run["message"] and run["status"] in ("crashed", "failed", "diverged"):
         st.error(run["message"])
     elif run["message"]:

@@ -195,7 +195,7 @@ def test_a_damaged_checkpoint_or_one_of_another_variant_shows_the_error(tiny_fas
     newest.write_bytes(b"this is no checkpoint" * 100)
     at = app(PAGE, run=run_id)
     assert not at.exception, at.exception
-    assert "not a readable gandash checkpoint" in at.error[0].value
+    assert "is damaged or not a checkpoint" in at.error[0].value
     at.selectbox(key="latent-checkpoint").set_value(1).run()
     assert not at.exception, at.exception
     assert "the checkpoint is of variant 'cgan', but the run is 'dcgan'" in at.error[0].value

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gandash import checkpoints, jobs
+from gandash import checkpoints, jobs, lease
 from gandash.config import TrainConfig, make_config
 from gandash.store import Store
 from tests.app.conftest import app
@@ -110,7 +110,7 @@ def test_a_crashed_run_says_what_happened(tiny_fashion):
     wait_for(lambda: store.run(run_id)["status"] == "running" and store.run(run_id)["step"] > 0)
     pid = store.run(run_id)["pid"]
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not jobs.process_alive(pid), what="the killed worker to go")
+    wait_for(lambda: not lease.is_held(store.run(run_id)["run_dir"]), what="the killed worker to go")
     assert jobs.reconcile(store) == [run_id]
     at = app("app_pages/runs.py", run=run_id)
     assert not at.exception

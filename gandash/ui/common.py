@@ -94,6 +94,14 @@ STATUS_ICONS = {"running": "🟢", "starting": "🟡", "queued": "⏳", "stopped
                 "crashed": "💥", "failed": "❌", "diverged": "⚠️"}
 
 
+def status_label(run: dict) -> str:
+    """The status with its icon; a running job that has not beaten for a while says it is stalled (alive,
+    holding its lease, but paused or very busy)."""
+    if jobs.stalled_for(run):
+        return "⏸️ running, stalled"
+    return f"{STATUS_ICONS.get(run['status'], '')} {run['status']}"
+
+
 def keep(key: str, default, allowed=None) -> dict:
     """Widget kwargs that make a setting survive page switches and reloads. Streamlit forgets a widget's
     state when a page without it runs, so a shadow copy is kept under another key and restored; a

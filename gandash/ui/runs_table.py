@@ -45,7 +45,7 @@ def _rate(store: Store, run: dict) -> float | None:
 
 def rows(runs: list[dict], store: Store, selected: str | None) -> list[dict]:
     return [{"": "▶" if run["id"] == selected else "",
-             "status": f"{common.STATUS_ICONS.get(run['status'], '')} {run['status']}", "name": run["name"] or "",
+             "status": common.status_label(run), "name": run["name"] or "",
              "variant": run["variant"], "dataset": run["dataset"],
              "step": f"{run['step']}" + (f"/{run['total_steps']}" if run["total_steps"] else ""),
              "images/s": _rate(store, run), "started": common.age(run["started"] or run["created"]),

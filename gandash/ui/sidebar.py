@@ -18,7 +18,7 @@ def jobs_panel() -> None:
     for run in active:
         total = run["total_steps"]
         fraction = min(run["step"] / total, 1.0) if total else 0.0
-        label = f"{common.STATUS_ICONS.get(run['status'], '')} {run['variant']} · {run['dataset']}"
+        label = f"{common.status_label(run).split(' ')[0]} {run['variant']} · {run['dataset']}"
         st.progress(fraction, text=f"{label} · step {run['step']}" + (f"/{total}" if total else ""))
         left, right = st.columns(2)
         if left.button("Open", key=f"open-{run['id']}", width="stretch"):

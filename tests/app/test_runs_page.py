@@ -225,3 +225,22 @@ def test_the_chart_refresh_setting_is_offered_and_kept(populated):
     at.radio(key="chart-refresh").set_value(0).run()
     assert app("app_pages/runs.py", run=toy).radio(key="chart-refresh").value == 0
     assert not at.exception
+
+
+def test_a_paused_worker_shows_as_stalled_not_crashed_in_table_sidebar_and_header(running_toy, monkeypatch):
+    """A worker stopped with SIGSTOP (a suspend) keeps its lease: the page says it is stalled, and the
+    sidebar's reconcile leaves it running."""
+    monkeypatch.setenv("GANDASH_HEARTBEAT_STALE", "1")
+    store = Store()
+    run_dir = store.run(running_toy)["run_dir"]
+    pid = lease.holder(run_dir)["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        store.update_run(running_toy, heartbeat=time.time() - 5)  # as if it had been asleep a while
+        at = app("app_pages/runs.py", run=running_toy)
+        assert not at.exception
+        assert list(at.dataframe[0].value["status"]) == ["⏸️ running, stalled"]
+        assert any("No heartbeat for" in w.value and "holds the run's lease" in w.value for w in at.warning)
+        assert store.run(running_toy)["status"] == "running"
+    finally:
+        os.kill(pid, signal.SIGCONT)

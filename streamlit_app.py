@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from gandash.store import StoreBusy
+from gandash.runs.store import StoreBusy
 from gandash.ui import common, sidebar
 
 st.set_page_config(page_title="gandash", page_icon="🌀", layout="wide")

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from gandash import images
-from gandash.errors import GandashError
+from gandash.core import images
+from gandash.core.errors import GandashError
 from gandash.ui import charts, common, run_view
 
 st.title("Compare runs")

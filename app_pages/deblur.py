@@ -1,7 +1,10 @@
 import streamlit as st
 
-from gandash import blur, data, deblur, photo as photos, upscale
-from gandash.errors import GandashError
+from gandash import data
+from gandash.core.errors import GandashError
+from gandash.data import degrade
+from gandash.restore import deblur, upscale
+from gandash.restore import photo as photos
 from gandash.ui import common
 from gandash.ui import deblur_view as view
 
@@ -44,7 +47,7 @@ if deblurring:
                         key=f"deblur-blur-it-{source}")
     if blur_it:
         left, middle, right = st.columns(3)
-        kind = left.selectbox("Blur", blur.KINDS, key="deblur-kind", format_func=str.capitalize)
+        kind = left.selectbox("Blur", degrade.KINDS, key="deblur-kind", format_func=str.capitalize)
         label, low, high, default, step = view.STRENGTHS[kind]
         strength = middle.slider(f"Strength: {label}", low, high, default, step, key=f"deblur-strength-{kind}")
         angle = right.slider("Angle (°)", 0, 180, 30, key="deblur-angle", disabled=kind != "motion")

@@ -1,8 +1,11 @@
 import streamlit as st
 
-from gandash import config, data, device, jobs
-from gandash.errors import GandashError
+from gandash import data
+from gandash.core import device
+from gandash.core.errors import GandashError
+from gandash.runs import jobs
 from gandash.ui import common
+from gandash.variants import configure
 
 st.title("🌀 gandash")
 st.markdown(
@@ -26,7 +29,7 @@ st.write("A tiny GAN learns 8 Gaussian blobs on a ring in about two minutes on a
          "Watch the generated points find the modes one by one.")
 if st.button("Train a toy GAN on the ring", type="primary", icon=":material/rocket_launch:"):
     try:
-        run_id = jobs.create(config.make_config("toy", "ring", max_steps=None, max_minutes=2.0,
+        run_id = jobs.create(configure.make_config("toy", "ring", max_steps=None, max_minutes=2.0,
                                                 name="first toy GAN"), store)
     except GandashError as exc:
         st.error(str(exc))

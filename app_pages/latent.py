@@ -3,8 +3,9 @@ import random
 import streamlit as st
 import torch
 
-from gandash import features, latent
-from gandash.errors import GandashError
+from gandash import latent
+from gandash.core.errors import GandashError
+from gandash.quality import features
 from gandash.ui import common, latent_view
 
 st.title("Latent space")

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from gandash.errors import GandashError
-from gandash.store import ACTIVE, RESUMABLE
+from gandash.core.errors import GandashError
+from gandash.runs.store import ACTIVE, RESUMABLE
 from gandash.ui import common, run_view, runs_table, toy_view
 
 st.title("Runs")

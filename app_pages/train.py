@@ -2,9 +2,14 @@ import json
 
 import streamlit as st
 
-from gandash import config as cfg, data, estimate, jobs, uploads, variant_settings, variants
-from gandash.errors import GandashError
+from gandash import data, variants
+from gandash.core import config as cfg
+from gandash.core.errors import GandashError
+from gandash.data import uploads
+from gandash.runs import jobs
 from gandash.ui import common, train_form
+from gandash.variants import configure, estimate
+from gandash.variants import settings as variant_settings
 
 st.title("Train a GAN")
 store = common.store()
@@ -100,7 +105,7 @@ if not row["present"]:
     st.warning(f"**{dataset_choice}** is not on this machine. {row['how_to_get']}")
 
 try:
-    base = cfg.make_config(variant_name, dataset) if not dataset.endswith(":") else None
+    base = configure.make_config(variant_name, dataset) if not dataset.endswith(":") else None
 except GandashError as exc:
     base = None
     st.error(str(exc))
@@ -186,7 +191,7 @@ else:
     values.update(max_steps=int(budget), max_minutes=None, epochs=None)
 
 try:
-    config = cfg.make_config(variant_name, dataset, **values)
+    config = configure.make_config(variant_name, dataset, **values)
 except GandashError as exc:
     config = None
     st.error(str(exc))

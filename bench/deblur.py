@@ -26,12 +26,16 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gandash import blur, checkpoints, data, deblur, kernel_estimate, paths, variants  # noqa: E402
-from gandash.config import TrainConfig  # noqa: E402
-from gandash.paths import atomic_write_bytes  # noqa: E402
+from gandash import data, variants  # noqa: E402
+from gandash.core import paths
+from gandash.core.config import TrainConfig  # noqa: E402
+from gandash.core.paths import atomic_write_bytes  # noqa: E402
+from gandash.data import degrade
+from gandash.engine import checkpoints
+from gandash.restore import deblur, kernel_estimate
 
-BLURS = {"gaussian σ1.5": blur.gaussian_kernel(1.5), "gaussian σ2.5": blur.gaussian_kernel(2.5),
-         "motion 9 px, 30°": blur.motion_kernel(9, 30)}
+BLURS = {"gaussian σ1.5": degrade.gaussian_kernel(1.5), "gaussian σ2.5": degrade.gaussian_kernel(2.5),
+         "motion 9 px, 30°": degrade.motion_kernel(9, 30)}
 UNSHARP_GRID = ((1, 1), (2, 1), (1, 2), (2, 0.5), (3, 1), (2, 2))  # (radius, amount)
 
 
@@ -45,7 +49,7 @@ def table(generator: torch.nn.Module, poses: int | None = None) -> None:
     for name in data.PHOTOS_HELD_OUT:
         sharp = data.photo(name).astype(np.float32) / 255
         for blur_name, kernel in BLURS.items():
-            blurry = quantised(blur.blur_array(sharp, kernel))
+            blurry = quantised(degrade.blur_array(sharp, kernel))
             started = time.perf_counter()
             estimate = kernel_estimate.estimate(blurry) if deblur.needs_kernel(generator) else None
             restored = quantised(deblur.restore(blurry, generator, kernel=estimate and estimate.kernel, poses=poses))

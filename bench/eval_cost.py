@@ -11,17 +11,17 @@ generator can score at that n. A plain script: it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-
-import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as gandash/__init__.py does, before torch starts OpenMP
 
 import torch
 
-from gandash import features, metrics, variants
-from gandash.config import make_config
+from gandash import variants
+from gandash.quality import features, metrics
+from gandash.variants.configure import make_config
 
 
 def timed(fn):

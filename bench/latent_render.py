@@ -19,17 +19,16 @@ are 28 px: enlarged more, so the strip's cost differs). Prints the median, 90th 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
-
-import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as gandash/__init__.py does, before torch starts OpenMP
 
 import torch
 
 from gandash import latent, variants
-from gandash.config import make_config
+from gandash.variants.configure import make_config
 
 
 def model_for(run: str | None) -> latent.Model:

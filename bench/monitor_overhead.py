@@ -68,9 +68,9 @@ def main() -> None:
     parser.add_argument("--refresh", type=int, default=10, help="the Runs page's chart refresh, seconds (0: off)")
     args = parser.parse_args()
     os.environ["GANDASH_HOME"] = str(Path(tempfile.mkdtemp()) / "home")
-    from gandash import jobs
-    from gandash.config import make_config
-    from gandash.store import Store
+    from gandash.runs import jobs
+    from gandash.runs.store import Store
+    from gandash.variants.configure import make_config
 
     store = Store()
     (Path(os.environ["GANDASH_HOME"]) / "ui-settings.json").write_text(json.dumps({"chart-refresh": args.refresh}))

@@ -42,8 +42,8 @@ NAMES = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_norm_d", "grad_nor
 
 def fill(home: Path, runs: int, rows: int) -> None:
     os.environ["GANDASH_HOME"] = str(home)
-    from gandash.config import make_config
-    from gandash.store import Store
+    from gandash.runs.store import Store
+    from gandash.variants.configure import make_config
 
     store = Store()
     rng = random.Random(0)

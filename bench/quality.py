@@ -34,7 +34,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as gandash/__init__.py does, before torch starts OpenMP
 
 import torch
@@ -43,7 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out"
 
-from gandash.variants import PYTORCH_EXAMPLES_DCGAN64  # noqa: E402 (after the path above)
+from gandash.variants import loading
+from gandash.variants.base import PYTORCH_EXAMPLES_DCGAN64  # noqa: E402 (after the path above)
 
 RECIPES = {  # name: (variant, dataset, overrides, minutes)
     "dcgan64": ("dcgan", "fashion-mnist", PYTORCH_EXAMPLES_DCGAN64, 10.0),
@@ -58,10 +58,11 @@ SHOWN = ("fid", "precision", "recall", "coverage", "classes_covered", "class_min
 
 def score(run_dir: Path, config, n: int) -> tuple[dict[str, float], int, float]:
     """(metrics, step, training seconds) of the run's newest checkpoint (EMA weights when kept)."""
-    from gandash import checkpoints, metrics, sampling
-
+    from gandash.engine import checkpoints
+    from gandash.quality import metrics
+    
     state, _ = checkpoints.latest(run_dir)  # read once: it holds both the weights and the time trained
-    generator = sampling.generator_from_state(state, config)
+    generator = loading.generator_from_state(state, config)
     with torch.no_grad():
         return metrics.evaluate(generator, config, n=n, seed=0), int(state["step"]), float(state["train_seconds"])
 
@@ -70,8 +71,9 @@ def run_recipe(name: str, minutes: float, every: float, n: int, extra: dict, see
     """Train as a user's job does (trainer.train, its loop, thread tuning and lr schedule over the
     budget), stopping at each mark to score the checkpoint written at stop; the next segment resumes
     from it exactly, so the curve's points lie on one run."""
-    from gandash import device, trainer as training
-    from gandash.config import make_config
+    from gandash.core import device
+    from gandash.engine import trainer as training
+    from gandash.variants.configure import make_config
 
     variant, dataset, overrides, default_minutes = RECIPES[name]
     minutes = minutes or default_minutes
@@ -121,7 +123,7 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="suffix of the output files, for runs side by side")
     args = parser.parse_args()
     os.environ.setdefault("GANDASH_HOME", tempfile.mkdtemp(prefix="gandash-quality-"))
-    from gandash.config import parse_overrides
+    from gandash.core.config import parse_overrides
 
     extra = parse_overrides(args.set)
     results = {}

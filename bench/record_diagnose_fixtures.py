@@ -55,7 +55,7 @@ def main() -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as gandash/__init__.py does, before torch starts OpenMP
     import torch
 
-    from gandash.paths import atomic_write_bytes
+    from gandash.core.paths import atomic_write_bytes
     from tests import test_diagnose as t
 
     torch.set_num_threads(args.threads)

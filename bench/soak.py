@@ -79,7 +79,7 @@ def latest_step(store, run_id: str) -> int:
 
 
 def live_worker(run: dict) -> dict | None:
-    from gandash import lease
+    from gandash.runs import lease
 
     holder = lease.holder(Path(run["run_dir"]))
     return holder if holder and holder.get("pid") else None
@@ -182,7 +182,7 @@ class MemorySampler(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        from gandash.store import Store
+        from gandash.runs.store import Store
 
         store = Store(self.store_path)  # a connection of this thread's own
         while not self.done.wait(self.every):
@@ -301,7 +301,7 @@ class Chaos(threading.Thread):
         self.paused: tuple[str, float] | None = None  # (run id, since when), for the page watcher
 
     def run(self) -> None:
-        from gandash.store import Store
+        from gandash.runs.store import Store
 
         self.store = Store(Path(self.env["GANDASH_HOME"]) / "gandash.sqlite")
         queue: list[str] = []
@@ -366,7 +366,7 @@ class Chaos(threading.Thread):
         return None
 
     def checkpoint_step(self, run_id: str) -> int | None:
-        from gandash import checkpoints
+        from gandash.engine import checkpoints
 
         kept = checkpoints.listing(Path(self.store.run(run_id)["run_dir"]))
         return checkpoints.step_of(kept[0]) if kept else None
@@ -555,7 +555,7 @@ def main() -> int:
     home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, GANDASH_HOME=str(home), GANDASH_MAX_JOBS="4", PYTHONUNBUFFERED="1")
     os.environ.update(GANDASH_HOME=str(home), GANDASH_MAX_JOBS="4")  # this process reads the same store
-    from gandash.store import Store
+    from gandash.runs.store import Store
 
     store = Store(home / "gandash.sqlite")
     log(f"GANDASH_HOME={home}")

@@ -4,7 +4,7 @@ Same DCGAN 64x64 nets (pytorch/examples dcgan/main.py: nz=100, ngf=ndf=64, nc=1,
 gandash.variants), Fashion-MNIST resized to 64, batch 64, Adam 2e-4 / beta1 0.5, on both sides:
 - bare: the pytorch/examples loop (BCE-with-logits, one G forward per iteration reused for the
   G step, real batches sliced from the in-memory uint8 tensor), no logging;
-- gandash: trainer.train() with the worker's StoreReporter on a real SQLite store in a temp
+- gandash: training.train() with the worker's StoreReporter on a real SQLite store in a temp
   GANDASH_HOME; metrics every --log-every steps, >= 1 sample grid and 1 checkpoint per run.
 Default: after a warm-up, whole runs of --steps steps (building nets included) alternate in ABBA
 order; prints each and the median per-pair ratio gandash/bare (goal >= 0.95). On a shared machine
@@ -25,7 +25,6 @@ import statistics
 import tempfile
 import time
 from dataclasses import asdict
-
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as gandash/__init__.py does, before torch starts OpenMP
 
@@ -73,16 +72,18 @@ def bare_segment(config, dataset) -> float:
 
 
 def gandash_run(config, dataset, store, name: str, should_stop=lambda: False) -> tuple[float, str]:
-    """One whole run through trainer.train + StoreReporter; returns (seconds, what it wrote)."""
-    from gandash import checkpoints, paths, trainer
-    from gandash.worker import StoreReporter
+    """One whole run through training.train + StoreReporter; returns (seconds, what it wrote)."""
+    from gandash.core import paths
+    from gandash.engine import checkpoints
+    from gandash.runs.worker import StoreReporter
+    from gandash.variants import training
     run_dir = paths.run_dir(name)
     run_dir.mkdir(parents=True)
     config.save(run_dir / "config.json")
     store.create_run(name, asdict(config), run_dir, "running", "cpu", config.total_steps)
     started = time.perf_counter()
     reporter = StoreReporter(store, name)
-    status, _ = trainer.train(config, run_dir, reporter, should_stop, dataset=dataset)
+    status, _ = training.train(config, run_dir, reporter, should_stop, dataset=dataset)
     reporter.flush()
     seconds = time.perf_counter() - started
     wrote = (f"{status}, {len(store.metrics(name))} metric rows, {len(store.samples(name))} sample grids, "
@@ -124,9 +125,9 @@ def main() -> None:
     home = tempfile.mkdtemp(prefix="gandash-bench-")
     os.environ["GANDASH_HOME"] = home
     from gandash import data
-    from gandash.config import make_config
-    from gandash.store import Store
-    from gandash.variants import PYTORCH_EXAMPLES_DCGAN64
+    from gandash.runs.store import Store
+    from gandash.variants.base import PYTORCH_EXAMPLES_DCGAN64
+    from gandash.variants.configure import make_config
 
     def config_for(steps: int):
         return make_config("dcgan", "fashion-mnist", **PYTORCH_EXAMPLES_DCGAN64, max_steps=steps,

@@ -18,21 +18,26 @@ A plain script: it prints its figures and writes PNGs; it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as gandash/__init__.py does, before torch starts OpenMP
 
 import torch
 
-from gandash import data, images, sampling, trainer
-from gandash.config import make_config, parse_overrides
-from gandash import metrics  # the VEEGAN protocol and precision/recall, shared with `gandash eval`
+from gandash import data
+from gandash.quality import metrics  # the VEEGAN protocol and precision/recall, shared with `gandash eval`
+from gandash.core import images
+from gandash.core.config import parse_overrides
+from gandash.engine.reporter import SilentReporter
+from gandash.quality import samples
+from gandash.variants import loading, training
+from gandash.variants.configure import make_config
 
 OUT = Path(__file__).resolve().parent / "out"
 SAMPLES = 2500
@@ -47,13 +52,13 @@ def run_one(dataset: str, seed: int, minutes: float | None, overrides: dict, tag
         run_dir = Path(tmp)
         config.save(run_dir / "config.json")
         started = time.perf_counter()
-        status, message = trainer.train(config, run_dir, trainer.Reporter())
+        status, message = training.train(config, run_dir, SilentReporter())
         wall = time.perf_counter() - started
         if status != "completed":
             return {"dataset": dataset, "seed": seed, "status": status, "message": message, "wall": wall,
                     "modes": 0, "of": len(meta.modes), "hq_percent": 0.0, "steps": 0, "png": None}
-        generator, _, step = sampling.load_generator(run_dir)
-        points = sampling.sample(generator, config, SAMPLES, seed=seed)["points"]
+        generator, _, step = loading.load_generator(run_dir)
+        points = samples.sample(generator, config, SAMPLES, seed=seed)["points"]
     score = metrics.mode_coverage(points, np.asarray(meta.modes), meta.mode_std)
     # precision/recall in the plane (k=3 balls): HQ alone cannot see generators that shrink to dots
     score.update(metrics.prdc(data.load(dataset, seed=seed + 1).points[:SAMPLES], torch.from_numpy(points)))

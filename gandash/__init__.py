@@ -8,7 +8,7 @@ import os
 # almost nothing when the machine is idle. A value the user set is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from gandash.errors import GandashError  # noqa: E402
+from gandash.core.errors import GandashError  # noqa: E402
 
 __all__ = ["GandashError"]
 __version__ = "0.1.0"

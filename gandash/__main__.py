@@ -11,7 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from gandash.errors import GandashError
+from gandash.core.errors import GandashError
+from gandash.variants import loading
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -133,8 +134,10 @@ def _age(seconds: float) -> str:
 
 
 def cmd_train(args) -> int:
-    from gandash import config as config_module, jobs, worker
-    from gandash.store import Store
+    from gandash.core import config as config_module
+    from gandash.runs import jobs, worker
+    from gandash.runs.store import Store
+    from gandash.variants import configure
 
     overrides = config_module.parse_overrides(args.set)
     for key in ("max_steps", "max_minutes", "epochs"):
@@ -144,7 +147,7 @@ def cmd_train(args) -> int:
         overrides["max_steps"] = None  # a time or epoch budget replaces the default step budget
     if args.name:
         overrides["name"] = args.name
-    config = config_module.make_config(args.variant, args.dataset, **overrides)
+    config = configure.make_config(args.variant, args.dataset, **overrides)
     store = Store()
     if args.background:
         run_id = jobs.create(config, store)
@@ -171,8 +174,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from gandash import jobs
-    from gandash.store import Store
+    from gandash.runs import jobs
+    from gandash.runs.store import Store
 
     store = Store()
     jobs.reconcile(store)
@@ -189,8 +192,8 @@ def cmd_runs(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from gandash import jobs
-    from gandash.store import Store
+    from gandash.runs import jobs
+    from gandash.runs.store import Store
 
     store = Store()
     jobs.reconcile(store)
@@ -207,8 +210,8 @@ def cmd_show(args) -> int:
     if latest:
         print("latest   " + "  ".join(f"{k}={v:.4g}" for k, v in latest.items()))
     print("config   " + " ".join(f"{k}={v}" for k, v in run["config"].items() if v not in (None, "")))
-    from gandash import diagnose
-    from gandash.config import TrainConfig
+    from gandash.core.config import TrainConfig
+    from gandash.quality import diagnose
 
     history = diagnose.history_from_rows(store.metrics(args.run))
     for finding in diagnose.diagnose(history, TrainConfig.from_dict(run["config"])):
@@ -217,8 +220,8 @@ def cmd_show(args) -> int:
 
 
 def cmd_logs(args) -> int:
-    from gandash import jobs
-    from gandash.store import Store
+    from gandash.runs import jobs
+    from gandash.runs.store import Store
 
     store = Store()
     run = jobs.get(args.run, store)
@@ -235,7 +238,7 @@ def cmd_logs(args) -> int:
 
 
 def cmd_stop(args) -> int:
-    from gandash import jobs
+    from gandash.runs import jobs
 
     status = jobs.stop(args.run, wait=not args.no_wait)
     print(f"{args.run}: {status}")
@@ -243,8 +246,8 @@ def cmd_stop(args) -> int:
 
 
 def cmd_resume(args) -> int:
-    from gandash import jobs
-    from gandash.store import Store
+    from gandash.runs import jobs
+    from gandash.runs.store import Store
 
     store = Store()
     jobs.reconcile(store)
@@ -259,7 +262,7 @@ def cmd_resume(args) -> int:
 
 
 def cmd_control(args) -> int:
-    from gandash import jobs
+    from gandash.runs import jobs
 
     jobs.send(args.run, args.action)
     print(f"{args.run}: sent {args.action}")
@@ -267,7 +270,7 @@ def cmd_control(args) -> int:
 
 
 def cmd_delete(args) -> int:
-    from gandash import jobs
+    from gandash.runs import jobs
 
     jobs.delete(args.run)
     print(f"deleted {args.run}")
@@ -275,23 +278,26 @@ def cmd_delete(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from gandash import jobs, sampling
-    from gandash.store import Store
+    from gandash.quality import samples
+    from gandash.runs import jobs
+    from gandash.runs.store import Store
 
     run = jobs.get(args.run, Store())
     notes: list[str] = []
-    generator, config, step = sampling.load_generator(Path(run["run_dir"]), ema=args.ema, notes=notes)
+    generator, config, step = loading.load_generator(Path(run["run_dir"]), ema=args.ema, notes=notes)
     _print_notes(notes)
-    arrays = sampling.sample(generator, config, args.n, seed=args.seed, label=args.label)
-    sampling.write_npz(Path(args.out), arrays)
+    arrays = samples.sample(generator, config, args.n, seed=args.seed, label=args.label)
+    samples.write_npz(Path(args.out), arrays)
     print(f"wrote {args.n} samples of step {step} to {args.out}")
     return 0
 
 
 def cmd_interpolate(args) -> int:
-    from gandash import checkpoints, jobs, latent
-    from gandash.paths import atomic_write_bytes
-    from gandash.store import Store
+    from gandash import latent
+    from gandash.core.paths import atomic_write_bytes
+    from gandash.engine import checkpoints
+    from gandash.runs import jobs
+    from gandash.runs.store import Store
 
     out = Path(args.out)
     grid = latent.grid_spec(args.grid) if args.grid else None
@@ -337,7 +343,7 @@ def _print_notes(notes) -> None:
 
 
 def cmd_pretrain(args) -> int:
-    from gandash import demos
+    from gandash.variants import demos
 
     if args.minutes_per_model is not None and not 0 < args.minutes_per_model <= 600:
         raise GandashError(f"--minutes-per-model must be above 0 and at most 600 (got {args.minutes_per_model}).")
@@ -356,12 +362,13 @@ def cmd_pretrain(args) -> int:
 def cmd_eval(args) -> int:
     import json
 
-    from gandash import jobs, metrics, sampling
-    from gandash.store import Store
+    from gandash.quality import metrics
+    from gandash.runs import jobs
+    from gandash.runs.store import Store
 
     run = jobs.get(args.run, Store())
     notes: list[str] = []
-    generator, config, step = sampling.load_generator(Path(run["run_dir"]), ema=not args.no_ema, notes=notes)
+    generator, config, step = loading.load_generator(Path(run["run_dir"]), ema=not args.no_ema, notes=notes)
     _print_notes(notes)
     started = time.perf_counter()
     values = metrics.evaluate(generator, config, n=args.n, seed=args.seed, inception=True)
@@ -375,7 +382,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_train_classifier(args) -> int:
-    from gandash import features
+    from gandash.quality import features
 
     result = features.train(args.dataset, epochs=args.epochs, seed=args.seed, data_dir=args.data_dir,
                             out=Path(args.out) if args.out else None, log=lambda text: print(text, file=sys.stderr))
@@ -385,7 +392,7 @@ def cmd_train_classifier(args) -> int:
 
 
 def cmd_train_kernel_estimator(args) -> int:
-    from gandash import kernel_estimate
+    from gandash.restore import kernel_estimate
 
     if args.steps < 1:
         raise GandashError(f"--steps must be at least 1 (got {args.steps}).")
@@ -412,8 +419,8 @@ def _photo_paths(args) -> tuple[Path, Path, str]:
 
 
 def _write_photo(target: Path, result, fmt: str, note: str) -> None:
-    from gandash import photo
-    from gandash.paths import atomic_write_bytes
+    from gandash.core.paths import atomic_write_bytes
+    from gandash.restore import photo
 
     atomic_write_bytes(target, photo.encode(result, fmt))
     for line in filter(None, (note, photo.depth_note(result, fmt))):
@@ -425,7 +432,7 @@ def _percent(done: float) -> None:
 
 
 def cmd_deblur(args) -> int:
-    from gandash import deblur, kernel_estimate
+    from gandash.restore import deblur, kernel_estimate
 
     source, target, fmt = _photo_paths(args)
     photo = deblur.read_photo(source)
@@ -444,7 +451,7 @@ def cmd_deblur(args) -> int:
 
 
 def cmd_upscale(args) -> int:
-    from gandash import upscale
+    from gandash.restore import upscale
 
     source, target, fmt = _photo_paths(args)
     photo = upscale.read_photo(source)
@@ -477,14 +484,14 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    from gandash import lease
+    from gandash.runs import lease
 
     # the lease first, before torch is imported: a second worker on the run leaves within the second
     held = lease.acquire(Path(args.run_dir).resolve())
     if held is None:
         print(f"another worker holds the lease of {args.run_dir}; exiting without touching the run", file=sys.stderr)
         return 3
-    from gandash import worker
+    from gandash.runs import worker
 
     status = worker.run(Path(args.run_dir), held=held)
     return 0 if status in ("completed", "stopped") else 1
@@ -495,7 +502,7 @@ def cmd_app(streamlit_args: list[str]) -> int:
     imports nothing before the first visitor, who then waited ~3 s for torch on a 2-core CPU."""
     from streamlit.web import cli
 
-    import gandash.device  # noqa: F401 - imports torch
+    import gandash.core.device  # noqa: F401 - imports torch
     import gandash.ui.common  # noqa: F401 - imports streamlit's and the pages' shared helpers
 
     root = Path(__file__).resolve().parents[1]

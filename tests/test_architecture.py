@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from gandash import architecture, variants
-from gandash.config import make_config
+from gandash import variants
+from gandash.variants import architecture
+from gandash.variants.configure import make_config
 
 DATASETS = {"toy": "ring", "deblur": "blurred:photos", "deblur-seed": "blurred:photos"}
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gandash import paths
-from gandash.errors import GandashError, StorageError
+from gandash.core import paths
+from gandash.core.errors import GandashError, StorageError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,7 +61,7 @@ def test_a_file_size_limit_is_a_storage_error_naming_the_file_and_the_free_space
     target = tmp_path / "big.bin"
     target.write_bytes(b"old")
     code = ("import sys, signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-            "from gandash import paths\n"
+            "from gandash.core import paths\n"
             "try:\n    paths.atomic_write_bytes(paths.Path(sys.argv[1]), b'x' * 200_000)\n"
             "except paths.StorageError as exc:\n    print(exc)\n")
     result = subprocess.run([sys.executable, "-c", code, str(target)], cwd=ROOT, capture_output=True, text=True,

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from gandash import blur
-from gandash.errors import GandashError
+from gandash.core.errors import GandashError
+from gandash.data import degrade
 
 
 def edge_width(row: np.ndarray) -> int:
@@ -24,9 +24,9 @@ def step_image(size: int = 64, vertical: bool = True) -> np.ndarray:
     return image
 
 
-@pytest.mark.parametrize("kernel", [blur.gaussian_kernel(0.5), blur.gaussian_kernel(3.0), blur.motion_kernel(3),
-                                    blur.motion_kernel(21, 37.0), blur.defocus_kernel(1.0), blur.defocus_kernel(4.0),
-                                    blur.combine(blur.gaussian_kernel(1.0), blur.motion_kernel(9, 100))])
+@pytest.mark.parametrize("kernel", [degrade.gaussian_kernel(0.5), degrade.gaussian_kernel(3.0), degrade.motion_kernel(3),
+                                    degrade.motion_kernel(21, 37.0), degrade.defocus_kernel(1.0), degrade.defocus_kernel(4.0),
+                                    degrade.combine(degrade.gaussian_kernel(1.0), degrade.motion_kernel(9, 100))])
 def test_every_kernel_sums_to_one_is_odd_sized_and_non_negative(kernel):
     assert kernel.sum() == pytest.approx(1.0, abs=1e-5)
     assert kernel.min() >= 0
@@ -35,64 +35,64 @@ def test_every_kernel_sums_to_one_is_odd_sized_and_non_negative(kernel):
 
 def test_random_kernels_cover_the_mix_and_fit_the_common_size():
     generator = torch.Generator().manual_seed(0)
-    kernels = [blur.random_kernel(generator) for _ in range(300)]
-    assert all(abs(k.sum() - 1) < 1e-5 and k.shape[0] <= blur.KERNEL_SIZE for k in kernels)
+    kernels = [degrade.random_kernel(generator) for _ in range(300)]
+    assert all(abs(k.sum() - 1) < 1e-5 and k.shape[0] <= degrade.KERNEL_SIZE for k in kernels)
     assert len({k.shape for k in kernels}) > 5  # many strengths, not one kernel
 
 
 @pytest.mark.parametrize("sigma", [1.0, 2.5])
 def test_gaussian_blur_widens_an_edge_more_for_a_larger_sigma(sigma):
     sharp = step_image()
-    width = edge_width(blur.blur_array(sharp, blur.gaussian_kernel(sigma))[32].astype(float))
+    width = edge_width(degrade.blur_array(sharp, degrade.gaussian_kernel(sigma))[32].astype(float))
     assert edge_width(sharp[32].astype(float)) == 0
     assert 2 * sigma <= width <= 4 * sigma  # 10-90% of a Gaussian edge is 2.56 sigma
 
 
 def test_motion_blur_smears_only_along_its_direction():
-    horizontal = blur.motion_kernel(15, 0)
-    across = blur.blur_array(step_image(vertical=True), horizontal)  # edge crossed by the motion
-    along = blur.blur_array(step_image(vertical=False), horizontal)  # edge parallel to it
+    horizontal = degrade.motion_kernel(15, 0)
+    across = degrade.blur_array(step_image(vertical=True), horizontal)  # edge crossed by the motion
+    along = degrade.blur_array(step_image(vertical=False), horizontal)  # edge parallel to it
     assert edge_width(across[32].astype(float)) >= 10
     assert edge_width(along[:, 32].astype(float)) == 0
-    vertical = blur.blur_array(step_image(vertical=False), blur.motion_kernel(15, 90))
+    vertical = degrade.blur_array(step_image(vertical=False), degrade.motion_kernel(15, 90))
     assert edge_width(vertical[:, 32].astype(float)) >= 10
 
 
 def test_defocus_is_a_disk_of_the_given_radius():
-    kernel = blur.defocus_kernel(3.0)
+    kernel = degrade.defocus_kernel(3.0)
     assert kernel.shape == (7, 7)
     assert kernel[3, 3] == pytest.approx(kernel[3, 1])  # flat inside
     assert kernel[0, 0] == 0  # nothing outside the disk
-    width = edge_width(blur.blur_array(step_image(), kernel)[32].astype(float))
+    width = edge_width(degrade.blur_array(step_image(), kernel)[32].astype(float))
     assert 3 <= width <= 6
 
 
 def test_blur_keeps_shape_dtype_and_flat_areas():
     for dtype, value in ((np.uint8, 200), (np.uint16, 50_000), (np.float32, 0.25)):
         flat = np.full((20, 30, 3), value, dtype)
-        out = blur.blur_array(flat, blur.gaussian_kernel(2.0))
+        out = degrade.blur_array(flat, degrade.gaussian_kernel(2.0))
         assert out.dtype == dtype and out.shape == flat.shape
         assert np.allclose(out.astype(float), float(value), rtol=1e-5)
-    thin = blur.blur_array(np.full((1, 50), 9, np.uint8), blur.gaussian_kernel(3.0))  # thinner than the kernel
+    thin = degrade.blur_array(np.full((1, 50), 9, np.uint8), degrade.gaussian_kernel(3.0))  # thinner than the kernel
     assert thin.shape == (1, 50) and (thin == 9).all()
 
 
 def test_bad_strengths_are_refused_with_the_allowed_range():
     with pytest.raises(GandashError, match="sigma"):
-        blur.gaussian_kernel(0)
+        degrade.gaussian_kernel(0)
     with pytest.raises(GandashError, match="length"):
-        blur.motion_kernel(200)
+        degrade.motion_kernel(200)
     with pytest.raises(GandashError, match="choose one of"):
-        blur.kernel_for("swirl", 2)
+        degrade.kernel_for("swirl", 2)
 
 
 def test_noise_and_jpeg_change_pixels_by_the_expected_amount():
     flat = torch.zeros(1, 3, 64, 64)
-    noisy = blur.add_noise(flat, 0.01, torch.Generator().manual_seed(0))
+    noisy = degrade.add_noise(flat, 0.01, torch.Generator().manual_seed(0))
     assert noisy.std().item() == pytest.approx(0.02, rel=0.1)  # 1% of the [-1, 1] range
     rng = np.random.default_rng(0)
-    photo = blur.blur_array((rng.random((64, 64, 3)) * 255).astype(np.uint8), blur.gaussian_kernel(1.0))
-    low, high = blur.jpeg_array(photo, 30), blur.jpeg_array(photo, 95)
+    photo = degrade.blur_array((rng.random((64, 64, 3)) * 255).astype(np.uint8), degrade.gaussian_kernel(1.0))
+    low, high = degrade.jpeg_array(photo, 30), degrade.jpeg_array(photo, 95)
     errors = [np.abs(x.astype(float) - photo).mean() for x in (high, low)]
     assert 0 < errors[0] < errors[1]
 
@@ -101,16 +101,16 @@ def test_training_pairs_are_aligned_and_blurred_from_real_margins():
     generator = torch.Generator().manual_seed(1)
     rng = np.random.default_rng(0)
     crops = torch.from_numpy((rng.random((6, 3, 100, 100)) * 255).astype(np.uint8))
-    blurred, sharp, kernels = blur.degrade(crops, 48, generator, noise=0, jpeg=0)
+    blurred, sharp, kernels = degrade.degrade(crops, 48, generator, noise=0, jpeg=0)
     assert blurred.shape == sharp.shape == (6, 3, 48, 48)
     assert torch.equal(sharp, crops[:, :, 26:74, 26:74].float().div(127.5).sub(1))
     assert blurred.min() >= -1 and blurred.max() <= 1
     # a blur lowers the pixel-to-pixel variation of random texture
     assert (blurred.diff(dim=-1).abs().mean() < sharp.diff(dim=-1).abs().mean())
     # the kernels come back with the pairs: re-blurring the sharp crop by its kernel gives its input
-    again = blur.blur(crops[:1].float().div(127.5).sub(1), torch.from_numpy(kernels[0])[None])
+    again = degrade.blur(crops[:1].float().div(127.5).sub(1), torch.from_numpy(kernels[0])[None])
     assert len(kernels) == 6 and all(abs(k.sum() - 1) < 1e-5 for k in kernels)
     assert (again[:, :, 26:74, 26:74] - blurred[:1]).abs().max() <= 1.01 / 127.5  # 8-bit rounding
     small = torch.from_numpy((rng.random((2, 1, 32, 32)) * 255).astype(np.uint8))  # no margin: mirrored
-    blurred, sharp, _ = blur.degrade(small, 32, generator)
+    blurred, sharp, _ = degrade.degrade(small, 32, generator)
     assert blurred.shape == (2, 1, 32, 32)

@@ -7,7 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from gandash import architecture, demos, features, gallery, latent, variants
+from gandash import gallery, latent, variants
+from gandash.quality import features
+from gandash.variants import architecture, demos
 
 BUNDLED = demos.available()
 
@@ -74,7 +76,7 @@ def test_every_preset_is_a_valid_config_and_pretrain_rebuilds_a_demo_the_same_wa
     import sys
     from pathlib import Path
 
-    from gandash.config import make_config
+    from gandash.variants.configure import make_config
 
     for name, preset in demos.PRESETS.items():  # every preset can be trained as written
         make_config(preset["variant"], preset["dataset"], max_steps=preset["steps"], **preset["overrides"])

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from gandash.store import Store
+from gandash.runs.store import Store
 
 pytestmark = pytest.mark.e2e
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

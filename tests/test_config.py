@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from gandash.config import TrainConfig, make_config, parse_overrides, validate
-from gandash.errors import GandashError
+from gandash.core.config import TrainConfig, parse_overrides
+from gandash.core.errors import GandashError
+from gandash.variants.configure import make_config, validate
 
 
 def problems(**changes):

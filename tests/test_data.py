@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from gandash import data
-from gandash.errors import GandashError
+from gandash.core.errors import GandashError
 from tests.conftest import make_fashion_files, write_idx
 
 

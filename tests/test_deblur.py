@@ -13,10 +13,14 @@ import pytest
 import torch
 from PIL import Image
 
-from gandash import blur, data, deblur, poses
+from gandash import data, variants
 from gandash.__main__ import main
-from gandash.errors import GandashError
+from gandash.core.errors import GandashError
+from gandash.data import degrade
+from gandash.engine.reporter import Reporter
 from gandash.nets.deblur import DeblurUNet
+from gandash.restore import deblur, poses
+from gandash.variants import configure, loading, training
 
 
 def png_header_only(width: int, height: int) -> bytes:
@@ -98,12 +102,12 @@ def random_unet():
     return net.eval()
 
 
-SOFT = blur.gaussian_kernel(1.0)  # the kernel the random U-Net deconvolves with in the tiling tests
+SOFT = degrade.gaussian_kernel(1.0)  # the kernel the random U-Net deconvolves with in the tiling tests
 
 
 def test_tiles_match_a_single_pass_with_no_visible_seams(random_unet):
     rng = np.random.default_rng(0)
-    photo = blur.blur_array(rng.random((100, 130, 3)).astype(np.float32), blur.gaussian_kernel(1.0))
+    photo = degrade.blur_array(rng.random((100, 130, 3)).astype(np.float32), degrade.gaussian_kernel(1.0))
     whole = deblur.restore(photo, random_unet, tile=512, kernel=SOFT)
     tiled = deblur.restore(photo, random_unet, tile=64, kernel=SOFT)  # 3 x 4 tiles
     assert np.abs(whole - tiled).mean() < 1 / 255
@@ -113,8 +117,8 @@ def test_tiles_match_a_single_pass_with_no_visible_seams(random_unet):
 
 def test_the_self_ensemble_averages_the_photo_restored_in_each_pose(random_unet):
     rng = np.random.default_rng(1)
-    photo = blur.blur_array(rng.random((48, 80, 3)).astype(np.float32), SOFT)
-    shake = blur.motion_kernel(7, 30)  # not symmetric: it must turn with the photo
+    photo = degrade.blur_array(rng.random((48, 80, 3)).astype(np.float32), SOFT)
+    shake = degrade.motion_kernel(7, 30)  # not symmetric: it must turn with the photo
     single = deblur.restore(photo, random_unet, tile=512, kernel=shake, poses=1)
     eight = deblur.restore(photo, random_unet, tile=512, kernel=shake, poses=8)
     by_hand = np.mean([poses.unposed(deblur.restore(poses.posed(photo, pose), random_unet, tile=512,
@@ -135,7 +139,7 @@ def test_thin_and_odd_sized_photos_are_mirrored_into_shape(random_unet):
 
 def test_the_bundled_model_sharpens_a_held_out_photo():
     sharp = held_out_crop()
-    blurry = np.rint(blur.blur_array(sharp, blur.gaussian_kernel(1.5)) * 255).astype(np.float32) / 255
+    blurry = np.rint(degrade.blur_array(sharp, degrade.gaussian_kernel(1.5)) * 255).astype(np.float32) / 255
     restored = deblur.restore(blurry, deblur.bundled_model())  # blind: the kernel is read from the crop
     table = {row["method"]: row for row in deblur.scores(sharp, {"blurry": blurry, "gan": restored,
                                                                  "unsharp": deblur.unsharp(blurry)})}
@@ -147,8 +151,8 @@ def test_the_bundled_model_sharpens_a_held_out_photo():
 
 def test_classical_deconvolution_with_the_known_kernel_beats_the_blurry_input():
     sharp = held_out_crop(96)
-    kernel = blur.motion_kernel(9, 30)
-    blurry = blur.blur_array(sharp, kernel)
+    kernel = degrade.motion_kernel(9, 30)
+    blurry = degrade.blur_array(sharp, kernel)
     table = {row["method"]: row["PSNR (dB)"] for row in deblur.scores(sharp, {
         "blurry": blurry, "wiener": deblur.wiener(blurry, kernel), "rl": deblur.richardson_lucy(blurry, kernel)})}
     assert table["wiener"] > table["blurry"] + 1 and table["rl"] > table["blurry"] + 1
@@ -156,7 +160,7 @@ def test_classical_deconvolution_with_the_known_kernel_beats_the_blurry_input():
 
 def test_integer_photos_are_restored_in_their_own_dtype_as_floats_are(random_unet):
     rng = np.random.default_rng(3)
-    pixels = blur.blur_array((rng.random((70, 90, 3)) * 255).astype(np.uint8), blur.gaussian_kernel(1.0))
+    pixels = degrade.blur_array((rng.random((70, 90, 3)) * 255).astype(np.uint8), degrade.gaussian_kernel(1.0))
     as_float = deblur.restore(pixels.astype(np.float32) / 255, random_unet, tile=64, kernel=SOFT)
     as_uint8 = deblur.restore(pixels, random_unet, tile=64, kernel=SOFT)
     as_uint16 = deblur.restore(pixels.astype(np.uint16) * 257, random_unet, tile=64, kernel=SOFT)
@@ -199,7 +203,7 @@ def test_unsharp_masking_adds_back_the_difference_from_a_gaussian_blur():
 
     step = np.zeros((24, 24, 1), np.float32)
     step[:, 12:] = 0.8
-    soft = np.clip(blur.blur_array(step, blur.gaussian_kernel(1.5)), 0, 1)  # skimage clips to [0, 1] if none < 0
+    soft = np.clip(degrade.blur_array(step, degrade.gaussian_kernel(1.5)), 0, 1)  # skimage clips to [0, 1] if none < 0
     sharpened = deblur.unsharp(soft, radius=2.0, amount=1.0)
     formula = np.clip(soft[..., 0] + 1.0 * (soft[..., 0] - gaussian_filter(soft[..., 0].astype(np.float64), 2.0,
                                                                            mode="reflect")), 0, 1)
@@ -214,7 +218,7 @@ def test_unsharp_masking_adds_back_the_difference_from_a_gaussian_blur():
 
 
 def test_charbonnier_and_frequency_l1_match_their_formulas():
-    from gandash.paired import charbonnier, frequency_l1
+    from gandash.engine.paired import charbonnier, frequency_l1
 
     x, y = torch.tensor([[3.0, 0.0]]), torch.zeros(1, 2)
     assert charbonnier(x, y, eps=4.0).item() == pytest.approx((5 + 4) / 2)  # sqrt(9 + 16), sqrt(0 + 16)
@@ -258,7 +262,7 @@ def test_the_cli_restores_a_cmyk_tiff_in_the_colours_it_prints_in(tmp_path, caps
 
 def test_the_cli_keeps_an_8_bit_gray_photo_gray(tmp_path, capsys):
     gray = data.photo("coffee")[100:228, 200:328].mean(axis=2).astype(np.uint8)
-    blurry = blur.blur_array(gray, blur.gaussian_kernel(1.5))
+    blurry = degrade.blur_array(gray, degrade.gaussian_kernel(1.5))
     Image.fromarray(blurry).save(tmp_path / "gray.png")
     assert main(["deblur", str(tmp_path / "gray.png"), "--out", str(tmp_path / "out.png")]) == 0
     out = Image.open(tmp_path / "out.png")
@@ -301,7 +305,7 @@ def test_the_cli_says_what_to_do_about_bad_arguments(home, tmp_path, capsys):
 
 
 def test_only_deblurring_runs_are_offered_and_accepted_for_deblurring(home, tiny_fashion, tmp_path, capsys):
-    from gandash.store import Store
+    from gandash.runs.store import Store
     from tests.app.test_pages import train_foreground
 
     small = dict(max_steps=2, width=8, batch_size=2, checkpoint_every=2)
@@ -325,28 +329,28 @@ def test_only_deblurring_runs_are_offered_and_accepted_for_deblurring(home, tiny
 # --- the variants train as runs like any other ---------------------------------------------------
 
 def tiny_run(variant: str, dataset: str, tmp_path, **settings):
-    from gandash import config, trainer
+    from gandash.variants import configure
 
     values = dict(max_steps=3, sample_every=2, checkpoint_every=2, log_every=1, batch_size=2)
     values.update(settings)
-    cfg = config.make_config(variant, dataset, **values)
+    cfg = configure.make_config(variant, dataset, **values)
     rows = []
 
-    class Collect(trainer.Reporter):
+    class Collect(Reporter):
         def metrics(self, step, values):
             rows.append(values)
 
     (tmp_path / variant).mkdir(exist_ok=True)
     cfg.save(tmp_path / variant / "config.json")
-    status, _ = trainer.train(cfg, tmp_path / variant, Collect())
+    status, _ = training.train(cfg, tmp_path / variant, Collect())
     return cfg, status, rows
 
 
 @pytest.mark.parametrize("variant, settings", [("deblur", dict(width=8, image_size=32)),
                                                ("deblur-seed", dict(width=8))])
 def test_both_deblur_variants_train_three_steps_on_the_bundled_photos(tmp_path, variant, settings):
-    from gandash import checkpoints, sampling
-
+    from gandash.engine import checkpoints
+    
     cfg, status, rows = tiny_run(variant, "blurred:photos", tmp_path, **settings)
     assert status == "completed" and len(rows) == 3
     assert {"loss_d", "loss_g", "d_x", "psnr_blurry", "psnr_restored"} <= set(rows[-1])
@@ -354,12 +358,11 @@ def test_both_deblur_variants_train_three_steps_on_the_bundled_photos(tmp_path, 
     side = cfg.image_size + 2
     assert grid.size == (6 * side + 2, 4 * side + 2)  # 8 pairs as blurry | restored | sharp, two per row
     assert checkpoints.step_of(checkpoints.listing(tmp_path / variant)[0]) == 3
-    generator, _, step = sampling.load_generator(tmp_path / variant)
+    generator, _, step = loading.load_generator(tmp_path / variant)
     assert step == 3 and generator(torch.zeros(1, 3, 32, 32)).shape == (1, 3, 32, 32)
 
 
 def test_a_folder_of_your_own_photos_trains_and_resumes(tmp_path):
-    from gandash import trainer
 
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -369,29 +372,27 @@ def test_a_folder_of_your_own_photos_trains_and_resumes(tmp_path):
     assert status == "completed"
     _, status, rows = tiny_run("deblur", f"blurred:folder:{folder}", tmp_path, width=8, image_size=32, max_steps=5)
     assert status == "completed" and len(rows) == 2  # continued from step 3
-    assert trainer.trainer_class("deblur").__name__ == "PairedTrainer"
+    assert variants.get("deblur").trainer.__name__ == "PairedTrainer"
 
 
 def test_paired_datasets_and_variants_must_match():
-    from gandash import config
 
     with pytest.raises(GandashError, match="paired"):
-        config.make_config("dcgan", "blurred:photos")
+        configure.make_config("dcgan", "blurred:photos")
     with pytest.raises(GandashError, match="multiple of 16"):
-        config.make_config("deblur", "blurred:photos", image_size=50)
+        configure.make_config("deblur", "blurred:photos", image_size=50)
     with pytest.raises(GandashError, match="points data"):
-        config.make_config("deblur", "blurred:ring")
-    assert config.make_config(None, "blurred:photos").variant == "deblur"
+        configure.make_config("deblur", "blurred:ring")
+    assert configure.make_config(None, "blurred:photos").variant == "deblur"
     assert data.info("blurred:photos").kind == "paired"
     assert not set(data.PHOTOS_HELD_OUT) & set(data.PHOTOS_TRAIN)
 
 
 def test_the_losses_judge_only_the_interior_of_a_crop_when_asked(tmp_path):
-    from gandash import config, paired
 
-    cfg = config.make_config("deblur", "blurred:photos", width=8, image_size=32, batch_size=2, loss_margin=8)
-    interior = paired.PairedTrainer(cfg, tmp_path / "interior")
-    whole = paired.PairedTrainer(config.with_changes(cfg, loss_margin=0), tmp_path / "whole")
+    cfg = configure.make_config("deblur", "blurred:photos", width=8, image_size=32, batch_size=2, loss_margin=8)
+    interior = training.trainer_for(cfg, tmp_path / "interior")
+    whole = training.trainer_for(configure.with_changes(cfg, loss_margin=0), tmp_path / "whole")
     sharp = torch.zeros(2, 3, 32, 32)
     restored = sharp.clone()
     restored[..., :8, :], restored[..., :, 24:] = 1.0, -1.0  # wrong only within 8 px of an edge
@@ -400,28 +401,29 @@ def test_the_losses_judge_only_the_interior_of_a_crop_when_asked(tmp_path):
     restored[..., 16, 16] = 1.0  # one wrong pixel inside counts
     assert interior._content(restored, sharp).item() > 2e-3
     assert interior._interior(sharp).shape[-2:] == (16, 16)
-    assert paired.PairedTrainer(config.with_changes(cfg, loss_margin=30), tmp_path / "capped"
+    assert training.trainer_for(configure.with_changes(cfg, loss_margin=30), tmp_path / "capped"
                                 )._interior(sharp).shape[-2:] == (16, 16)  # at most a quarter of the side
-    assert config.make_config("deblur", "blurred:photos").loss_margin == 10
+    assert configure.make_config("deblur", "blurred:photos").loss_margin == 10
 
 
 def test_a_deblur_run_starts_from_the_bundled_weights_and_another_from_that_run(home):
-    from gandash import config, deblur as deblurring, paths, sampling, trainer
+    from gandash.core import paths
+    from gandash.restore import deblur as deblurring
 
     def run(run_id: str, **settings):
-        cfg = config.make_config("deblur", "blurred:photos", image_size=32, batch_size=2, max_steps=1,
+        cfg = configure.make_config("deblur", "blurred:photos", image_size=32, batch_size=2, max_steps=1,
                                  lr_g=1e-9, lr_d=1e-9, **settings)
         folder = paths.run_dir(run_id)
         folder.mkdir(parents=True)
         cfg.save(folder / "config.json")
         events = []
 
-        class Collect(trainer.Reporter):
+        class Collect(Reporter):
             def event(self, level, text):
                 events.append(text)
 
-        assert trainer.train(cfg, folder, Collect())[0] == "completed"
-        return sampling.load_generator(folder)[0].state_dict(), events
+        assert training.train(cfg, folder, Collect())[0] == "completed"
+        return loading.load_generator(folder)[0].state_dict(), events
 
     bundled = deblurring.bundled_model().state_dict()
     first, events = run("from-bundled", init_from="bundled")
@@ -437,6 +439,6 @@ def test_a_deblur_run_starts_from_the_bundled_weights_and_another_from_that_run(
     with pytest.raises(GandashError, match="do not fit"):
         run("other-width", init_from="bundled", width=8)
     with pytest.raises(GandashError, match="init_from 'bundled' is the bundled deblurring U-Net"):
-        config.make_config("dcgan", "fashion-mnist", init_from="bundled")
+        configure.make_config("dcgan", "fashion-mnist", init_from="bundled")
     with pytest.raises(GandashError, match="init_from must be"):
-        config.make_config("deblur", "blurred:photos", init_from="../../etc")
+        configure.make_config("deblur", "blurred:photos", init_from="../../etc")

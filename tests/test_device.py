@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from gandash.device import cpu_threads, pick, resolve_device_type, settings_for
-from gandash.errors import GandashError
+from gandash.core.device import cpu_threads, pick, resolve_device_type, settings_for
+from gandash.core.errors import GandashError
 
 
 @pytest.mark.parametrize("available, expected", [
@@ -57,7 +57,7 @@ def _run(tuner, seconds_for, steps=40):
 
 
 def test_the_thread_tuner_keeps_the_faster_choice():
-    from gandash.device import ThreadTuner
+    from gandash.core.device import ThreadTuner
 
     # a busy machine where two threads wait on each other (1.4 s vs 0.15 s per step with spinning waits)
     tuner = ThreadTuner([1, 2], probe=2)
@@ -70,7 +70,7 @@ def test_the_thread_tuner_keeps_the_faster_choice():
 
 
 def test_the_thread_tuner_checks_again_when_steps_slow_down_or_after_a_while():
-    from gandash.device import ThreadTuner
+    from gandash.core.device import ThreadTuner
 
     # free at first (2 threads win), then another program starts at step 20 and two threads crawl
     tuner = ThreadTuner([1, 2], probe=2, every=1e9)
@@ -83,7 +83,7 @@ def test_the_thread_tuner_checks_again_when_steps_slow_down_or_after_a_while():
 
 
 def test_a_single_choice_never_probes():
-    from gandash.device import ThreadTuner
+    from gandash.core.device import ThreadTuner
 
     tuner = ThreadTuner([2, 2])
     assert _run(tuner, lambda step, n: 0.1) == [2] * 40

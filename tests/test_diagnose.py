@@ -20,8 +20,13 @@ import numpy as np
 import pytest
 import torch
 
-from gandash import checkpoints, diagnose, metrics, trainer, variants
-from gandash.config import TrainConfig, make_config
+from gandash import variants
+from gandash.core.config import TrainConfig
+from gandash.engine import checkpoints
+from gandash.engine.reporter import Reporter
+from gandash.quality import diagnose, metrics
+from gandash.variants import training
+from gandash.variants.configure import make_config
 
 FIXTURES = Path(__file__).parent / "data" / "diagnose"
 SEED = os.environ.get("GANDASH_TEST_SEED")  # unset: the config's default seed
@@ -182,7 +187,7 @@ def toy_config(**changes) -> TrainConfig:
     return make_config("toy", "ring", **{**PLAIN_TOY, **seed, **changes})
 
 
-class History(trainer.Reporter):
+class History(Reporter):
     """Collects what the trainer logs; with `evaluate`, scores each checkpoint like a periodic eval would."""
 
     def __init__(self, config, evaluate=False):
@@ -233,7 +238,7 @@ def steered(name) -> Run:
     config = toy_config(**steering.settings)
     reporter = History(config, steering.evaluate)
     with tempfile.TemporaryDirectory() as folder:
-        status, _ = trainer.train(config, Path(folder), reporter)
+        status, _ = training.train(config, Path(folder), reporter)
     return Run(config, reporter.history, status)
 
 
@@ -313,11 +318,11 @@ def test_a_run_whose_losses_explode_stops_itself_with_a_message_and_keeps_its_la
     config = toy_config(**STEERED["explodes"].settings)
     events = []
 
-    class Events(trainer.Reporter):
+    class Events(Reporter):
         def event(self, level, text):
             events.append((level, text))
 
-    status, message = trainer.train(config, tmp_path, Events())
+    status, message = training.train(config, tmp_path, Events())
     assert status == "diverged" and "stopped itself" in message and "exploding" in message
     assert events[-1] == ("error", message) and "Lower the learning rates" in message
     stopped_at = int(message.split("stopped itself at step ")[1].split(";")[0])

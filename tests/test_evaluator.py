@@ -1,8 +1,11 @@
 import pytest
 import torch
 
-from gandash import checkpoints, evaluator, trainer
-from gandash.config import TrainConfig, make_config
+from gandash.core.config import TrainConfig
+from gandash.engine import checkpoints
+from gandash.quality import evaluator
+from gandash.variants import training
+from gandash.variants.configure import make_config
 from tests.test_trainer import Recorder
 
 
@@ -18,7 +21,7 @@ def one_thread():
 def test_quality_is_measured_during_training_within_five_percent_of_the_time(tmp_path):
     config = make_config("toy", "ring", max_steps=None, max_minutes=0.3, log_every=10, eval_samples=1000)
     recorder = Recorder()
-    status, _ = trainer.train(config, tmp_path, recorder)
+    status, _ = training.train(config, tmp_path, recorder)
     assert status == "completed"
     evaluated = [(step, values) for step, values in recorder.rows if "modes" in values]
     assert len(evaluated) >= 2
@@ -33,7 +36,7 @@ def test_quality_is_measured_during_training_within_five_percent_of_the_time(tmp
 def test_evaluation_can_be_switched_off_and_is_off_without_a_feature_space(tmp_path):
     config = make_config("toy", "ring", max_steps=None, max_minutes=0.1, log_every=10, eval_samples=0)
     recorder = Recorder()
-    trainer.train(config, tmp_path, recorder)
+    training.train(config, tmp_path, recorder)
     assert not any("modes" in values for _, values in recorder.rows)
     assert not evaluator.supported(TrainConfig(variant="dcgan", dataset="cifar10", image_size=32, channels=3))
     assert evaluator.supported(TrainConfig(variant="toy", dataset="grid", image_size=0, channels=0))
@@ -41,17 +44,17 @@ def test_evaluation_can_be_switched_off_and_is_off_without_a_feature_space(tmp_p
 
 @pytest.mark.parametrize("bad", [-1, 5, 50_000])
 def test_impossible_eval_sample_counts_are_refused(bad):
-    from gandash.errors import GandashError
+    from gandash.core.errors import GandashError
 
     with pytest.raises(GandashError, match="eval_samples must be 0"):
         make_config("toy", "ring", eval_samples=bad)
 
 
 def test_an_image_runs_first_evaluation_is_priced_by_a_probe_and_waits_for_its_budget(tiny_fashion, tmp_path):
-    from gandash import metrics
+    from gandash.quality import metrics
 
     config = make_config("dcgan", "fashion-mnist", width=8, batch_size=16, eval_samples=200)
-    run = trainer.Trainer(config, tmp_path)
+    run = training.trainer_for(config, tmp_path)
     early = evaluator.Evaluator(config)
     assert not early.due(0.5, run) and early.first_cost is None, "too early even for the probe"
     probed = evaluator.Evaluator(config)
@@ -71,7 +74,7 @@ def test_an_image_runs_first_evaluation_is_priced_by_a_probe_and_waits_for_its_b
 
 
 def test_the_reference_features_are_cached_on_disk_and_a_damaged_cache_is_rebuilt(tiny_fashion, home):
-    from gandash import metrics
+    from gandash.quality import metrics
 
     metrics._reference.cache_clear()
     features, logits = metrics._reference("fashion-mnist", 28, 1, None)

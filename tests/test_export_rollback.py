@@ -4,9 +4,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from gandash import checkpoints, export, jobs, worker
-from gandash.config import make_config
-from gandash.store import Store
+from gandash.engine import checkpoints
+from gandash.runs import export, jobs, worker
+from gandash.runs.store import Store
+from gandash.variants.configure import make_config
 
 
 def test_metrics_csv_gif_and_rollback_on_a_real_run(home):
@@ -48,14 +49,14 @@ def test_a_resumed_run_keeps_its_first_start_time(home):
 
 
 def test_the_best_checkpoint_is_kept_beside_the_last_few_and_can_be_rolled_back_to(home):
-    from gandash.config import TrainConfig
-    from gandash.trainer import Trainer
+    from gandash.core.config import TrainConfig
+    from gandash.variants import training
 
     store = Store()
     run_id = jobs.create(make_config("toy", "ring", width=16, batch_size=32, keep_checkpoints=2, eval_samples=0),
                          store, foreground=True)
     run_dir = Path(store.run(run_id)["run_dir"])
-    trainer = Trainer(TrainConfig.load(run_dir / "config.json"), run_dir)
+    trainer = training.trainer_for(TrainConfig.load(run_dir / "config.json"), run_dir)
 
     def evaluated_then_saved(trainer, step: int, modes: int) -> None:
         while trainer.step < step:
@@ -70,7 +71,7 @@ def test_the_best_checkpoint_is_kept_beside_the_last_few_and_can_be_rolled_back_
     marked = checkpoints.best(run_dir)
     assert marked["step"] == 10 and marked["label"] == "7/8 modes, 50% high quality"
 
-    resumed = Trainer(TrainConfig.load(run_dir / "config.json"), run_dir)  # a resume knows the best so far
+    resumed = training.trainer_for(TrainConfig.load(run_dir / "config.json"), run_dir)  # a resume knows the best so far
     resumed.load_state(checkpoints.load(checkpoints.listing(run_dir)[0]))
     evaluated_then_saved(resumed, 30, 6)
     assert checkpoints.best_step(run_dir) == 10 and [checkpoints.step_of(p) for p in checkpoints.listing(run_dir)] \

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from gandash import checkpoints, jobs, lease, worker
-from gandash.config import make_config
-from gandash.store import Store
+from gandash.engine import checkpoints
+from gandash.runs import jobs, lease, worker
+from gandash.runs.store import Store
+from gandash.variants.configure import make_config
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,8 +242,8 @@ def test_a_full_disk_ends_the_run_with_a_clear_message_and_loses_no_checkpoint(h
 
 RACER = """
 import sys, time
-from gandash import jobs
-from gandash.store import Store
+from gandash.runs import jobs
+from gandash.runs.store import Store
 store = Store()
 time.sleep(max(0.0, float(sys.argv[1]) - time.time()))
 print(len(jobs.schedule(store)))

@@ -5,20 +5,22 @@ import numpy as np
 import pytest
 import torch
 
-from gandash import blur, data, deblur, kernel_estimate
+from gandash import data
 from gandash.__main__ import main
+from gandash.data import degrade, kernel_grid
 from gandash.nets.deblur import DeblurUNet, wiener
+from gandash.restore import deblur, kernel_estimate
 
 
 def blurred_photo(name: str, kernel: np.ndarray) -> np.ndarray:
     sharp = data.photo(name).astype(np.float32) / 255
-    return np.rint(np.clip(blur.blur_array(sharp, kernel), 0, 1) * 255).astype(np.uint8)
+    return np.rint(np.clip(degrade.blur_array(sharp, kernel), 0, 1) * 255).astype(np.uint8)
 
 
 @pytest.mark.parametrize("kind, strength, angle", [("gaussian", 2.5, 0), ("motion", 9, 30), ("motion", 15, 100),
                                                    ("defocus", 3, 0)])
 def test_the_bundled_estimator_names_the_blur_of_a_held_out_photo(kind, strength, angle):
-    found = kernel_estimate.estimate(blurred_photo("coffee", blur.kernel_for(kind, strength, angle)))
+    found = kernel_estimate.estimate(blurred_photo("coffee", degrade.kernel_for(kind, strength, angle)))
     got_kind, got_strength, got_angle = found.entry
     assert got_kind == kind, found.label
     if kind == "motion":  # within a grid step of length and angle
@@ -29,13 +31,13 @@ def test_the_bundled_estimator_names_the_blur_of_a_held_out_photo(kind, strength
 
 def test_a_gaussian_blur_on_a_dark_noisy_sky_is_not_read_as_a_shake():
     # one pose of rocket (JPEG noise on a dark sky) read sigma 2.5 as a 7 px motion blur; the 8 poses do not
-    found = kernel_estimate.estimate(blurred_photo("rocket", blur.gaussian_kernel(2.5)))
+    found = kernel_estimate.estimate(blurred_photo("rocket", degrade.gaussian_kernel(2.5)))
     assert found.entry[0] == "gaussian" and found.entry[1] >= 1.75, found.label
 
 
 def test_a_16_bit_photo_reads_the_same_blur_as_its_8_bit_copy():
     sharp = data.photo("coffee").astype(np.float32) / 255
-    blurry = np.clip(blur.blur_array(sharp, blur.gaussian_kernel(2.5)), 0, 1)
+    blurry = np.clip(degrade.blur_array(sharp, degrade.gaussian_kernel(2.5)), 0, 1)
     eight = kernel_estimate.estimate(np.rint(blurry * 255).astype(np.uint8))
     sixteen = kernel_estimate.estimate(np.rint(blurry * 65535).astype(np.uint16))
     assert eight.entry[0] == sixteen.entry[0] == "gaussian", (eight.label, sixteen.label)  # not a 1 px defocus
@@ -43,7 +45,7 @@ def test_a_16_bit_photo_reads_the_same_blur_as_its_8_bit_copy():
 
 
 def test_each_pose_maps_the_grid_onto_itself_and_turns_only_motion_blurs():
-    grid = kernel_estimate.GRID
+    grid = kernel_grid.GRID
     for pose, permutation in zip(kernel_estimate.POSES, kernel_estimate._pose_permutations()):
         assert sorted(permutation) == list(range(len(grid)))  # a bijection
         for index, entry in enumerate(grid):
@@ -67,19 +69,19 @@ def test_a_photo_too_small_for_a_spectrum_is_taken_as_sharp_and_returned_as_it_i
 
 def test_the_grid_names_its_own_kernels_and_the_training_stand_in_picks_a_neighbour_on_a_miss():
     for index in (1, 5, 20, 60, 138):
-        assert kernel_estimate.nearest(kernel_estimate.kernel_of(kernel_estimate.GRID[index])) == index
-    shake = blur.motion_kernel(10, 33)  # between grid entries: 9 or 11 px, 30 degrees
-    exact = kernel_estimate.as_estimated([shake], miss=0)[0]
-    assert kernel_estimate.GRID[kernel_estimate.nearest(exact.numpy())][0] == "motion"
-    missed = kernel_estimate.as_estimated([shake], torch.Generator().manual_seed(0), miss=1)[0]
-    assert kernel_estimate.nearest(missed.numpy()) == kernel_estimate.nearest(shake, rank=1)
+        assert kernel_grid.nearest(kernel_grid.kernel_of(kernel_grid.GRID[index])) == index
+    shake = degrade.motion_kernel(10, 33)  # between grid entries: 9 or 11 px, 30 degrees
+    exact = kernel_grid.as_estimated([shake], miss=0)[0]
+    assert kernel_grid.GRID[kernel_grid.nearest(exact.numpy())][0] == "motion"
+    missed = kernel_grid.as_estimated([shake], torch.Generator().manual_seed(0), miss=1)[0]
+    assert kernel_grid.nearest(missed.numpy()) == kernel_grid.nearest(shake, rank=1)
     assert abs(float(exact.sum()) - 1) < 1e-5
 
 
 def test_the_spectrum_is_normalised_and_reveals_a_motion_blur_direction():
     rng = np.random.default_rng(0)
     noise = torch.from_numpy(rng.random((256, 256)).astype(np.float32))
-    smeared = blur.blur(noise[None, None], torch.from_numpy(blur.motion_kernel(15, 0))[None])[0, 0]
+    smeared = degrade.blur(noise[None, None], torch.from_numpy(degrade.motion_kernel(15, 0))[None])[0, 0]
     found = kernel_estimate.spectrum(smeared)
     assert found.shape == (64, 64) and abs(float(found.mean())) < 1e-4 and abs(float(found.std()) - 1) < 1e-3
     # a horizontal shake removes horizontal frequencies, not vertical ones
@@ -89,8 +91,8 @@ def test_the_spectrum_is_normalised_and_reveals_a_motion_blur_direction():
 
 def test_the_torch_wiener_filter_is_scikit_images_and_keeps_the_mean():
     sharp = data.photo("coffee")[100:228, 200:328].astype(np.float32) / 255
-    kernel = blur.motion_kernel(9, 30)
-    blurry = blur.blur_array(sharp, kernel)
+    kernel = degrade.motion_kernel(9, 30)
+    blurry = degrade.blur_array(sharp, kernel)
     x = torch.from_numpy(blurry.transpose(2, 0, 1).copy())[None]
     ours = wiener(x, torch.from_numpy(kernel)[None], (0.02,))[0][0].numpy().transpose(1, 2, 0)
     theirs = deblur.wiener(blurry, kernel, 0.02)  # scikit-image, clipped to [0, 1]
@@ -101,7 +103,7 @@ def test_the_torch_wiener_filter_is_scikit_images_and_keeps_the_mean():
 def test_the_untrained_unet_is_its_smooth_wiener_estimate():
     torch.manual_seed(0)
     x = torch.rand(2, 3, 64, 64) * 2 - 1
-    kernels = torch.stack([blur.padded(blur.gaussian_kernel(1.0), 9), blur.padded(blur.motion_kernel(7, 45), 9)])
+    kernels = torch.stack([degrade.padded(degrade.gaussian_kernel(1.0), 9), degrade.padded(degrade.motion_kernel(7, 45), 9)])
     out = DeblurUNet(3, 8)(x, kernels)
     assert torch.allclose(out, wiener(x, kernels, DeblurUNet.BALANCES)[-1], atol=1e-5)
 
@@ -112,8 +114,8 @@ def test_the_estimator_trains_from_the_command_line_and_loads_as_the_bundled_one
     assert f"wrote {out}" in capsys.readouterr().out
     from gandash.nets.deblur import KernelEstimator
 
-    estimator = KernelEstimator(len(kernel_estimate.GRID))
+    estimator = KernelEstimator(len(kernel_grid.GRID))
     estimator.load_state_dict(torch.load(out, weights_only=True))
-    assert kernel_estimate.estimate(blurred_photo("rocket", blur.gaussian_kernel(2.0)), estimator.eval()).entry
+    assert kernel_estimate.estimate(blurred_photo("rocket", degrade.gaussian_kernel(2.0)), estimator.eval()).entry
     assert main(["train-kernel-estimator", "--steps", "0", "--out", str(out)]) == 2
     assert "--steps must be at least 1" in capsys.readouterr().err

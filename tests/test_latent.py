@@ -10,11 +10,15 @@ import pytest
 import torch
 from PIL import Image
 
-from gandash import checkpoints, demos, features, jobs, latent, worker
+from gandash import latent
 from gandash.__main__ import main
-from gandash.config import make_config
-from gandash.errors import GandashError
-from gandash.store import Store
+from gandash.core.errors import GandashError
+from gandash.engine import checkpoints
+from gandash.quality import features
+from gandash.runs import jobs, worker
+from gandash.runs.store import Store
+from gandash.variants import demos, loading
+from gandash.variants.configure import make_config
 from tests.conftest import make_fashion_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,7 +111,7 @@ def test_changing_the_class_changes_what_the_classifier_sees():
 def test_principal_directions_find_the_axis_the_generator_is_most_sensitive_to():
     """A generator whose first layer mostly listens to z[2]: GANSpace's first direction must come out
     as +-e2 after the PCA of the activations is carried back to z-space."""
-    from gandash.config import TrainConfig
+    from gandash.core.config import TrainConfig
     from gandash.nets.mlp import MLPGenerator
 
     generator = MLPGenerator(4, (1, 4, 4), (32,))
@@ -144,9 +148,8 @@ def test_the_nearest_training_image_of_a_training_image_is_itself(home):
 
 
 def test_rendering_is_made_fast_without_changing_the_images(trained):
-    from gandash import sampling
-
-    plain, config, _ = sampling.load_generator(trained[2])
+    
+    plain, config, _ = loading.load_generator(trained[2])
     model = latent.load(trained[2])
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.generator.modules())
     z, labels = torch.randn(6, config.z_dim), torch.arange(6)
@@ -251,8 +254,8 @@ def test_interpolate_cli_exports_a_png_grid_end_to_end(trained, tmp_path, monkey
 
 
 def test_the_ema_weights_are_used_when_the_run_kept_them(tiny_fashion):
-    from gandash import sampling, variants
-
+    from gandash import variants
+    
     store = Store()
     config = make_config("dcgan", "fashion-mnist", width=8, batch_size=16, max_steps=4, checkpoint_every=4,
                          log_every=2, sample_every=4, ema_decay=0.5)
@@ -271,7 +274,7 @@ def test_the_ema_weights_are_used_when_the_run_kept_them(tiny_fashion):
         ema, raw = expected["ema"](z, None), expected["generator"](z, None)
         gap = (ema - raw).abs().mean()
         assert gap > 0.05 * raw.abs().mean()  # the averaged weights really draw other images
-        assert (sampling.load_generator(run_dir)[0](z, None) - ema).abs().max() < 0.01 * gap
+        assert (loading.load_generator(run_dir)[0](z, None) - ema).abs().max() < 0.01 * gap
     assert (latent.render(latent.load(run_dir), z) - ema).abs().max() < 0.01 * gap
     assert (latent.render(latent.load(run_dir, ema=False), z) - raw).abs().max() < 0.01 * gap
 

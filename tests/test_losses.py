@@ -3,7 +3,7 @@ import math
 
 import torch
 
-from gandash import losses
+from gandash.engine import losses
 
 REAL = torch.tensor([2.0, -1.0])
 FAKE = torch.tensor([0.5, -3.0])

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from gandash import losses
+from gandash.engine import losses
 
 
 def test_wasserstein_critic_and_generator_losses_are_the_kantorovich_rubinstein_estimate():

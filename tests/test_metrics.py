@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from gandash import data, features, metrics, variants
-from gandash.config import make_config
-from gandash.errors import GandashError
+from gandash import data, variants
+from gandash.core.errors import GandashError
+from gandash.quality import features, metrics
+from gandash.variants.configure import make_config
 from tests.conftest import write_idx
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

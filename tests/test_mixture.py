@@ -4,10 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from gandash import data, metrics, sampling, trainer, variants
-from gandash.config import make_config
-from gandash.errors import GandashError
+from gandash.engine import snapshots
+from gandash import data, variants
+from gandash.core.errors import GandashError
+from gandash.engine.reporter import SilentReporter
 from gandash.nets.mlp import MixtureGenerator, MLPGenerator
+from gandash.quality import metrics, samples
+from gandash.variants import loading, training
+from gandash.variants.configure import make_config
 
 
 def test_the_first_coordinate_gives_each_generator_an_equal_share_of_the_normal():
@@ -50,10 +54,10 @@ def test_even_batches_take_the_batched_path_and_give_what_each_generator_gives_a
 
 
 def test_the_trainer_draws_stratified_noise_for_a_mixture_and_plain_noise_otherwise(tmp_path):
-    mixture = trainer.Trainer(make_config("toy", "ring", cpu_threads=1), tmp_path / "a")
+    mixture = training.trainer_for(make_config("toy", "ring", cpu_threads=1), tmp_path / "a")
     z = mixture.noise(200)
     assert torch.bincount(mixture.generator.which_generator(z), minlength=50).tolist() == [4] * 50
-    plain = trainer.Trainer(make_config("toy", "ring", generators=1, cpu_threads=1), tmp_path / "b")
+    plain = training.trainer_for(make_config("toy", "ring", generators=1, cpu_threads=1), tmp_path / "b")
     assert isinstance(plain.generator, MLPGenerator) and plain.noise(7).shape == (7, 3)
 
 
@@ -78,23 +82,23 @@ def test_the_toy_recipe_covers_the_ring_in_a_short_run(tmp_path):
     config = make_config("toy", "ring", max_steps=3000, log_every=50, sample_every=10**6, checkpoint_every=10**6,
                          cpu_threads=1, eval_samples=0)
     config.save(tmp_path / "config.json")
-    status, _ = trainer.train(config, tmp_path, trainer.Reporter())
+    status, _ = training.train(config, tmp_path, SilentReporter())
     assert status == "completed"
-    generator, _, _ = sampling.load_generator(tmp_path)
-    points = sampling.sample(generator, config, 2500)["points"]
+    generator, _, _ = loading.load_generator(tmp_path)
+    points = samples.sample(generator, config, 2500)["points"]
     meta = data.info("ring")
     score = metrics.mode_coverage(points, np.asarray(meta.modes), meta.mode_std)
     assert score["modes"] == 8 and score["hq_percent"] > 70, score
 
 
 def test_the_2d_view_gets_one_mesh_per_generator_over_its_own_noise(tmp_path):
-    run = trainer.Trainer(make_config("toy", "ring", cpu_threads=1), tmp_path / "a")
-    meshes = run.manifold(run.generator)
+    run = training.trainer_for(make_config("toy", "ring", cpu_threads=1), tmp_path / "a")
+    meshes = snapshots.manifold(run.generator, run.config.z_dim, run.hw.device)
     assert meshes.shape == (50, 7, 7, 2)
     k, row, column = 31, 2, 5  # generator 31's point at noise (z_1, z_2) = (axis[5], axis[2])
     axis = torch.linspace(-2.5, 2.5, 7)
     z = torch.tensor([[float(torch.special.ndtri(torch.tensor((k + 0.5) / 50))), axis[column], axis[row]]])
     assert run.generator.which_generator(z).item() == k
     assert np.allclose(meshes[k, row, column], run.generator(z)[0].detach().numpy(), atol=1e-5)
-    single = trainer.Trainer(make_config("toy", "ring", generators=1, cpu_threads=1), tmp_path / "b")
-    assert single.manifold(single.generator).shape == (15, 15, 2)
+    single = training.trainer_for(make_config("toy", "ring", generators=1, cpu_threads=1), tmp_path / "b")
+    assert snapshots.manifold(single.generator, single.config.z_dim, single.hw.device).shape == (15, 15, 2)

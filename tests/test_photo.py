@@ -10,8 +10,8 @@ import pytest
 import tifffile
 from PIL import Image
 
-from gandash import photo as photos
-from gandash.errors import GandashError
+from gandash.core.errors import GandashError
+from gandash.restore import photo as photos
 from tests.test_deblur import encoded
 
 LIMITS = photos.Limits(50_000_000, 16, "deblur")
@@ -134,7 +134,7 @@ def test_sample_grids_are_laid_out_as_torchvision_lays_them_out():
     import torch
     from torchvision.utils import make_grid
 
-    from gandash import images
+    from gandash.core import images
 
     for shape, nrow in (((10, 1, 7, 5), 4), ((3, 3, 6, 6), 8), ((1, 1, 4, 4), 8)):
         batch = torch.rand(shape) * 2.4 - 1.2  # beyond [-1, 1] too: clamped

@@ -4,11 +4,11 @@ import time
 
 import pytest
 
-from gandash.store import Store, StoreBusy
+from gandash.runs.store import Store, StoreBusy
 
 WRITER = """
 import sys, time
-from gandash.store import Store, StoreBusy
+from gandash.runs.store import Store, StoreBusy
 store = Store(sys.argv[1])
 for step in range(200):
     store.write_batch("r1", [(step, "loss_d", float(step), time.time())], [], [], {"step": step, "heartbeat": time.time()})
@@ -68,7 +68,7 @@ def test_reading_while_a_writer_process_writes(tmp_path):
 def test_debiased_ema_matches_its_definition_with_and_without_gaps():
     import math
 
-    from gandash.history import debiased_ema
+    from gandash.runs.history import debiased_ema
 
     values = [1.0, 3.0, 2.0, 5.0, 4.0]
     expected, last = [], 0.0
@@ -95,16 +95,18 @@ def test_metrics_since_reads_rows_that_share_a_step_and_skips_nothing(tmp_path):
 
 def test_history_sees_every_step_by_step_d_step_of_a_real_paused_toy_run(home):
     """Step-by-step D steps do not advance trainer.step; each one must still reach the D(x) tile."""
-    from gandash import jobs
-    from gandash.config import TrainConfig, make_config
-    from gandash.history import MetricHistory
-    from gandash.trainer import Stepper, Trainer
-    from gandash.worker import StoreReporter
+    from gandash.core.config import TrainConfig
+    from gandash.engine.stepper import Stepper
+    from gandash.runs import jobs
+    from gandash.runs.history import MetricHistory
+    from gandash.runs.worker import StoreReporter
+    from gandash.variants import training
+    from gandash.variants.configure import make_config
 
     store = Store()
     run_id = jobs.create(make_config("toy", "ring", width=16, batch_size=32, eval_samples=0), store, foreground=True)
     run_dir = store.run(run_id)["run_dir"]
-    trainer = Trainer(TrainConfig.load(f"{run_dir}/config.json"), run_dir)
+    trainer = training.trainer_for(TrainConfig.load(f"{run_dir}/config.json"), run_dir)
     reporter = StoreReporter(store, run_id, flush_every=0)
     stepper, history = Stepper(trainer, reporter), MetricHistory(run_id)
     stepper.handle(["pause", "step-d", "step-g"])  # one D step and one G step: now at step 1
@@ -145,7 +147,7 @@ def test_a_held_write_lock_makes_a_short_timeout_store_say_busy_quickly(tmp_path
 
 OPENER = """
 import sys, time
-from gandash.store import Store
+from gandash.runs.store import Store
 start = float(sys.argv[2])
 while time.time() < start:  # every process opens the new store at the same moment
     pass

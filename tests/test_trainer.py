@@ -2,11 +2,18 @@ import numpy as np
 import pytest
 import torch
 
-from gandash import checkpoints, trainer, variants
-from gandash.config import make_config
+from gandash import variants
+from gandash.engine import (
+    checkpoints,
+    loop,
+    trainer,  # noqa: F401
+)
+from gandash.engine.reporter import Reporter
+from gandash.variants import base, training
+from gandash.variants.configure import make_config
 
 
-class Recorder(trainer.Reporter):
+class Recorder(Reporter):
     def __init__(self):
         self.rows, self.samples, self.checkpoints, self.events = [], [], [], []
 
@@ -40,7 +47,7 @@ NOISE_VARIANTS = [name for name, v in variants.REGISTRY.items() if v.data_kind i
 def test_every_variant_trains_three_steps_with_finite_losses(name, tiny_fashion, tmp_path):
     config = tiny(name, "ring" if name == "toy" else "fashion-mnist")
     recorder = Recorder()
-    status, _ = trainer.train(config, tmp_path, recorder)
+    status, _ = training.train(config, tmp_path, recorder)
     assert status == "completed"
     assert [step for step, _ in recorder.rows] == [1, 2, 3]
     for _, values in recorder.rows:
@@ -59,12 +66,12 @@ def test_every_variant_trains_three_steps_with_finite_losses(name, tiny_fashion,
 
 @pytest.mark.parametrize("name, size", [("dcgan", 64), ("dcgan", 32), ("hinge", 32), ("cgan", 32)])
 def test_conv_variants_at_other_sizes(name, size, tiny_fashion, tmp_path):
-    status, _ = trainer.train(tiny(name, image_size=size, max_steps=1), tmp_path, Recorder())
+    status, _ = training.train(tiny(name, image_size=size, max_steps=1), tmp_path, Recorder())
     assert status == "completed"
 
 
 def test_dcgan_64_is_the_pytorch_examples_architecture():
-    config = make_config("dcgan", "fashion-mnist", channels=3, **variants.PYTORCH_EXAMPLES_DCGAN64)
+    config = make_config("dcgan", "fashion-mnist", channels=3, **base.PYTORCH_EXAMPLES_DCGAN64)
     generator, discriminator = variants.get("dcgan").build(config)
     # parameter counts of pytorch/examples dcgan/main.py with nz=100, ngf=ndf=64, nc=3
     assert sum(p.numel() for p in generator.parameters()) == 3_576_704
@@ -76,12 +83,12 @@ def test_resume_is_exact(name, tiny_fashion, tmp_path):
     """20 steps straight == 10 steps, stop, resume, 10 steps: identical weights."""
     dataset = "ring" if name == "toy" else "fashion-mnist"
     config = tiny(name, dataset, max_steps=20, checkpoint_every=7, sample_every=5, ema_decay=0.9)
-    trainer.train(config, tmp_path / "straight", Recorder())
+    training.train(config, tmp_path / "straight", Recorder())
     stopped, first = tmp_path / "stopped", Recorder()
-    status, _ = trainer.train(config, stopped, first, should_stop=lambda: first.rows and first.rows[-1][0] >= 10)
+    status, _ = training.train(config, stopped, first, should_stop=lambda: first.rows and first.rows[-1][0] >= 10)
     assert status == "stopped" and checkpoints.listing(stopped)[0].name == "step_00000010.pt"
     recorder = Recorder()
-    trainer.train(config, stopped, recorder)
+    training.train(config, stopped, recorder)
     assert recorder.rows[0][0] == 11 and ("info", "resumed from the checkpoint of step 10 on cpu") in recorder.events
     a = checkpoints.load(checkpoints.listing(tmp_path / "straight")[0])
     b = checkpoints.load(checkpoints.listing(stopped)[0])
@@ -93,11 +100,11 @@ def test_resume_is_exact(name, tiny_fashion, tmp_path):
 
 def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tiny_fashion, tmp_path):
     config = tiny("dcgan", max_steps=4, checkpoint_every=2)
-    trainer.train(config, tmp_path, Recorder())
+    training.train(config, tmp_path, Recorder())
     newest = checkpoints.listing(tmp_path)[0]
     newest.write_bytes(newest.read_bytes()[:1000])  # as if the disk filled up mid-copy
     recorder = Recorder()
-    trainer.train(make_config(**{**config.__dict__, "max_steps": 5}), tmp_path, recorder)
+    training.train(make_config(**{**config.__dict__, "max_steps": 5}), tmp_path, recorder)
     assert any("skipped a damaged checkpoint" in text for _, text in recorder.events)
     assert recorder.rows[0][0] == 3  # resumed from step 2
 
@@ -107,7 +114,7 @@ def test_divergence_stops_the_run_without_checkpointing_nans(tmp_path):
     np.save(points, np.random.default_rng(0).normal(size=(500, 2)) * 1e37)
     config = make_config("toy", f"points:{points}", max_steps=50, log_every=1, checkpoint_every=1, lr_d=0.5, lr_g=0.5)
     recorder = Recorder()
-    status, message = trainer.train(config, tmp_path / "run", recorder)
+    status, message = training.train(config, tmp_path / "run", recorder)
     assert status == "diverged"
     assert "NaN or infinite" in message and "lower learning rate" in message
     for path in checkpoints.listing(tmp_path / "run"):
@@ -117,7 +124,7 @@ def test_divergence_stops_the_run_without_checkpointing_nans(tmp_path):
 
 def test_time_budget_stops_training(tmp_path):
     config = make_config("toy", "ring", max_steps=None, max_minutes=0.02, log_every=50)
-    status, message = trainer.train(config, tmp_path, Recorder())
+    status, message = training.train(config, tmp_path, Recorder())
     assert status == "completed"
     state = checkpoints.load(checkpoints.listing(tmp_path)[0])
     assert 1.2 <= state["train_seconds"] < 5
@@ -137,7 +144,7 @@ def test_ema_forgets_the_initial_weights_quickly_then_decays_as_asked():
 @pytest.mark.parametrize("schedule, halfway, end", [("constant", 1.0, 1.0), ("linear", 0.5, 0.0),
                                                      ("cosine", 0.5, 0.0)])
 def test_learning_rates_decay_over_the_budget_as_scheduled(schedule, halfway, end, tmp_path):
-    from gandash.config import lr_factor
+    from gandash.core.config import lr_factor
 
     config = tiny("toy", "ring", max_steps=40, lr_schedule=schedule, lr_g=1e-3, lr_d=4e-4)
     assert lr_factor(config, 20, 0.0) == pytest.approx(halfway)
@@ -145,7 +152,7 @@ def test_learning_rates_decay_over_the_budget_as_scheduled(schedule, halfway, en
     timed = make_config("toy", "ring", max_steps=None, max_minutes=1.0, lr_schedule=schedule)
     assert lr_factor(timed, 0, 30.0) == pytest.approx(halfway)  # a time budget decays with the clock
     # the trainer really applies it: after 30 of 40 steps the optimisers run at the scheduled rate
-    status, _ = trainer.train(config, tmp_path, Recorder())
+    status, _ = training.train(config, tmp_path, Recorder())
     state = checkpoints.load(checkpoints.listing(tmp_path)[0])
     seen = [group["lr"] for group in state["opt_g"]["param_groups"]] + \
            [group["lr"] for group in state["opt_d"]["param_groups"]]
@@ -155,7 +162,8 @@ def test_learning_rates_decay_over_the_budget_as_scheduled(schedule, halfway, en
 
 
 def test_an_unknown_schedule_is_refused_with_the_choices():
-    from gandash.config import TrainConfig, validate
+    from gandash.core.config import TrainConfig
+    from gandash.variants.configure import validate
 
     problems = validate(TrainConfig(variant="toy", dataset="ring", image_size=0, channels=0, lr_schedule="step"))
     assert any("lr_schedule 'step' is unknown; choose one of constant, linear, cosine" in p for p in problems)
@@ -165,10 +173,10 @@ def test_a_cpu_run_tunes_its_threads_between_one_and_its_share(tiny_fashion, tmp
     before = torch.get_num_threads()
     torch.set_num_threads(2)  # the share a worker gets on a 2-core machine
     try:
-        status, _ = trainer.train(tiny("dcgan", max_steps=30, cpu_threads=0), tmp_path, Recorder())
+        status, _ = training.train(tiny("dcgan", max_steps=30, cpu_threads=0), tmp_path, Recorder())
         assert status == "completed" and torch.get_num_threads() == 2  # the caller's setting is given back
         hw = trainer.device.pick("cpu")
-        assert trainer.thread_tuner(tiny("dcgan", cpu_threads=0), hw).choices == [1, 2]
-        assert trainer.thread_tuner(tiny("dcgan", cpu_threads=3), hw) is None and torch.get_num_threads() == 3
+        assert loop.thread_tuner(tiny("dcgan", cpu_threads=0), hw).choices == [1, 2]
+        assert loop.thread_tuner(tiny("dcgan", cpu_threads=3), hw) is None and torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(before)

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from gandash import data, uploads
-from gandash.errors import GandashError
+from gandash import data
+from gandash.core.errors import GandashError
+from gandash.data import uploads
 
 
 def png(colour, size=(20, 30)) -> bytes:
@@ -131,8 +132,8 @@ def leftovers(home) -> list[str]:
 
 CHILD = """
 import resource, sys
-from gandash import uploads
-from gandash.errors import GandashError
+from gandash.data import uploads
+from gandash.core.errors import GandashError
 content = open(sys.argv[1], "rb").read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:

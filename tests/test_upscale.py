@@ -7,10 +7,11 @@ import pytest
 import torch
 from PIL import Image
 
-from gandash import data, upscale
+from gandash import data
 from gandash.__main__ import main
-from gandash.errors import GandashError
+from gandash.core.errors import GandashError
 from gandash.nets.srgan import SRGenerator
+from gandash.restore import upscale
 from tests.test_deblur import BAD_INPUTS, encoded
 
 

@@ -1,4 +1,4 @@
-from gandash import variant_settings
+from gandash.variants import settings as variant_settings
 
 
 def names(settings) -> list[str]:

@@ -6,11 +6,12 @@ import pytest
 import torch
 from PIL import Image
 
-from gandash import data, latent, trainer, variants
-from gandash.config import make_config
-from gandash.errors import GandashError
+from gandash import data, latent, variants
+from gandash.core.errors import GandashError
 from gandash.nets import infogan, lapgan
 from gandash.nets.blocks import down, up
+from gandash.variants import training
+from gandash.variants.configure import make_config
 from tests.test_trainer import Recorder
 
 # variant -> the dataset its tiny test trains on
@@ -37,7 +38,7 @@ def tiny(name, **changes):
 def test_trains_three_steps_with_finite_losses_and_declared_shapes(name, tiny_fashion, tmp_path):
     config = tiny(name)
     recorder = Recorder()
-    status, _ = trainer.train(config, tmp_path, recorder)
+    status, _ = training.train(config, tmp_path, recorder)
     assert status == "completed"
     assert [step for step, _ in recorder.rows] == [1, 2, 3]
     for _, values in recorder.rows:
@@ -57,7 +58,7 @@ def test_trains_three_steps_with_finite_losses_and_declared_shapes(name, tiny_fa
 
 @pytest.mark.parametrize("name", list(DATASETS))
 def test_step_by_step_mode_runs_one_d_and_one_g_step(name, tiny_fashion, tmp_path):
-    run = trainer.trainer_class(name)(tiny(name), tmp_path)
+    run = training.trainer_for(tiny(name), tmp_path)
     assert np.isfinite(run.single_d_step()["loss_d"]) and np.isfinite(run.single_g_step()["loss_g"])
     assert run.step == 1 and run.is_finite()
 
@@ -67,7 +68,7 @@ def test_wgan_is_the_papers_recipe_and_clips_every_critic_weight(tiny_fashion, t
     config = tiny("wgan")
     assert (config.optimizer, config.clip_value, config.d_steps, config.lr_d, config.loss) == \
         ("rmsprop", 0.01, 5, 5e-5, "wasserstein")
-    run = trainer.Trainer(config, tmp_path)
+    run = training.trainer_for(config, tmp_path)
     assert isinstance(run.opt_d, torch.optim.RMSprop) and isinstance(run.opt_g, torch.optim.RMSprop)
     with torch.no_grad():  # start outside the box so the clip has work to do
         for p in run.discriminator.parameters():
@@ -109,7 +110,7 @@ def test_infogan_codes_are_the_last_dimensions_of_z_and_anchors_draw_them_from_t
 
 def test_infogan_q_learns_the_category_on_fixed_images(tiny_fashion, tmp_path):
     """The information term trains Q: on one fixed batch of fakes its loss falls."""
-    run = trainer.trainer_class("infogan")(tiny("infogan", batch_size=32), tmp_path)
+    run = training.trainer_for(tiny("infogan", batch_size=32), tmp_path)
     z = infogan.prior_z(32, 74, torch.Generator().manual_seed(0))
     with torch.no_grad():
         fake = run.generator(z)
@@ -202,7 +203,7 @@ def test_two_folders_are_two_domains(tmp_path):
 
 
 def test_discogan_samples_show_the_round_trip(tiny_fashion, tmp_path):
-    run = trainer.trainer_class("discogan")(tiny("discogan"), tmp_path)
+    run = training.trainer_for(tiny("discogan"), tmp_path)
     picture = Image.open(run.save_samples())
     # 16 triplets, two per row: 8 rows of 6 images of 28 px with torchvision's 2 px padding
     assert picture.size == (6 * 30 + 2, 8 * 30 + 2)
@@ -214,7 +215,7 @@ def test_discogan_samples_show_the_round_trip(tiny_fashion, tmp_path):
 def test_srgan_learns_x4_from_downsampled_originals(tiny_fashion, tmp_path):
     config = tiny("srgan")
     assert (config.image_size, config.channels, config.lr_g, config.beta1) == (28, 1, 1e-4, 0.9)
-    run = trainer.trainer_class("srgan")(config, tmp_path)
+    run = training.trainer_for(config, tmp_path)
     low, sharp, condition = run._next_pair()
     assert condition is None and low.shape == (8, 1, 7, 7) and sharp.shape == (8, 1, 28, 28)
     assert (low - torch.nn.functional.avg_pool2d(sharp, 4)).abs().mean() < 0.1  # a x4 smaller copy
@@ -236,13 +237,14 @@ def test_pair_and_domain_sets_are_listed_for_their_variants_only():
 # --- demo models of the new variants ---------------------------------------------------------------
 @pytest.mark.parametrize("name, columns", [("infogan", 8), ("discogan", 6), ("srgan", 6)])
 def test_a_bundled_demo_loads_and_shows_what_it_does(name, columns, tiny_fashion, tmp_path, monkeypatch):
-    from gandash import demos, gallery
+    from gandash import gallery
+    from gandash.variants import demos
 
     monkeypatch.setattr(demos, "FOLDER", tmp_path / "demos")
     config = tiny(name, max_steps=2)
     (tmp_path / "run").mkdir()
     config.save(tmp_path / "run" / "config.json")
-    trainer.train(config, tmp_path / "run", Recorder())
+    training.train(config, tmp_path / "run", Recorder())
     demos.bundle(tmp_path / "run", f"{name}-test", "a test demo")
     frames, nrow = gallery.demo_frames(f"{name}-test")
     assert nrow == columns and frames.shape[1:] == (1, 28, 28) and torch.isfinite(frames).all()
@@ -253,13 +255,13 @@ def test_a_bundled_demo_loads_and_shows_what_it_does(name, columns, tiny_fashion
 def test_resume_is_exact_for_the_staged_trainers(name, tiny_fashion, tmp_path):
     """12 steps straight == 6 steps, stop, resume, 6 steps: the codes and the unpaired batches come
     from the checkpointed RNG."""
-    from gandash import checkpoints
+    from gandash.engine import checkpoints
 
     config = tiny(name, max_steps=12, checkpoint_every=6, sample_every=100)
-    trainer.train(config, tmp_path / "straight", Recorder())
+    training.train(config, tmp_path / "straight", Recorder())
     first = Recorder()
-    trainer.train(config, tmp_path / "stopped", first, should_stop=lambda: first.rows and first.rows[-1][0] >= 6)
-    trainer.train(config, tmp_path / "stopped", Recorder())
+    training.train(config, tmp_path / "stopped", first, should_stop=lambda: first.rows and first.rows[-1][0] >= 6)
+    training.train(config, tmp_path / "stopped", Recorder())
     a = checkpoints.load(checkpoints.listing(tmp_path / "straight")[0])
     b = checkpoints.load(checkpoints.listing(tmp_path / "stopped")[0])
     assert a["step"] == b["step"] == 12

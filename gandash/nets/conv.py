@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gandash.nets.common import embed_labels, dcgan_init, maybe_sn, projection
+from gandash.nets.common import dcgan_init, embed_labels, maybe_sn, projection
 
 SEED_SIZES = (4, 7)
 NORMS = ("batch", "layer", "spectral", "none")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from gandash.history import MetricHistory, debiased_ema
+from gandash.runs.history import MetricHistory, debiased_ema
 
 MAX_POINTS = 1500  # per line: a chart is ~1000 px wide; SVG lines this short need no WebGL context
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")

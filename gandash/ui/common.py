@@ -9,9 +9,10 @@ import time
 
 import streamlit as st
 
-from gandash import jobs, paths
-from gandash.errors import AllCheckpointsDamaged, GandashError
-from gandash.store import Store, StoreBusy
+from gandash.core import paths
+from gandash.core.errors import AllCheckpointsDamaged, GandashError
+from gandash.runs import jobs
+from gandash.runs.store import Store, StoreBusy
 
 # Seconds a page waits for a store lock. A worker holds it for a few milliseconds per flush; anything
 # longer is another program, and a page that says so beats one frozen for the workers' 30 s.

@@ -10,7 +10,10 @@ import numpy as np
 import streamlit as st
 from PIL import Image, ImageDraw
 
-from gandash import blur, data, deblur, kernel_estimate, photo as photos, upscale
+from gandash import data
+from gandash.data import degrade
+from gandash.restore import deblur, kernel_estimate, upscale
+from gandash.restore import photo as photos
 
 BLUR_IT_PIXELS = 2_000_000  # "blur it for me" works on a copy this large, so Wiener and RL stay quick
 PREVIEW_WIDTH = 1200
@@ -61,7 +64,7 @@ def upscalers(store) -> list[tuple[str, str]]:
 
 def demo_upscaler_note(choice: str) -> str:
     """What a bundled SRGAN demo learned from, and how far to trust it (bench: below bicubic on photos)."""
-    from gandash import demos
+    from gandash.variants import demos
 
     info = demos.describe(choice.removeprefix("demo:"))
     return (f"This bundled demo trained for {info['step']:,} steps on `{info['dataset']}` on a CPU: on held-out "
@@ -87,8 +90,8 @@ def blurred(identity: str, _pixels: np.ndarray, kind: str, strength: float, angl
     """(sharp, blurry, kernel): the photo (`identity` names it) as 8 bits of at most BLUR_IT_PIXELS,
     then blurred and saved as 8 bits."""
     sharp = _at_most(_pixels, BLUR_IT_PIXELS)
-    kernel = blur.kernel_for(kind, strength, angle)
-    return sharp, blur.blur_array(sharp, kernel), kernel
+    kernel = degrade.kernel_for(kind, strength, angle)
+    return sharp, degrade.blur_array(sharp, kernel), kernel
 
 
 @st.cache_data(show_spinner="Shrinking…", max_entries=4)

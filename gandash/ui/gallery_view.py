@@ -6,9 +6,10 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from gandash import architecture, gallery, variants
-from gandash.config import make_config
-from gandash.errors import GandashError
+from gandash import gallery, variants
+from gandash.core.errors import GandashError
+from gandash.variants import architecture
+from gandash.variants.configure import make_config
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

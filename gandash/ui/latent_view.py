@@ -10,10 +10,12 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from gandash import checkpoints, data, demos, latent, variants
-from gandash.errors import GandashError
-from gandash.store import ACTIVE, Store
+from gandash import data, latent, variants
+from gandash.core.errors import GandashError
+from gandash.engine import checkpoints
+from gandash.runs.store import ACTIVE, Store
 from gandash.ui import common
+from gandash.variants import demos
 
 MODEL_KEY, STEP_KEY = "latent-model", "latent-checkpoint"
 
@@ -287,7 +289,7 @@ def class_names(dataset: str, count: int) -> list[str]:
 
 @st.cache_resource(max_entries=2, show_spinner="Computing the training images' features (once)…")
 def training_features(dataset: str, data_dir: str | None, size: int, channels: int) -> torch.Tensor:
-    from gandash import features
+    from gandash.quality import features
 
     images = training_images(dataset, data_dir, size, channels)
     return features.load(dataset).features(images.float().div(127.5).sub(1))

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from gandash import checkpoints, diagnose, export, images, jobs
-from gandash.errors import GandashError
-from gandash.history import MetricHistory
-from gandash.store import ACTIVE, Store
+from gandash.core import images
+from gandash.core.errors import GandashError
+from gandash.engine import checkpoints
+from gandash.quality import diagnose
+from gandash.runs import export, jobs
+from gandash.runs.history import MetricHistory
+from gandash.runs.store import ACTIVE, Store
 from gandash.ui import charts, common
 
 CHARTS = (("Losses", ("loss_d", "loss_g"), False), ("Discriminator outputs", ("d_x", "d_g_z1", "d_g_z2"), False),
@@ -55,7 +58,7 @@ def metric_charts(run_id: str, store: Store, smoothing: float, x_axis: str) -> N
 
 def findings(run_id: str, store: Store, config: dict) -> None:
     """What diagnose.py sees in the run's metrics, in plain language, most severe first."""
-    from gandash.config import TrainConfig
+    from gandash.core.config import TrainConfig
 
     data = history(run_id, store)
     found = diagnose.diagnose({name: list(zip(steps, values)) for name, (steps, values, _) in data.columns.items()},

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from gandash import variants
-from gandash.store import Store
+from gandash.runs.store import Store
 from gandash.ui import common
 
 SEARCHED = ("id", "name", "dataset", "variant", "tags")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gandash import jobs
+from gandash.runs import jobs
 from gandash.ui import common
 
 

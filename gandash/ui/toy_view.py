@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from gandash.store import Store
+from gandash.runs.store import Store
 from gandash.ui import common
 
 ARROWS = 120  # enough to see the flow without hiding the points

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gandash.config import TrainConfig
-from gandash.variant_settings import Setting
+from gandash.core.config import TrainConfig
+from gandash.variants.settings import Setting
 
 
 def inputs(settings: list[Setting], base: TrainConfig, key: str) -> dict:

@@ -4,8 +4,9 @@ import os
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from gandash import config, jobs, worker
-from gandash.store import Store
+from gandash.runs import jobs, worker
+from gandash.runs.store import Store
+from gandash.variants import configure
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP = os.path.join(ROOT, "streamlit_app.py")
@@ -25,7 +26,7 @@ def app(page: str | None = None, **query) -> AppTest:
 def train_foreground(variant: str, dataset: str, **settings) -> str:
     """A real short run, trained in this process and recorded in the store like any job."""
     store = Store()
-    run_id = jobs.create(config.make_config(variant, dataset, **settings), store, foreground=True)
+    run_id = jobs.create(configure.make_config(variant, dataset, **settings), store, foreground=True)
     worker.run(store.run(run_id)["run_dir"], store)
     return run_id
 

@@ -5,8 +5,10 @@ import pytest
 import torch
 from PIL import Image
 
-from gandash import checkpoints, demos, gallery, variants
-from gandash.config import make_config
+from gandash import gallery, variants
+from gandash.engine import checkpoints
+from gandash.variants import demos, training
+from gandash.variants.configure import make_config
 from tests.app.test_pages import app
 
 PAGE = "app_pages/gallery.py"
@@ -150,17 +152,17 @@ def test_explore_opens_the_latent_page_on_the_demo(name, a_demo_for_every_varian
 
 def test_image_to_image_demos_stay_out_of_the_latent_explorer(home, tiny_fashion, tmp_path, monkeypatch):
     """They have no z to explore: a bundled discogan demo must not reach the latent page's model list."""
-    from gandash import config, demos, trainer
-    from gandash.store import Store
+    from gandash.runs.store import Store
     from gandash.ui import latent_view
+    from gandash.variants import configure, demos
     from tests.test_trainer import Recorder
 
     monkeypatch.setattr(demos, "FOLDER", tmp_path / "demos")
     for name, dataset in (("discogan", "domains:fashion-mnist:7,5"), ("wgan", "fashion-mnist")):
-        settings = config.make_config(name, dataset, max_steps=1, width=8, batch_size=8)
+        settings = configure.make_config(name, dataset, max_steps=1, width=8, batch_size=8)
         (tmp_path / name).mkdir()
         settings.save(tmp_path / name / "config.json")
-        trainer.train(settings, tmp_path / name, Recorder())
+        training.train(settings, tmp_path / name, Recorder())
         demos.bundle(tmp_path / name, f"{name}-test", "")
     _, bundled = latent_view.sources(Store())
     assert [source.demo for source in bundled] == ["wgan-test"]

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from gandash import demos
+from gandash.variants import demos
 from tests.app.test_pages import app, train_foreground
 from tests.conftest import make_fashion_files
 
@@ -137,11 +137,12 @@ def test_the_chosen_model_and_checkpoint_survive_a_reload(with_run):
 def test_a_run_without_a_checkpoint_says_so_and_opens_once_one_is_written(tiny_fashion):
     """?run= of a run that has not checkpointed yet opens that run (not another model) and says when it
     can be explored; when its first checkpoint is written the page shows its generator."""
-    from gandash import config, jobs, worker
-    from gandash.store import Store
+    from gandash.runs import jobs, worker
+    from gandash.runs.store import Store
+    from gandash.variants import configure
 
     store = Store()
-    run_id = jobs.create(config.make_config("dcgan", "fashion-mnist", max_steps=2, width=8, batch_size=16,
+    run_id = jobs.create(configure.make_config("dcgan", "fashion-mnist", max_steps=2, width=8, batch_size=16,
                                             checkpoint_every=2, log_every=1), store, foreground=True)
     if demos.available():  # asked for nothing, the page opens something it can draw, and lists the run
         at = app(PAGE)
@@ -161,17 +162,18 @@ def test_a_run_without_a_checkpoint_says_so_and_opens_once_one_is_written(tiny_f
 
 
 def test_a_queued_run_and_a_run_with_no_latent_space_get_a_plain_message(tiny_fashion):
-    from gandash import config, jobs
-    from gandash.store import Store
+    from gandash.runs import jobs
+    from gandash.variants import configure
+    from gandash.runs.store import Store
 
     store = Store()
     # a foreground run holds the one job slot, so the app's scheduler starts no worker for the runs below
-    jobs.create(config.make_config("dcgan", "fashion-mnist", width=8), store, foreground=True)
-    queued = jobs.create(config.make_config("dcgan", "fashion-mnist", width=8, checkpoint_every=50), store,
+    jobs.create(configure.make_config("dcgan", "fashion-mnist", width=8), store, foreground=True)
+    queued = jobs.create(configure.make_config("dcgan", "fashion-mnist", width=8, checkpoint_every=50), store,
                          start=False)
     at = app(PAGE, run=queued)
     assert "is queued" in at.info[-1].value and "every 50 steps" in at.info[-1].value
-    toy = jobs.create(config.make_config("toy", "ring"), store, start=False)
+    toy = jobs.create(configure.make_config("toy", "ring"), store, start=False)
     at = app(PAGE, run=toy)
     assert "cannot be explored here" in at.warning[0].value and "toy run" in at.warning[0].value
     at = app(PAGE, run="dcgan-nothing-like-this")
@@ -182,8 +184,8 @@ def test_a_queued_run_and_a_run_with_no_latent_space_get_a_plain_message(tiny_fa
 def test_a_damaged_checkpoint_or_one_of_another_variant_shows_the_error(tiny_fashion):
     import torch
 
-    from gandash import checkpoints
-    from gandash.store import Store
+    from gandash.engine import checkpoints
+    from gandash.runs.store import Store
 
     run_id = train_foreground("dcgan", "fashion-mnist", max_steps=2, width=8, batch_size=16, checkpoint_every=1,
                               log_every=1)

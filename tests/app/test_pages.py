@@ -1,8 +1,8 @@
 """Every page under streamlit's AppTest, with an empty store and with real short runs."""
 import pytest
 
-from gandash import jobs
-from gandash.store import Store
+from gandash.runs import jobs
+from gandash.runs.store import Store
 from tests.app.conftest import app, train_foreground  # noqa: F401  (other page tests import them from here)
 
 PAGES = ["app_pages/home.py", "app_pages/train.py", "app_pages/runs.py", "app_pages/compare.py"]

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from gandash import checkpoints, jobs, lease
-from gandash.config import TrainConfig, make_config
-from gandash.store import Store
+from gandash.core.config import TrainConfig
+from gandash.engine import checkpoints
+from gandash.runs import jobs, lease
+from gandash.runs.store import Store
+from gandash.variants.configure import make_config
 from tests.app.conftest import app
 
 
@@ -165,13 +167,13 @@ def test_a_checkpoint_pruned_while_the_page_lists_it_is_skipped(populated_fresh)
 
 
 def test_the_best_checkpoint_is_marked_and_can_be_rolled_back_to(home):
-    from gandash.trainer import Trainer
+    from gandash.variants import training
 
     store = Store()
     run_id = jobs.create(make_config("toy", "ring", width=16, batch_size=32, keep_checkpoints=1, eval_samples=0),
                          store, foreground=True)
     run_dir = Path(store.run(run_id)["run_dir"])
-    trainer = Trainer(TrainConfig.load(run_dir / "config.json"), run_dir)
+    trainer = training.trainer_for(TrainConfig.load(run_dir / "config.json"), run_dir)
     for step, modes in ((5, 6), (10, 4)):  # what the evaluator reported at each step, then a checkpoint
         while trainer.step < step:
             trainer.train_step()

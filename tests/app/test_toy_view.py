@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 
-from gandash.store import Store
+from gandash.runs.store import Store
 from gandash.ui import toy_view
 
 

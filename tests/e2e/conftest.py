@@ -47,8 +47,8 @@ def server(home, request):
     yield f"http://localhost:{port}"
     process.terminate()
     process.wait(timeout=20)
-    from gandash import jobs
-    from gandash.store import Store
+    from gandash.runs import jobs
+    from gandash.runs.store import Store
 
     store = Store(home / "gandash.sqlite")
     for run in store.runs(("starting", "running", "queued")):

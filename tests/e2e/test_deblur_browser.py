@@ -26,10 +26,11 @@ def test_deblur_an_example_then_an_upload_then_a_bad_file(server, page, tmp_path
 
     page.get_by_test_id("stRadioGroup").get_by_text("Upload your own").click()
     settle(page)
-    from gandash import blur, data
+    from gandash import data
+    from gandash.data import degrade
 
     sharp = data.photo("coffee").astype(np.float32)  # held out: the model never trained on it
-    blurry = blur.blur_array(sharp, blur.gaussian_kernel(2.0)).clip(0, 255).astype(np.uint8)
+    blurry = degrade.blur_array(sharp, degrade.gaussian_kernel(2.0)).clip(0, 255).astype(np.uint8)
     photo = tmp_path / "blurry-coffee.jpg"
     Image.fromarray(blurry).save(photo, quality=92)
     page.locator("input[type=file]").set_input_files(str(photo))

@@ -1,0 +1,206 @@
+"""Degradations that turn a sharp photo into a blurry one, and blurred/sharp training pairs.
+
+Kernels are small float32 numpy arrays that sum to 1 (pure functions of their parameters, so the
+page can blur a photo exactly as training did). Applying them is one grouped conv2d in torch, so a
+batch of crops, each with its own kernel, is blurred in a single call.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from gandash.core.errors import GandashError
+
+GAUSSIAN_SIGMA = (0.5, 3.0)
+MOTION_LENGTH = (3, 21)
+DEFOCUS_RADIUS = (1.0, 4.0)
+KERNEL_SIZE = 41  # every random kernel fits (the largest combination: motion 21 (x) gaussian 1.5 -> 31)
+KINDS = ("gaussian", "motion", "defocus")
+
+
+def _normalised(kernel: np.ndarray) -> np.ndarray:
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """An isotropic Gaussian of standard deviation `sigma` px, cut at 3 sigma."""
+    if not 0 < sigma <= 20:
+        raise GandashError(f"Gaussian sigma must be above 0 and at most 20 px (got {sigma}).")
+    radius = max(1, math.ceil(3 * sigma))
+    axis = np.arange(-radius, radius + 1, dtype=np.float64)
+    line = np.exp(-axis**2 / (2 * sigma**2))
+    return _normalised(np.outer(line, line))
+
+
+def motion_kernel(length: float, angle: float = 0.0) -> np.ndarray:
+    """A straight camera shake: a 1 px line of `length` px through the centre at `angle` degrees
+    (0 = horizontal), antialiased by splatting many points bilinearly so any angle looks the same."""
+    if not 1 <= length <= 64:
+        raise GandashError(f"motion length must be from 1 to 64 px (got {length}).")
+    radius = math.ceil(length / 2)
+    size = 2 * radius + 1
+    kernel = np.zeros((size, size), np.float64)
+    t = np.linspace(-(length - 1) / 2, (length - 1) / 2, int(length * 8) + 1)
+    theta = math.radians(angle)
+    xs, ys = radius + t * math.cos(theta), radius - t * math.sin(theta)  # image rows grow downwards
+    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
+    fx, fy = xs - x0, ys - y0
+    for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        np.add.at(kernel, (np.clip(y0 + dy, 0, size - 1), np.clip(x0 + dx, 0, size - 1)), weight)
+    return _normalised(kernel)
+
+
+def defocus_kernel(radius: float) -> np.ndarray:
+    """An out-of-focus lens: a uniform disk of `radius` px, its edge pixels weighted by coverage."""
+    if not 0.5 <= radius <= 32:
+        raise GandashError(f"defocus radius must be from 0.5 to 32 px (got {radius}).")
+    half = math.ceil(radius)
+    fine = (np.arange(16) + 0.5) / 16 - 0.5  # 16x16 sub-samples per pixel
+    axis = np.arange(-half, half + 1)
+    ys = (axis[:, None, None, None] + fine[None, None, :, None])
+    xs = (axis[None, :, None, None] + fine[None, None, None, :])
+    coverage = (xs**2 + ys**2 <= radius**2).mean(axis=(2, 3))
+    return _normalised(coverage)
+
+
+def combine(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Two blurs one after the other (e.g. a slightly soft lens plus shake)."""
+    from scipy.signal import convolve2d  # here: scipy.signal takes over a second to import
+
+    return _normalised(convolve2d(first, second, mode="full"))
+
+
+def kernel_for(kind: str, strength: float, angle: float = 0.0) -> np.ndarray:
+    """The page's and the bench's kernels: `strength` is sigma, length or radius in px."""
+    if kind == "gaussian":
+        return gaussian_kernel(strength)
+    if kind == "motion":
+        return motion_kernel(strength, angle)
+    if kind == "defocus":
+        return defocus_kernel(strength)
+    raise GandashError(f"blur kind '{kind}' is unknown; choose one of {', '.join(KINDS)}.")
+
+
+def _uniform(low: float, high: float, generator: torch.Generator | None) -> float:
+    return low + (high - low) * torch.rand((), generator=generator).item()
+
+
+def random_kernel(generator: torch.Generator | None = None) -> np.ndarray:
+    """A kernel drawn from the training mix: Gaussian, motion, defocus, or a soft lens plus one of
+    the others. Drawn from torch's RNG so a resumed run continues with the same kernels."""
+    pick = _uniform(0, 1, generator)
+    if pick < 0.35:
+        return gaussian_kernel(_uniform(*GAUSSIAN_SIGMA, generator))
+    if pick < 0.65:
+        return motion_kernel(round(_uniform(*MOTION_LENGTH, generator)), _uniform(0, 180, generator))
+    if pick < 0.85:
+        return defocus_kernel(_uniform(*DEFOCUS_RADIUS, generator))
+    soft = gaussian_kernel(_uniform(0.5, 1.5, generator))
+    other = (motion_kernel(round(_uniform(3, 15, generator)), _uniform(0, 180, generator))
+             if _uniform(0, 1, generator) < 0.5 else defocus_kernel(_uniform(1.0, 3.0, generator)))
+    return combine(soft, other)
+
+
+def padded(kernel: np.ndarray, size: int = KERNEL_SIZE) -> torch.Tensor:
+    """The kernel centred in a size x size square, so kernels of a batch stack into one tensor."""
+    k = kernel.shape[0]
+    if k > size:
+        raise GandashError(f"a {k} px kernel does not fit in {size} px.")
+    before = (size - k) // 2
+    return torch.from_numpy(np.pad(kernel, ((before, size - k - before),) * 2))
+
+
+def blur(images: torch.Tensor, kernels: torch.Tensor, valid: bool = False) -> torch.Tensor:
+    """Convolve each image of (N, C, H, W) with its own kernel of (N, K, K) (a true convolution).
+
+    valid=True returns only the (H-K+1, W-K+1) centre that saw real pixels (training crops are
+    cut with a margin so no pixel of a pair is made up); otherwise the border is mirrored."""
+    k = kernels.shape[-1]
+    x = images
+    if not valid:
+        h, w = x.shape[-2:]
+        mode = "reflect" if min(h, w) > k // 2 else "replicate"  # reflect needs a pad smaller than the side
+        x = F.pad(x, (k // 2,) * 4, mode=mode)
+    # By FFT: a 25 px kernel as a depthwise conv2d costs 625 multiplies per pixel, the FFT a few dozen.
+    # The product of the transforms is a circular convolution; its last (H-K+1, W-K+1) pixels never
+    # wrap around, and they are exactly the valid convolution.
+    h, w = x.shape[-2:]
+    spread = torch.zeros((len(kernels), 1, h, w), dtype=x.dtype, device=x.device)
+    spread[:, :, :k, :k] = kernels.to(x).unsqueeze(1)
+    out = torch.fft.irfft2(torch.fft.rfft2(x) * torch.fft.rfft2(spread), s=(h, w))
+    return out[..., k - 1:, k - 1:].contiguous()
+
+
+def downsample(sharp: torch.Tensor, factor: int) -> torch.Tensor:
+    """`factor` times smaller by bicubic interpolation with antialiasing (SRGAN's degradation)."""
+    return F.interpolate(sharp, scale_factor=1 / factor, mode="bicubic", antialias=True, align_corners=False)
+
+
+def blur_array(array: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Blur a photo given as HW or HWC (uint8, uint16 or float) and return the same dtype and shape."""
+    planar = array[..., None] if array.ndim == 2 else array
+    x = torch.from_numpy(np.ascontiguousarray(planar.transpose(2, 0, 1), dtype=np.float32))[None]
+    out = blur(x, torch.from_numpy(kernel)[None])[0].numpy().transpose(1, 2, 0)
+    if np.issubdtype(array.dtype, np.integer):
+        out = np.clip(np.rint(out), 0, np.iinfo(array.dtype).max)
+    out = out.astype(array.dtype)
+    return out[..., 0] if array.ndim == 2 else out
+
+
+def add_noise(images: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Sensor noise: Gaussian with standard deviation `sigma` (as a fraction of the full range) on
+    images in [-1, 1]."""
+    noise = torch.randn(images.shape, generator=generator, dtype=images.dtype).to(images.device)
+    return images + noise * (2 * sigma)
+
+
+def jpeg_array(array: np.ndarray, quality: int) -> np.ndarray:
+    """Re-compress a uint8 HWC or HW array as JPEG at `quality` (what phones and web uploads do)."""
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG", quality=int(quality))
+    return np.asarray(Image.open(buffer).convert(Image.fromarray(array).mode))
+
+
+def _to_uint8(images: torch.Tensor) -> np.ndarray:
+    return images.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def degrade(crops: torch.Tensor, size: int, generator: torch.Generator | None = None,
+            noise: float = 0.3, jpeg: float = 0.15) -> tuple[torch.Tensor, torch.Tensor, list[np.ndarray]]:
+    """Training pairs from sharp uint8 crops (N, C, S, S) with S >= size: (blurred, sharp, kernels), the
+    images float in [-1, 1] of (N, C, size, size), the kernels each crop was blurred by. Each crop gets
+    its own random kernel; with probability `noise` sensor noise (sigma up to 0.5% of the range), with
+    probability `jpeg` a JPEG round trip (quality 80-95). Both are mild: a net trained on heavy noise learns to hold back its sharpening."""
+    n, c, s, _ = crops.shape
+    sharp_full = crops.float().div(127.5).sub(1)
+    drawn = [random_kernel(generator) for _ in range(n)]
+    k = max(kernel.shape[0] for kernel in drawn)  # the batch's largest kernel, not KERNEL_SIZE: 3x faster
+    kernels = torch.stack([padded(kernel, k) for kernel in drawn])
+    margin = (s - size) // 2
+    if margin >= k // 2:  # cut from a larger crop: every blurred pixel saw real neighbours
+        start = margin - k // 2
+        window = sharp_full[:, :, start:start + size + k - 1, start:start + size + k - 1]
+        blurred = blur(window, kernels, valid=True)
+    else:
+        blurred = blur(sharp_full, kernels)[:, :, margin:margin + size, margin:margin + size]
+    sharp = sharp_full[:, :, margin:margin + size, margin:margin + size]
+    for i in range(n):
+        if _uniform(0, 1, generator) < noise:
+            blurred[i] = add_noise(blurred[i], _uniform(0.0, 0.005, generator), generator)
+    blurred = blurred.clamp(-1, 1)
+    for i in range(n):
+        if _uniform(0, 1, generator) < jpeg:
+            quality = round(_uniform(80, 95, generator))
+            pixels = _to_uint8(blurred[i:i + 1])[0]
+            pixels = jpeg_array(pixels[..., 0] if c == 1 else pixels, quality)
+            pixels = pixels[..., None] if c == 1 else pixels
+            blurred[i] = torch.from_numpy(pixels.transpose(2, 0, 1).astype(np.float32)).div(127.5).sub(1)
+    # the model sees 8-bit input at test time, so train on quantised input too
+    blurred = torch.round((blurred + 1) * 127.5) / 127.5 - 1
+    return blurred.contiguous(), sharp.contiguous(), drawn

@@ -1,0 +1,61 @@
+"""The blur kernels the estimator can name (GRID): the training mix's families (Gaussian, defocus, straight
+motion) on a grid fine enough that the nearest entry deconvolves almost as well as the true kernel. The
+estimator (restore.kernel_estimate) reads a photo's blur as one of them; the deblurring trainer gives the
+U-Net what the estimator would name (`as_estimated`), so the U-Net learns to live with its misses.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from gandash.data import degrade
+
+# The kernels the estimator can name: the training mix's families on a grid fine enough that the
+# nearest entry deconvolves almost as well as the true kernel (a 15 degree or 2 px miss costs little).
+GRID: tuple[tuple[str, float, float], ...] = (
+    (("none", 0.0, 0.0),)
+    + tuple(("gaussian", float(s), 0.0) for s in np.arange(0.5, 3.01, 0.25))
+    + tuple(("defocus", float(r), 0.0) for r in np.arange(1.0, 4.01, 0.5))
+    + tuple(("motion", float(length), float(angle)) for length in range(3, 22, 2) for angle in range(0, 180, 15)))
+
+
+def kernel_of(entry: tuple[str, float, float]) -> np.ndarray:
+    kind, strength, angle = entry
+    return np.ones((1, 1), np.float32) if kind == "none" else degrade.kernel_for(kind, strength, angle)
+
+
+def describe(entry: tuple[str, float, float]) -> str:
+    kind, strength, angle = entry
+    if kind == "none":
+        return "no blur found"
+    if kind == "gaussian":
+        return f"Gaussian blur, σ {strength:g} px"
+    if kind == "defocus":
+        return f"defocus blur, radius {strength:g} px"
+    return f"motion blur, {strength:g} px at {angle:g}°"
+
+
+@lru_cache(maxsize=1)
+def grid_kernels() -> torch.Tensor:
+    """Every GRID kernel centred in a KERNEL_SIZE square: (len(GRID), K, K)."""
+    return torch.stack([degrade.padded(kernel_of(entry)) for entry in GRID])
+
+
+def nearest(kernel: np.ndarray, rank: int = 0) -> int:
+    """The GRID entry closest to `kernel` (least squares on the centred kernels); rank 1 is the runner-up."""
+    distances = (grid_kernels() - degrade.padded(kernel)).pow(2).sum((1, 2))
+    return int(distances.argsort()[rank])
+
+
+def as_estimated(kernels: list[np.ndarray], generator: torch.Generator | None = None,
+                 miss: float = 0.2) -> torch.Tensor:
+    """What the estimator would name for each true kernel, for training the U-Net that deconvolves with
+    its answer: the nearest GRID kernel, or with probability `miss` the runner-up (its usual mistake).
+    (N, K, K), K the largest of them."""
+    picks = [GRID[nearest(kernel, int(torch.rand((), generator=generator).item() < miss))] for kernel in kernels]
+    chosen = [kernel_of(entry) for entry in picks]
+    size = max(kernel.shape[0] for kernel in chosen)
+    return torch.stack([degrade.padded(kernel, size) for kernel in chosen])

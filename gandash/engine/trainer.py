@@ -1,0 +1,364 @@
+"""One training step: k D steps per G step (Algorithm 1 of Goodfellow et al.), EMA of G, mixed precision
+on CUDA, the fixed-noise sample grids, and the state a checkpoint holds for an exact resume.
+
+engine.loop runs it; engine.paired and engine.trainers subclass it for steps that are not Algorithm 1
+on (z -> G -> D).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch.optim.swa_utils import AveragedModel
+
+from gandash import data
+from gandash.core import device, images
+from gandash.core.config import TrainConfig, lr_factor
+from gandash.core.errors import GandashError
+from gandash.core.paths import atomic_write_bytes
+from gandash.engine import checkpoints, losses, snapshots
+
+GRID_SIZE = 64  # fixed-noise images in each sample grid
+TOY_SAMPLES = 1024
+
+
+class Nets(Protocol):
+    """What a trainer needs of a variant (variants.base.Variant is one): its nets and its kind of data."""
+
+    data_kind: str
+
+    def build(self, config: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module]: ...
+
+
+class Trainer:
+    """Algorithm 1's state and one step of it: the data cursor, G and D with their optimisers, the EMA of
+    G, the fixed noise of the sample grids, and what a checkpoint holds."""
+
+    def __init__(self, config: TrainConfig, run_dir: Path, variant: Nets, dataset: data.Dataset | None = None):
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.variant = variant
+        self.hw = device.pick(config.device, config.mixed_precision, conv_net=self.variant.data_kind == "image")
+        torch.manual_seed(config.seed)
+        self.data = dataset or data.load(config.dataset, config.data_dir, config.image_size or None,
+                                         config.channels or None, seed=config.seed)
+        self._place_data()
+        self.generator, self.discriminator = self.variant.build(config)
+        memory = torch.channels_last if self.hw.channels_last else torch.preserve_format
+        self.generator.to(self.hw.device, memory_format=memory)
+        self.discriminator.to(self.hw.device, memory_format=memory)
+        self.opt_g = make_optimizer(config, self.generator.parameters(), config.lr_g)
+        self.opt_d = make_optimizer(config, self.discriminator.parameters(), config.lr_d)
+        self.ema = (AveragedModel(self.generator, multi_avg_fn=ema_with_warmup(config.ema_decay),
+                                  use_buffers=True) if config.ema_decay else None)
+        self.scaler = torch.amp.GradScaler("cuda") if self.hw.amp_dtype == torch.float16 else None
+        self.step, self.epoch, self.position, self.train_seconds = 0, 0, 0, 0.0
+        self._order: torch.Tensor | None = None
+        self._finite = torch.ones((), dtype=torch.bool, device=self.hw.device)
+        self.fixed_noise, self.fixed_labels = fixed_inputs(config, GRID_SIZE if config.image_size else TOY_SAMPLES,
+                                                           self.hw.device)
+        self.best = checkpoints.BestTracker(self.run_dir)  # reads best.json: a resumed run keeps its best
+
+    # --- data ------------------------------------------------------------------------------
+    def _place_data(self) -> None:
+        """On CUDA keep a small dataset on the GPU (no copies per step) and pin a large one."""
+        if self.hw.type != "cuda":
+            return
+        tensor = self.data.images if self.data.images is not None else self.data.points
+        on_gpu = tensor.numel() * tensor.element_size() < 2 * 1024**3
+        moved = tensor.to(self.hw.device) if on_gpu else tensor.pin_memory()
+        if self.data.images is not None:
+            self.data.images = moved
+        else:
+            self.data.points = moved
+        if self.data.labels is not None and on_gpu:
+            self.data.labels = self.data.labels.to(self.hw.device)
+
+    def _next_index(self) -> torch.Tensor:
+        """The next batch of row indices: a seeded permutation per epoch, so (epoch, position)
+        is all that resume needs to continue the same order."""
+        n, size = len(self.data), self.config.batch_size
+        if n < size:  # tiny datasets: draw with replacement
+            generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.step)
+            return torch.randint(n, (size,), generator=generator)
+        if self.position + size > n:
+            self.epoch, self.position, self._order = self.epoch + 1, 0, None
+        if self._order is None:
+            generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.epoch)
+            self._order = torch.randperm(n, generator=generator)
+        index = self._order[self.position:self.position + size]
+        self.position += size
+        return index
+
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        index = self._next_index()
+        source = self.data.images if self.data.images is not None else self.data.points
+        real = self.data.batch(index.to(source.device), self.hw.device, self.hw.channels_last)
+        labels = None
+        if self.config.num_classes:
+            labels = self.data.labels[index.to(self.data.labels.device)].to(self.hw.device, non_blocking=True)
+        return real, labels
+
+    def noise(self, n: int) -> torch.Tensor:
+        """n rows of z ~ N(0, I); for a mixture of generators stratified so each draws its share."""
+        stratified = getattr(self.generator, "stratified_z", None)
+        if stratified is not None:
+            return stratified(n, self.hw.device)
+        return torch.randn(n, self.config.z_dim, device=self.hw.device)
+
+    # --- one step of Algorithm 1 ---------------------------------------------------------------
+    def _autocast(self):
+        if self.hw.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.hw.type, dtype=self.hw.amp_dtype)
+
+    def _backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, params, measure: bool):
+        optimizer.zero_grad(set_to_none=True)
+        if self.scaler:
+            self.scaler.scale(loss).backward()
+            if measure:
+                self.scaler.unscale_(optimizer)
+        else:
+            loss.backward()
+        norm = grad_norm(params) if measure else None
+        if self.scaler:
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        else:
+            optimizer.step()
+        return norm
+
+    def _d_update(self, measure: bool, keep_fake: bool):
+        """One discriminator update on a fresh real batch and fresh fakes. Returns (loss, real logits,
+        fake logits, grad norm, fakes, labels); the fakes keep their graph when `keep_fake`."""
+        c, G, D = self.config, self.generator, self.discriminator
+        real, labels = self._next_batch()
+        z = self.noise(len(real))
+        with self._autocast():
+            with contextlib.nullcontext() if keep_fake else torch.no_grad():
+                fake = G(z, labels)
+            real_logits = D(real, labels)
+            fake_logits = D(fake.detach(), labels)
+            loss = losses.discriminator_loss(c.loss, real_logits, fake_logits)
+        if c.gp_weight:  # penalties in fp32: second derivatives under fp16 overflow
+            loss = loss + c.gp_weight * losses.gradient_penalty(D, real.float(), fake.float(), labels)
+        if c.r1_weight:
+            loss = loss + 0.5 * c.r1_weight * losses.r1_penalty(D, real.float(), labels)
+        norm = self._backward_step(loss, self.opt_d, D.parameters(), measure)
+        clip_weights(D, c.clip_value)
+        return loss, real_logits, fake_logits, norm, fake, labels
+
+    def _g_update(self, fake: torch.Tensor, labels: torch.Tensor | None, measure: bool):
+        """One generator update through D's judgement of `fake`; counts as a training step."""
+        with self._autocast():
+            fake_logits = self.discriminator(fake, labels)
+            loss = losses.generator_loss(self.config.loss, fake_logits, self.config.g_loss)
+        return loss, fake_logits, self.finish_g_step(loss, measure)
+
+    def finish_g_step(self, loss: torch.Tensor, measure: bool) -> float | None:
+        """Every variant's G update ends alike: backward and step, the EMA follows, the step counts."""
+        norm = self._backward_step(loss, self.opt_g, self.generator.parameters(), measure)
+        if self.ema is not None:
+            self.ema.update_parameters(self.generator)
+        self.step += 1
+        return norm
+
+    def apply_lr_schedule(self) -> None:
+        """Set both learning rates for where the run is in its budget (config.lr_schedule)."""
+        factor = lr_factor(self.config, self.step, self.train_seconds)
+        for optimizer, base in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
+            for group in optimizer.param_groups:
+                group["lr"] = base * factor
+
+    def train_step(self, measure: bool = False) -> dict[str, float] | None:
+        """k discriminator steps, then one generator step. The last D step's fakes are reused for
+        the G step (one G forward per iteration, as in pytorch/examples' DCGAN)."""
+        k = self.config.d_steps
+        for index in range(k):
+            last = index == k - 1
+            loss_d, real_logits, fake_logits, norm_d, fake, labels = self._d_update(measure and last, keep_fake=last)
+        loss_g, fake_logits_g, norm_g = self._g_update(fake, labels, measure)
+        self._finite &= torch.isfinite(loss_d.detach()) & torch.isfinite(loss_g.detach())
+        if not measure:
+            return None
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_x": mean_prob(real_logits),
+                "d_g_z1": mean_prob(fake_logits), "d_g_z2": mean_prob(fake_logits_g),
+                "grad_norm_d": norm_d, "grad_norm_g": norm_g}
+
+    # --- step-by-step mode: one line of Algorithm 1 at a time ---------------------------------
+    def single_d_step(self) -> dict[str, float]:
+        loss, real_logits, fake_logits, norm, _, _ = self._d_update(measure=True, keep_fake=False)
+        self._finite &= torch.isfinite(loss.detach())
+        return {"loss_d": loss.item(), "d_x": mean_prob(real_logits), "d_g_z1": mean_prob(fake_logits),
+                "grad_norm_d": norm}
+
+    def single_g_step(self) -> dict[str, float]:
+        """A generator step on fresh noise (Algorithm 1 samples a new minibatch of z for G)."""
+        labels = self._next_batch()[1]
+        z = self.noise(self.config.batch_size)
+        with self._autocast():
+            fake = self.generator(z, labels)
+        loss, fake_logits, norm = self._g_update(fake, labels, measure=True)
+        self._finite &= torch.isfinite(loss.detach())
+        return {"loss_g": loss.item(), "d_g_z2": mean_prob(fake_logits), "grad_norm_g": norm}
+
+    def is_finite(self) -> bool:
+        return bool(self._finite.item())
+
+    # --- samples ---------------------------------------------------------------------------
+    def sampling_generator(self) -> torch.nn.Module:
+        return self.ema.module if self.ema is not None else self.generator
+
+    @contextlib.contextmanager
+    def sampling_mode(self) -> Iterator[torch.nn.Module]:
+        """The generator samples are drawn from (the EMA one when kept), in eval mode while inside."""
+        generator = self.sampling_generator()
+        was_training = generator.training
+        generator.eval()
+        try:
+            with torch.no_grad():
+                yield generator
+        finally:
+            generator.train(was_training)
+
+    def sample_path(self) -> Path:
+        folder = self.run_dir / "samples"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"step_{self.step:08d}.png"
+
+    def write_grid(self, pictures: torch.Tensor, nrow: int) -> Path:
+        """This step's sample grid of (N, C, H, W) pictures in [-1, 1], written atomically."""
+        path = self.sample_path()
+        atomic_write_bytes(path, images.grid_png(pictures.float(), nrow=nrow))
+        return path
+
+    def save_samples(self) -> Path:
+        """The fixed-noise grid (images) or point cloud (toy) of this step, as PNG (+ npz for points)."""
+        with self.sampling_mode() as G:
+            out = G(self.fixed_noise, self.fixed_labels).float()
+            if self.variant.data_kind != "points":
+                return self.write_grid(out, nrow=8)
+            manifold = snapshots.manifold(G, self.config.z_dim, self.hw.device)
+        path = self.sample_path()
+        points = out.cpu().numpy()
+        real = self.data.points[:TOY_SAMPLES].cpu().numpy()
+        extent = float(np.abs(real).max()) * 1.4
+        buffer = io.BytesIO()
+        np.savez(buffer, points=points, real=real, extent=extent, manifold=manifold,
+                 surface=snapshots.decision_surface(self.discriminator, extent, self.hw.device))
+        atomic_write_bytes(path.with_suffix(".npz"), buffer.getvalue())
+        images.save_png(path, images.scatter_png(points, real, extent=extent))
+        return path
+
+    # --- checkpoints -----------------------------------------------------------------------
+    def state(self) -> dict:
+        rng = {"torch": torch.get_rng_state()}
+        if self.hw.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {
+            "config": asdict(self.config),
+            "generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "ema": self.ema.module.state_dict() if self.ema is not None else None,
+            "ema_count": int(self.ema.n_averaged) if self.ema is not None else 0,
+            "scaler": self.scaler.state_dict() if self.scaler else None,
+            "rng": rng, "epoch": self.epoch, "position": self.position,
+            "train_seconds": self.train_seconds,
+        }
+
+    def note_quality(self, values: dict) -> None:
+        """Watch the evaluations: the checkpoint after a best-so-far one is kept as the best."""
+        self.best.offer(self.step, values)
+
+    def save_checkpoint(self) -> Path:
+        return checkpoints.save(self.run_dir, self.step, self.state(), self.config.keep_checkpoints,
+                                best=self.best.take())
+
+    def start_from(self, weights: dict) -> None:
+        """Fine-tuning: G (and its EMA) begin as trained weights; D and the optimisers start afresh."""
+        try:
+            self.generator.load_state_dict(weights)
+        except RuntimeError as exc:
+            raise GandashError(f"the weights of init_from {self.config.init_from} do not fit this run's generator "
+                               f"(another width or shape? {str(exc).splitlines()[0]})") from None
+        if self.ema is not None:
+            self.ema.module.load_state_dict(weights)
+
+    def load_state(self, state: dict) -> None:
+        if state["config"].get("variant") != self.config.variant:
+            raise GandashError(f"the checkpoint is of variant '{state['config'].get('variant')}', "
+                               f"not '{self.config.variant}'.")
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema.module.load_state_dict(state["ema"])
+            self.ema.n_averaged.fill_(state["ema_count"])
+        if self.scaler and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if self.hw.type == "cuda" and "cuda" in state["rng"]:
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self.step, self.epoch, self.position = state["step"], state["epoch"], state["position"]
+        self.train_seconds = state["train_seconds"]
+        self._order = None
+
+
+def ema_with_warmup(decay: float):
+    """EMA of G's weights whose decay grows as min(decay, (1 + n) / (10 + n)) over the first updates.
+    A plain 0.999 EMA still holds 0.999^2000 = 14% of the random initial weights after 2000 steps,
+    and a short CPU run's samples came out as blurry averages; the warm-up forgets the start."""
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged) -> None:
+        n = float(num_averaged)
+        weight = 1.0 - min(decay, (1.0 + n) / (10.0 + n))
+        floats = [(a, c) for a, c in zip(averaged, current) if a.is_floating_point()]
+        if floats:
+            torch._foreach_lerp_([a for a, _ in floats], [c for _, c in floats], weight)
+        for a, c in zip(averaged, current):  # counters such as BatchNorm's num_batches_tracked
+            if not a.is_floating_point():
+                a.copy_(c)
+    return update
+
+
+def fixed_inputs(config: TrainConfig, count: int, where: torch.device):
+    """The same noise (and labels: each class in turn) for every sample grid of a run, drawn from
+    its own generator so it does not disturb the training RNG."""
+    generator = torch.Generator().manual_seed(config.seed + 12345)
+    noise = torch.randn(count, config.z_dim, generator=generator).to(where)
+    labels = torch.arange(count) % config.num_classes if config.num_classes else None
+    return noise, (labels.to(where) if labels is not None else None)
+
+
+def make_optimizer(config: TrainConfig, params, lr: float) -> torch.optim.Optimizer:
+    """Adam (the DCGAN recipe), or RMSProp for the original WGAN, whose authors saw momentum make the
+    clipped critic unstable."""
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=(config.beta1, config.beta2))
+
+
+@torch.no_grad()
+def clip_weights(discriminator: torch.nn.Module, value: float) -> None:
+    """The original WGAN's crude Lipschitz bound: every critic weight into [-value, value] (0 = off)."""
+    if value:
+        for parameter in discriminator.parameters():
+            parameter.clamp_(-value, value)
+
+
+def mean_prob(logits: torch.Tensor) -> float:
+    return torch.sigmoid(logits.detach().float()).mean().item()
+
+
+def grad_norm(params) -> float:
+    grads = [p.grad for p in params if p.grad is not None]
+    return float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
+
+

@@ -1,0 +1,230 @@
+"""Restoring a blurry photo of any size with a trained deblurring generator, and classical baselines.
+
+`restore` runs the generator over overlapping tiles with blended seams (gandash.tiling), in memory
+that does not grow with the photo beyond the photo itself. Photos come in through `read_photo`
+(gandash.photo: EXIF orientation, alpha, 8 and 16 bits, gray) and go out through `photo.encode`:
+same size, same depth, alpha untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gandash.core import paths
+from gandash.core.errors import GandashError
+from gandash.nets.deblur import MULTIPLE, DeblurUNet
+from gandash.restore import kernel_estimate, tiling
+from gandash.restore import photo as photos
+from gandash.restore.photo import Photo
+from gandash.restore.poses import POSES, posed, unposed
+from gandash.variants import loading
+
+BUNDLED = paths.WEIGHTS / "deblur.pt"
+TRAIN_COMMAND = ("python -m gandash train --variant deblur --dataset blurred:photos --max-steps 20000 --set "
+                 "loss_margin=0, then the same with --max-steps 30000 --set init_from=RUN1 --set lr_g=3e-4 --set "
+                 "lr_d=6e-5, then python bench/deblur.py --export RUN2 (the README has the steps)")
+MAX_PIXELS = 50_000_000  # about a minute on a 2-core CPU; larger photos are refused with this number
+LIMITS = photos.Limits(MAX_PIXELS, 16, "deblur")
+VARIANTS = ("deblur", "deblur-seed")  # the runs that restore blur; srgan and discogan do other jobs
+TILE = 1024  # larger tiles waste less on context: 1.27x the pixels at 1024, 1.6x at 512
+CONTEXT = 48  # pixels of real surroundings each tile sees beyond the part that is kept
+OVERLAP = 32  # kept parts of neighbouring tiles overlap by this much and are cross-faded
+# Self-ensemble (EDSR's "+", Lim et al. 2017): restore the photo in several POSES and average them
+ENSEMBLE_BUDGET = 16_000_000  # poses x pixels: a 2 MP photo is read in 8 poses, a 12 MP one in 1
+
+
+def read_photo(source: Path | bytes, name: str = "") -> Photo:
+    """A photo to deblur (at most MAX_PIXELS, at least 16 px a side); bad input raises GandashError."""
+    return photos.read(source, name, LIMITS)
+
+
+# --- the model --------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def bundled_model() -> torch.nn.Module:
+    """The bundled U-Net (a plain state dict, loaded with weights_only=True); its width is read from
+    the weights so retrained weights of another width load too."""
+    if not BUNDLED.is_file():
+        raise GandashError(f"the bundled deblurring weights ({BUNDLED}) are missing; recreate them with: "
+                           f"{TRAIN_COMMAND}.")
+    state = torch.load(BUNDLED, map_location="cpu", weights_only=True)
+    generator = DeblurUNet(3, state["head.1.weight"].shape[0])
+    generator.load_state_dict(state)
+    return generator.eval()
+
+
+def load_model(model: str | None = None) -> tuple[torch.nn.Module, str]:
+    """(generator, a label for people): the bundled model, or the newest checkpoint of a deblur run."""
+    if model in (None, "", "bundled"):
+        return bundled_model(), "bundled U-Net"
+    return load_run(model, VARIANTS, "deblur", "or leave --model out for the bundled U-Net")
+
+
+# what to use instead, for a run of a variant that does another job
+OTHER_TOOL = {"srgan": "upscale", "deblur": "deblur", "deblur-seed": "deblur"}
+
+
+def load_run(model: str, allowed: tuple[str, ...], verb: str, default_hint: str) -> tuple[torch.nn.Module, str]:
+    """(generator, label) of run `model`'s newest checkpoint (EMA weights when kept), if the run is of
+    one of the `allowed` variants; otherwise a GandashError saying what the run is and what to use."""
+    from gandash import variants
+    from gandash.core import paths
+    from gandash.core.config import TrainConfig
+
+    run_dir = paths.run_dir(model)
+    if not (run_dir / "config.json").is_file():
+        raise GandashError(f"there is no run '{model}' (see `python -m gandash runs`).")
+    variant = TrainConfig.load(run_dir / "config.json").variant
+    if variant not in allowed:
+        kind = variants.REGISTRY[variant].title if variant in variants.REGISTRY else "unknown variant"
+        tool = OTHER_TOOL.get(variant)
+        elsewhere = f" It works with `python -m gandash {tool} IN --out OUT --model {model}`." if tool else ""
+        raise GandashError(f"run '{model}' is a run of {variant} ({kind}), which does not {verb}.{elsewhere} "
+                           f"To {verb}, pick a run of {' or '.join(allowed)}, {default_hint}.")
+    generator, config, step = loading.load_generator(run_dir, ema=True)
+    return generator, f"{config.variant} run {model} (step {step})"
+
+
+def runs_of(store, allowed: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(run id, label) of every run of the `allowed` variants with a checkpoint, newest first."""
+    from gandash.engine import checkpoints
+
+    return [(run["id"], f"{run['name'] or run['id']} ({run['variant']}, step {run['step']})")
+            for run in store.runs()
+            if run["variant"] in allowed and checkpoints.listing(Path(run["run_dir"]))]
+
+
+def trained_models(store) -> list[tuple[str, str]]:
+    """(run id, label) of every deblur and deblur-seed run with a checkpoint, newest first: srgan and
+    discogan runs are image-to-image too, but give wrong pictures here."""
+    return runs_of(store, VARIANTS)
+
+
+# --- tiled restoration ------------------------------------------------------------------------
+
+def model_channels(generator: torch.nn.Module) -> int:
+    """The colour channels a generator takes (1 or 3)."""
+    if isinstance(generator, DeblurUNet):  # its first conv sees the input and its Wiener estimates
+        return generator.channels
+    return next(m for m in generator.modules() if isinstance(m, torch.nn.Conv2d)).in_channels
+
+
+def needs_kernel(generator: torch.nn.Module) -> bool:
+    """Whether the generator deconvolves with a kernel (the U-Net) or guesses on its own (the seed's net)."""
+    return isinstance(generator, DeblurUNet)
+
+
+def poses_for(pixels: int) -> int:
+    """How many POSES to average for a photo of `pixels`: as many as fit ENSEMBLE_BUDGET, at least one.
+    Held-out photos (bench/deblur.py): 8 poses add 0.06 dB PSNR to one, for 8x the time."""
+    return next(n for n in (8, 4, 2, 1) if n * pixels <= ENSEMBLE_BUDGET or n == 1)
+
+
+def run_posed(generator: torch.nn.Module, window: np.ndarray, kernel: np.ndarray | None, poses: int) -> np.ndarray:
+    """The mean of run_net over the first `poses` POSES of the window (and of its kernel, which turns with it)."""
+    total = None
+    for pose in POSES[:poses]:
+        posed_kernel = None if kernel is None else posed(kernel, pose)
+        out = unposed(run_net(generator, posed(window, pose), posed_kernel), pose)
+        total = out.copy() if total is None else total + out
+    return total / poses
+
+
+@torch.no_grad()
+def run_net(generator: torch.nn.Module, window: np.ndarray, kernel: np.ndarray | None = None) -> np.ndarray:
+    """The generator on one (h, w, C) window in [0, 1], C being 1 or 3, given the photo's blur kernel. A
+    one-channel model sees each channel alone (one after another: a third of the activations' memory);
+    a colour model sees a gray photo as three equal channels and gives back their mean."""
+    x = torch.from_numpy(np.ascontiguousarray(window.transpose(2, 0, 1))).mul(2).sub(1)[None]  # (1, C, h, w)
+    conditions = () if kernel is None else (torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float32))[None],)
+    wanted = model_channels(generator)
+    if wanted == 1:
+        y = torch.cat([generator(x[:, c:c + 1], *conditions).float() for c in range(x.shape[1])], 1)
+    else:
+        y = generator(x.repeat(1, wanted, 1, 1) if x.shape[1] == 1 else x, *conditions).float()
+        y = y.mean(1, keepdim=True) if x.shape[1] == 1 else y
+    return y.clamp(-1, 1)[0].add(1).div(2).numpy().transpose(1, 2, 0)
+
+
+def restore(pixels: np.ndarray, generator: torch.nn.Module, tile: int = TILE,
+            progress: Callable[[float], None] | None = None, kernel: np.ndarray | None = None,
+            poses: int | None = None) -> np.ndarray:
+    """Deblur (H, W, C) pixels (uint8, uint16, or float in [0, 1]) tile by tile; returns the same shape
+    and dtype (float32 for float). The U-Net deconvolves with `kernel`, by default the one estimated
+    from the whole photo (each tile sees too little of it to tell); when no blur is found the photo
+    comes back as it was. Every tile start (and CONTEXT) is a multiple of the net's total stride, so
+    each tile sees the same pixel grid phase as a single pass would: a U-Net with strided levels is
+    only shift-equivariant for such shifts. `poses`: how many POSES to average (default: poses_for)."""
+    if tile < 64:
+        raise GandashError(f"the tile size must be at least 64 pixels (got {tile}).")
+    tile -= tile % MULTIPLE
+    if needs_kernel(generator):
+        kernel = kernel_estimate.estimate(pixels).kernel if kernel is None else kernel
+        if kernel.shape == (1, 1):
+            return pixels.copy() if np.issubdtype(pixels.dtype, np.integer) else pixels.astype(np.float32)
+    poses = poses_for(pixels.shape[0] * pixels.shape[1]) if poses is None else poses
+    if not 1 <= poses <= len(POSES):
+        raise GandashError(f"poses must be from 1 to {len(POSES)} (got {poses}).")
+    return tiling.run(pixels, lambda window: run_posed(generator, window, kernel, poses), tile, CONTEXT, OVERLAP,
+                      multiple=MULTIPLE, progress=progress)
+
+
+def deblur_photo(photo: Photo, generator: torch.nn.Module, tile: int = TILE,
+                 progress: Callable[[float], None] | None = None, kernel: np.ndarray | None = None) -> Photo:
+    """The restored photo: same size, depth and alpha; a gray photo stays gray."""
+    return replace(photo, pixels=restore(photo.pixels, generator, tile, progress, kernel))
+
+# --- classical baselines (scikit-image) -------------------------------------------------------
+
+def unsharp(pixels: np.ndarray, radius: float = 2.0, amount: float = 1.0) -> np.ndarray:
+    """Unsharp masking: add back `amount` times the difference from a Gaussian blur of `radius`."""
+    from skimage.filters import unsharp_mask
+
+    # one channel at a time: scikit-image 0.26's channel_axis=-1 path returns garbage for 2 of 3 channels
+    channels = [unsharp_mask(pixels[..., c].astype(np.float64), radius=radius, amount=amount)
+                for c in range(pixels.shape[2])]
+    return np.stack(channels, axis=2).astype(np.float32)
+
+
+def _per_channel(pixels: np.ndarray, kernel: np.ndarray, method) -> np.ndarray:
+    """Apply a 2D deconvolution to each channel of a mirror-padded copy: without the padding the
+    FFT's wrap-around rings at the borders."""
+    pad = kernel.shape[0]
+    padded = np.pad(pixels, ((pad, pad), (pad, pad), (0, 0)), mode="reflect" if min(pixels.shape[:2]) > pad
+                    else "symmetric")
+    out = np.stack([method(padded[..., c].astype(np.float64), kernel) for c in range(pixels.shape[2])], axis=2)
+    return np.clip(out[pad:-pad, pad:-pad], 0, 1).astype(np.float32)
+
+
+def wiener(pixels: np.ndarray, kernel: np.ndarray, balance: float = 0.02) -> np.ndarray:
+    """Wiener deconvolution with the known kernel; `balance` trades sharpness against noise."""
+    from skimage.restoration import wiener as skimage_wiener
+
+    return _per_channel(pixels, kernel, lambda x, k: skimage_wiener(x, k, balance, clip=False))
+
+
+def richardson_lucy(pixels: np.ndarray, kernel: np.ndarray, iterations: int = 20) -> np.ndarray:
+    """Richardson-Lucy deconvolution with the known kernel (iterative, positivity preserving)."""
+    from skimage.restoration import richardson_lucy as skimage_rl
+
+    return _per_channel(pixels, kernel, lambda x, k: skimage_rl(x, k, num_iter=iterations, clip=False))
+
+
+def scores(reference: np.ndarray, candidates: dict[str, np.ndarray]) -> list[dict]:
+    """PSNR (dB) and SSIM of each candidate against the sharp reference (scikit-image's metrics); 8-bit,
+    16-bit or float [0, 1] pixels."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    reference, rows = photos.to_float(reference), []
+    for name, pixels in candidates.items():
+        x = np.clip(photos.to_float(pixels), 0, 1)
+        rows.append({"method": name,
+                     "PSNR (dB)": float(peak_signal_noise_ratio(reference, x, data_range=1.0)),
+                     "SSIM": float(structural_similarity(reference, x, data_range=1.0, channel_axis=-1))})
+    return rows

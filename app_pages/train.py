@@ -6,7 +6,7 @@ from gandash import data, variants
 from gandash.core import config as cfg
 from gandash.core.errors import GandashError
 from gandash.data import uploads
-from gandash.runs import jobs
+from gandash.runs import history, jobs
 from gandash.ui import common, train_form
 from gandash.variants import configure, estimate
 from gandash.variants import settings as variant_settings
@@ -199,10 +199,14 @@ except GandashError as exc:
 
 @st.cache_data(show_spinner="Timing a training step on this device…", ttl=600)
 def _step_seconds(config_json: str) -> tuple[float, str]:
-    return estimate.seconds_per_step(cfg.TrainConfig.from_dict(json.loads(config_json)), store)
+    config = cfg.TrainConfig.from_dict(json.loads(config_json))
+    measured = history.step_seconds(config, store)
+    if measured is not None:
+        return measured, "earlier runs of this shape on this machine"
+    return estimate.by_timing(config), "a quick timing of two steps"
 
 
-if config is not None and variant.trainer is None:  # the estimate times Algorithm 1's step, not a paired one
+if config is not None:
     seconds, source = _step_seconds(config.to_json())
     total = config.total_steps
     text = f"≈ **{seconds * 1000:.0f} ms per step** on {config.device if config.device != 'auto' else 'this device'}"

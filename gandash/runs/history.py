@@ -4,10 +4,12 @@ a page refresh costs only the rows that are new, and the smoothing people expect
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from gandash.core.config import TrainConfig
 from gandash.runs.store import Store
 
 
@@ -66,3 +68,18 @@ def debiased_ema(values: list[float], weight: float) -> list[float]:
         last = last * weight + (1 - weight) * value
         smoothed.append(last / (1 - weight**count))
     return smoothed
+
+
+SHAPE_KEYS = ("variant", "image_size", "channels", "width", "extra_convs", "z_dim", "batch_size", "d_steps", "device")
+
+
+def step_seconds(config: TrainConfig, store: Store) -> float | None:
+    """Median seconds per step of this machine's finished runs of the same shape, from their images/s
+    (None without any): what a step will really take here, evaluation and logging included."""
+    rates = []
+    for run in store.runs(("completed", "stopped")):
+        if all(run["config"].get(key) == getattr(config, key) for key in SHAPE_KEYS):
+            rates += [value for _, _, value, _ in store.metrics(run["id"], names=("images_per_sec",))][-20:]
+    if not rates:
+        return None
+    return config.batch_size * config.d_steps / statistics.median(rates)

@@ -7,19 +7,21 @@ from gandash.ui import common, sidebar
 
 st.set_page_config(page_title="gandash", page_icon="🌀", layout="wide")
 
-navigation = st.navigation({
-    "gandash": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
-    "Train and watch": [
-        st.Page("app_pages/train.py", title="Train", icon=":material/play_circle:", url_path="train"),
-        st.Page("app_pages/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"),
-        st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
-    ],
-    "Explore": [
-        st.Page("app_pages/latent.py", title="Latent space", icon=":material/gesture:", url_path="latent"),
-        st.Page("app_pages/gallery.py", title="Gallery", icon=":material/collections:", url_path="gallery"),
-    ],
-    "Use models": [st.Page("app_pages/deblur.py", title="Deblur", icon=":material/deblur:", url_path="deblur")],
-})
+navigation = st.navigation(
+    {
+        "gandash": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
+        "Train and watch": [
+            st.Page("app_pages/train.py", title="Train", icon=":material/play_circle:", url_path="train"),
+            st.Page("app_pages/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"),
+            st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+        ],
+        "Explore": [
+            st.Page("app_pages/latent.py", title="Latent space", icon=":material/gesture:", url_path="latent"),
+            st.Page("app_pages/gallery.py", title="Gallery", icon=":material/collections:", url_path="gallery"),
+        ],
+        "Use models": [st.Page("app_pages/deblur.py", title="Deblur", icon=":material/deblur:", url_path="deblur")],
+    }
+)
 with st.sidebar:
     sidebar.jobs_panel()
 try:

@@ -14,8 +14,13 @@ if len(runs) < 2:
     st.stop()
 
 labels = {run["id"]: f"{run['name'] or run['id']} ({run['variant']}, {run['status']})" for run in runs}
-chosen = st.multiselect("Runs (2 to 6)", list(labels), format_func=labels.get, max_selections=6,
-                        **common.keep("compare-runs", [run["id"] for run in runs[:2]], allowed=labels))
+chosen = st.multiselect(
+    "Runs (2 to 6)",
+    list(labels),
+    format_func=labels.get,
+    max_selections=6,
+    **common.keep("compare-runs", [run["id"] for run in runs[:2]], allowed=labels),
+)
 left, middle, _ = st.columns([2, 2, 4])
 x_axis = left.radio("x axis", ["step", "wall time"], horizontal=True, **common.keep("x-axis", "step"))
 smoothing = middle.slider("Smoothing", 0.0, 0.99, step=0.01, **common.keep("smoothing", 0.6))
@@ -29,8 +34,14 @@ if len(chosen) < 2:
 histories = [(run_id, run_view.history(run_id, store)) for run_id in chosen]
 columns = st.columns(2)
 for index, name in enumerate(("loss_d", "loss_g", "d_x", "d_g_z1", "grad_norm_g", "images_per_sec")):
-    figure = charts.metric_figure(histories, (name,), charts.LABELS[name], smoothing,
-                                  "step" if x_axis == "step" else "time", log_y=name.startswith("grad"))
+    figure = charts.metric_figure(
+        histories,
+        (name,),
+        charts.LABELS[name],
+        smoothing,
+        "step" if x_axis == "step" else "time",
+        log_y=name.startswith("grad"),
+    )
     columns[index % 2].plotly_chart(figure, key=f"compare-{name}", config={"displaylogo": False})
 
 st.subheader("Latest samples")

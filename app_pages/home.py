@@ -12,7 +12,8 @@ st.markdown(
     "gandash is a place to learn how **Generative Adversarial Networks** work by training them. "
     "A generator learns to make samples that a discriminator cannot tell from real data, and here you can "
     "watch that contest live: losses, D(x) and D(G(z)), samples as they improve. "
-    "Everything runs on this machine, offline, on its GPU when it has one and on the CPU in minutes when not.")
+    "Everything runs on this machine, offline, on its GPU when it has one and on the CPU in minutes when not."
+)
 
 store = common.store()
 runs = store.runs()
@@ -25,12 +26,15 @@ middle.metric("Datasets here", len(present), help=", ".join(present))
 right.metric("Runs", len(runs), help=f"{sum(r['status'] == 'running' for r in runs)} running")
 
 st.subheader("Start in one click")
-st.write("A tiny GAN learns 8 Gaussian blobs on a ring in about two minutes on a CPU. "
-         "Watch the generated points find the modes one by one.")
+st.write(
+    "A tiny GAN learns 8 Gaussian blobs on a ring in about two minutes on a CPU. "
+    "Watch the generated points find the modes one by one."
+)
 if st.button("Train a toy GAN on the ring", type="primary", icon=":material/rocket_launch:"):
     try:
-        run_id = jobs.create(configure.make_config("toy", "ring", max_steps=None, max_minutes=2.0,
-                                                name="first toy GAN"), store)
+        run_id = jobs.create(
+            configure.make_config("toy", "ring", max_steps=None, max_minutes=2.0, name="first toy GAN"), store
+        )
     except GandashError as exc:
         st.error(str(exc))
     else:
@@ -39,12 +43,13 @@ if st.button("Train a toy GAN on the ring", type="primary", icon=":material/rock
 
 st.subheader("Where to go")
 for page, label, icon in (
-        ("app_pages/train.py", "Train a GAN: pick a variant, a dataset and its settings", "▶️"),
-        ("app_pages/runs.py", "Runs: watch curves and samples live, step through Algorithm 1, stop, resume", "📈"),
-        ("app_pages/compare.py", "Compare: overlay the curves of 2-6 runs, their samples side by side", "⚖️"),
-        ("app_pages/latent.py", "Latent space: walk between seeds, grids, directions and vector arithmetic", "🧭"),
-        ("app_pages/gallery.py", "Gallery: every GAN variant, its paper, objective, nets and demo samples", "🖼️"),
-        ("app_pages/deblur.py", "Deblur: restore a blurry photo with a GAN, beside classical methods", "🔍")):
+    ("app_pages/train.py", "Train a GAN: pick a variant, a dataset and its settings", "▶️"),
+    ("app_pages/runs.py", "Runs: watch curves and samples live, step through Algorithm 1, stop, resume", "📈"),
+    ("app_pages/compare.py", "Compare: overlay the curves of 2-6 runs, their samples side by side", "⚖️"),
+    ("app_pages/latent.py", "Latent space: walk between seeds, grids, directions and vector arithmetic", "🧭"),
+    ("app_pages/gallery.py", "Gallery: every GAN variant, its paper, objective, nets and demo samples", "🖼️"),
+    ("app_pages/deblur.py", "Deblur: restore a blurry photo with a GAN, beside classical methods", "🔍"),
+):
     st.page_link(page, label=label, icon=icon)
 missing = [row for row in datasets if not row["present"]]
 if missing:

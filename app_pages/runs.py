@@ -52,25 +52,41 @@ active = run["status"] in ACTIVE + ("queued",)
 def status_line() -> None:
     current = store.run(run_id) or run
     run_view.status_header(current)
-    if active and (current["status"] not in ACTIVE + ("queued",)
-                   or bool(current["phase"].get("paused")) != bool(run["phase"].get("paused"))):
+    if active and (
+        current["status"] not in ACTIVE + ("queued",)
+        or bool(current["phase"].get("paused")) != bool(run["phase"].get("paused"))
+    ):
         st.rerun()  # ended, paused or resumed: redraw the page (buttons, stepper, refresh timers)
 
 
 status_line()
 if folder_gone:
-    st.error(f"This run's folder is gone: `{run['run_dir']}` was deleted outside gandash. Its metrics and "
-             "events are still in the store, but its samples and checkpoints went with the folder, so it "
-             "cannot be resumed or rolled back. Delete the run to tidy up.")
+    st.error(
+        f"This run's folder is gone: `{run['run_dir']}` was deleted outside gandash. Its metrics and "
+        "events are still in the store, but its samples and checkpoints went with the folder, so it "
+        "cannot be resumed or rolled back. Delete the run to tidy up."
+    )
 
 buttons = st.columns(5)
 common.show_job_error()
-buttons[0].button("Stop", icon=":material/stop:", disabled=run["status"] not in ACTIVE + ("queued",),
-                  on_click=common.stop_job, args=(run_id,), key=f"stop-page-{run_id}",
-                  help="The worker finishes its step, writes a checkpoint and exits.")
-buttons[1].button("Resume", icon=":material/play_arrow:", disabled=run["status"] not in RESUMABLE
-                  or run["status"] == "completed" or folder_gone, on_click=common.resume_job, args=(run_id,),
-                  key=f"resume-page-{run_id}", help="Continue from the last checkpoint.")
+buttons[0].button(
+    "Stop",
+    icon=":material/stop:",
+    disabled=run["status"] not in ACTIVE + ("queued",),
+    on_click=common.stop_job,
+    args=(run_id,),
+    key=f"stop-page-{run_id}",
+    help="The worker finishes its step, writes a checkpoint and exits.",
+)
+buttons[1].button(
+    "Resume",
+    icon=":material/play_arrow:",
+    disabled=run["status"] not in RESUMABLE or run["status"] == "completed" or folder_gone,
+    on_click=common.resume_job,
+    args=(run_id,),
+    key=f"resume-page-{run_id}",
+    help="Continue from the last checkpoint.",
+)
 try:
     if buttons[2].button("Duplicate with changes", icon=":material/content_copy:"):
         st.session_state["prefill"] = dict(run["config"])
@@ -83,17 +99,27 @@ except GandashError as exc:
     common.show_error(exc)
 
 settings = st.columns([3, 2, 3, 2])
-smoothing = settings[0].slider("Smoothing", 0.0, 0.99, step=0.01, **common.keep("smoothing", 0.6),
-                               help="Debiased exponential moving average; the raw values stay faint behind.")
+smoothing = settings[0].slider(
+    "Smoothing",
+    0.0,
+    0.99,
+    step=0.01,
+    **common.keep("smoothing", 0.6),
+    help="Debiased exponential moving average; the raw values stay faint behind.",
+)
 settings[0].caption(common.smoothing_window(smoothing, run["config"].get("log_every")))
 x_axis = settings[1].radio("x axis", ["step", "wall time"], horizontal=True, **common.keep("x-axis", "step"))
-refresh = settings[2].radio("Charts refresh", common.CHART_REFRESH, horizontal=True,
-                            format_func=lambda seconds: f"{seconds} s" if seconds else "off",
-                            **common.keep("chart-refresh", 10, allowed=common.CHART_REFRESH),
-                            help="How often the charts, samples and events redraw while the job trains. "
-                                 "The browser redrawing charts takes CPU from training on the same machine: "
-                                 "a watched DCGAN job trained about 2% slower with every 10 s, 7% with every 3 s (bench/monitor_overhead.py). "
-                                 "The status line above stays live either way.")
+refresh = settings[2].radio(
+    "Charts refresh",
+    common.CHART_REFRESH,
+    horizontal=True,
+    format_func=lambda seconds: f"{seconds} s" if seconds else "off",
+    **common.keep("chart-refresh", 10, allowed=common.CHART_REFRESH),
+    help="How often the charts, samples and events redraw while the job trains. "
+    "The browser redrawing charts takes CPU from training on the same machine: "
+    "a watched DCGAN job trained about 2% slower with every 10 s, 7% with every 3 s (bench/monitor_overhead.py). "
+    "The status line above stays live either way.",
+)
 
 
 # The browser redrawing plotly charts is most of what a watched job loses (bench/monitor_overhead.py).

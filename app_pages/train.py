@@ -41,41 +41,57 @@ if prefill and not prefill.get("_applied"):
 
 names = list(variants.REGISTRY)
 st.session_state.setdefault("variant", "dcgan")
-variant_name = st.selectbox("Variant", names, key="variant",
-                            format_func=lambda n: f"{variants.REGISTRY[n].title}  ({n})")
+variant_name = st.selectbox(
+    "Variant", names, key="variant", format_func=lambda n: f"{variants.REGISTRY[n].title}  ({n})"
+)
 variant = variants.REGISTRY[variant_name]
 st.caption(f"{variant.description}  \n*{variant.paper}*")
 
 rows = [row for row in data.describe_all() if row["kind"] == variant.data_kind]
 if variant.conditional:
-    rows = [row for row in rows if row["name"] in data.CATALOGUE and data.CATALOGUE[row["name"]].num_classes
-            or row["name"] == "folder:"]
+    rows = [
+        row
+        for row in rows
+        if row["name"] in data.CATALOGUE and data.CATALOGUE[row["name"]].num_classes or row["name"] == "folder:"
+    ]
 options = [row["name"] for row in rows]
 by_name = {row["name"]: row for row in rows}
 dataset_key = f"dataset-{variant_name}"
 if st.session_state.get(dataset_key) not in options:
     st.session_state[dataset_key] = "fashion-mnist" if "fashion-mnist" in options else options[0]
 dataset_choice = st.selectbox(
-    "Dataset", options, key=dataset_key,
-    format_func=lambda n: f"{n} — {by_name[n]['description']}" + ("" if by_name[n]["present"] else "  (not here)"))
+    "Dataset",
+    options,
+    key=dataset_key,
+    format_func=lambda n: f"{n} — {by_name[n]['description']}" + ("" if by_name[n]["present"] else "  (not here)"),
+)
 dataset = dataset_choice
 if dataset_choice.endswith(":"):
     uploaded = [name for name in uploads.existing() if name.startswith(dataset_choice)]
     choices = uploaded + [TYPED]
-    picked = st.selectbox("Your data", choices, key=f"upload-{dataset_choice}",
-                          format_func=lambda n: n if n == TYPED else f"{n.split('/')[-1]} (uploaded)")
+    picked = st.selectbox(
+        "Your data",
+        choices,
+        key=f"upload-{dataset_choice}",
+        format_func=lambda n: n if n == TYPED else f"{n.split('/')[-1]} (uploaded)",
+    )
     if picked == TYPED:
-        hint = "a folder of images (sub-folders become classes)" if dataset_choice == "folder:" else \
-            "an (N, 2) .npy or .csv file"
+        hint = (
+            "a folder of images (sub-folders become classes)"
+            if dataset_choice == "folder:"
+            else "an (N, 2) .npy or .csv file"
+        )
         path = st.text_input(f"Path to {hint}", key=f"path-{dataset_choice}")
         dataset = dataset_choice + path.strip()
     else:
         dataset = picked
 
 with st.expander("Upload your own data"):
-    st.write("A **zip of images** (at least 16; sub-folders become classes for conditional variants) or a "
-             "**CSV / NPY of 2D points** (two columns). It is checked, stored on this machine and can be trained "
-             "on at once.")
+    st.write(
+        "A **zip of images** (at least 16; sub-folders become classes for conditional variants) or a "
+        "**CSV / NPY of 2D points** (two columns). It is checked, stored on this machine and can be trained "
+        "on at once."
+    )
     st.caption(uploads.limits_text())
     upload = st.file_uploader("Zip, CSV or NPY", type=["zip", "csv", "npy"], key="upload-file")
     upload_name = st.text_input("Dataset name", key="upload-name", placeholder="e.g. my-shoes")
@@ -83,8 +99,9 @@ with st.expander("Upload your own data"):
         try:
             if upload.name.lower().endswith(".zip"):
                 new_name, report = uploads.add_image_zip(upload_name, upload.getvalue())
-                message = f"{report['images']} images" + (f" in classes {', '.join(report['classes'])}"
-                                                         if report["classes"] else "")
+                message = f"{report['images']} images" + (
+                    f" in classes {', '.join(report['classes'])}" if report["classes"] else ""
+                )
                 if report["unreadable"]:
                     message += f"; skipped {len(report['unreadable'])} unreadable file(s)"
             else:
@@ -93,8 +110,10 @@ with st.expander("Upload your own data"):
         except GandashError as exc:
             st.error(str(exc))
         else:
-            st.session_state["prefill"] = {"variant": variants.default_for("image" if new_name.startswith("folder:")
-                                                                             else "points"), "dataset": new_name}
+            st.session_state["prefill"] = {
+                "variant": variants.default_for("image" if new_name.startswith("folder:") else "points"),
+                "dataset": new_name,
+            }
             st.session_state["upload-notice"] = f"Added **{new_name.split('/')[-1]}**: {message}."
             st.rerun()
 if "upload-notice" in st.session_state:
@@ -118,25 +137,64 @@ key = f"{variant_name}|{dataset}|{id(prefill) if prefill else ''}"
 with st.container(border=True):
     st.markdown("**Optimisation**")
     a, b, c, d = st.columns(4)
-    lr_g = a.number_input("Generator learning rate", value=base.lr_g, min_value=0.0, format="%.5f", step=1e-5,
-                          key=f"lr_g{key}", help="Adam step size for G. The DCGAN paper: 0.0002; gandash doubles "
-                          "it where the rate decays to 0.")
-    lr_d = b.number_input("Discriminator learning rate", value=base.lr_d, min_value=0.0, format="%.5f",
-                          step=1e-5, key=f"lr_d{key}", help="A D that learns much faster than G wins outright.")
-    batch_size = c.number_input("Batch size", value=base.batch_size, step=1, key=f"batch{key}",
-                                help="Images per step; 64 is the DCGAN reference.")
-    d_steps = d.number_input("D steps per G step (k)", value=base.d_steps, step=1, key=f"k{key}",
-                             help="Algorithm 1 of the GAN paper: k discriminator updates, then one generator update.")
+    lr_g = a.number_input(
+        "Generator learning rate",
+        value=base.lr_g,
+        min_value=0.0,
+        format="%.5f",
+        step=1e-5,
+        key=f"lr_g{key}",
+        help="Adam step size for G. The DCGAN paper: 0.0002; gandash doubles it where the rate decays to 0.",
+    )
+    lr_d = b.number_input(
+        "Discriminator learning rate",
+        value=base.lr_d,
+        min_value=0.0,
+        format="%.5f",
+        step=1e-5,
+        key=f"lr_d{key}",
+        help="A D that learns much faster than G wins outright.",
+    )
+    batch_size = c.number_input(
+        "Batch size",
+        value=base.batch_size,
+        step=1,
+        key=f"batch{key}",
+        help="Images per step; 64 is the DCGAN reference.",
+    )
+    d_steps = d.number_input(
+        "D steps per G step (k)",
+        value=base.d_steps,
+        step=1,
+        key=f"k{key}",
+        help="Algorithm 1 of the GAN paper: k discriminator updates, then one generator update.",
+    )
     a, b, c, d = st.columns(4)
-    z_dim = a.number_input("Latent size z", value=base.z_dim, step=1, key=f"z{key}",
-                           help="Length of the noise vector the generator turns into a sample.")
-    g_loss = b.radio("Generator loss", ["non-saturating", "minimax"], index=0 if base.g_loss == "non-saturating" else 1,
-                     key=f"gl{key}", disabled=base.loss != "bce",
-                     help="minimax: minimise log(1 − D(G(z))), whose gradient vanishes when D wins. "
-                          "non-saturating: minimise −log D(G(z)), the paper's practical fix.")
-    ema_decay = c.number_input("EMA of G (0 = off)", value=base.ema_decay, min_value=0.0, max_value=0.9999,
-                               format="%.4f", key=f"ema{key}",
-                               help="Samples from an exponential moving average of G's weights are smoother.")
+    z_dim = a.number_input(
+        "Latent size z",
+        value=base.z_dim,
+        step=1,
+        key=f"z{key}",
+        help="Length of the noise vector the generator turns into a sample.",
+    )
+    g_loss = b.radio(
+        "Generator loss",
+        ["non-saturating", "minimax"],
+        index=0 if base.g_loss == "non-saturating" else 1,
+        key=f"gl{key}",
+        disabled=base.loss != "bce",
+        help="minimax: minimise log(1 − D(G(z))), whose gradient vanishes when D wins. "
+        "non-saturating: minimise −log D(G(z)), the paper's practical fix.",
+    )
+    ema_decay = c.number_input(
+        "EMA of G (0 = off)",
+        value=base.ema_decay,
+        min_value=0.0,
+        max_value=0.9999,
+        format="%.4f",
+        key=f"ema{key}",
+        help="Samples from an exponential moving average of G's weights are smoother.",
+    )
     seed = d.number_input("Seed", value=base.seed, min_value=0, step=1, key=f"seed{key}")
     own = variant_settings.particular(variant_name)  # what this variant's recipe or nets use
     if own:
@@ -146,45 +204,88 @@ with st.container(border=True):
         particular = {}
     st.markdown("**Budget and device**")
     a, b, c = st.columns(3)
-    budget_kind = a.radio("Budget in", ["minutes", "steps"], horizontal=True,
-                          index=1 if base.max_minutes is None else 0, key=f"bk{key}")
-    budget = b.number_input("Budget", value=float(base.max_minutes or base.max_steps or 2), min_value=0.0,
-                            key=f"budget{key}", help="Training stops at this many minutes or steps.")
-    device_choice = c.selectbox("Device", ["auto", "cpu", "cuda", "mps"], index=0, key=f"dev{key}",
-                                help="auto picks CUDA, then Apple MPS, then the CPU.")
+    budget_kind = a.radio(
+        "Budget in", ["minutes", "steps"], horizontal=True, index=1 if base.max_minutes is None else 0, key=f"bk{key}"
+    )
+    budget = b.number_input(
+        "Budget",
+        value=float(base.max_minutes or base.max_steps or 2),
+        min_value=0.0,
+        key=f"budget{key}",
+        help="Training stops at this many minutes or steps.",
+    )
+    device_choice = c.selectbox(
+        "Device",
+        ["auto", "cpu", "cuda", "mps"],
+        index=0,
+        key=f"dev{key}",
+        help="auto picks CUDA, then Apple MPS, then the CPU.",
+    )
     with st.expander("Advanced"):
         a, b, c, d = st.columns(4)
         beta1 = a.number_input("Adam β1", value=base.beta1, format="%.3f", key=f"b1{key}")
         beta2 = b.number_input("Adam β2", value=base.beta2, format="%.4f", key=f"b2{key}")
         width = c.number_input("Width (channels / units)", value=base.width, step=1, key=f"w{key}")
-        image_size = d.number_input("Image size", value=base.image_size, step=1, key=f"size{key}",
-                                    disabled=variant.data_kind == "points")
+        image_size = d.number_input(
+            "Image size", value=base.image_size, step=1, key=f"size{key}", disabled=variant.data_kind == "points"
+        )
         a, b, c, d = st.columns(4)
-        loss = a.selectbox("Loss family", ["bce", "wasserstein", "least-squares", "hinge"],
-                           index=["bce", "wasserstein", "least-squares", "hinge"].index(base.loss), key=f"loss{key}")
+        loss = a.selectbox(
+            "Loss family",
+            ["bce", "wasserstein", "least-squares", "hinge"],
+            index=["bce", "wasserstein", "least-squares", "hinge"].index(base.loss),
+            key=f"loss{key}",
+        )
         sample_every = b.number_input("Samples every (steps)", value=base.sample_every, step=1, key=f"se{key}")
-        checkpoint_every = c.number_input("Checkpoint every (steps)", value=base.checkpoint_every, step=1,
-                                          key=f"ce{key}")
+        checkpoint_every = c.number_input(
+            "Checkpoint every (steps)", value=base.checkpoint_every, step=1, key=f"ce{key}"
+        )
         name = d.text_input("Name (optional)", value=base.name, key=f"name{key}")
         a, b = st.columns(2)
-        lr_schedule = a.selectbox("Learning-rate schedule", list(cfg.LR_SCHEDULES),
-                                  index=list(cfg.LR_SCHEDULES).index(base.lr_schedule), key=f"lrs{key}",
-                                  help="linear / cosine: both rates fall to 0 over the budget, so the last "
-                                       "steps settle instead of jittering around the answer.")
-        cpu_threads = b.number_input("CPU threads (0 = pick the faster)", value=base.cpu_threads, min_value=0,
-                                     step=1, key=f"thr{key}",
-                                     help="0 times 1 thread against this run's share of the cores now and then "
-                                          "and keeps the faster; a fixed number makes runs repeat bit for bit.")
+        lr_schedule = a.selectbox(
+            "Learning-rate schedule",
+            list(cfg.LR_SCHEDULES),
+            index=list(cfg.LR_SCHEDULES).index(base.lr_schedule),
+            key=f"lrs{key}",
+            help="linear / cosine: both rates fall to 0 over the budget, so the last "
+            "steps settle instead of jittering around the answer.",
+        )
+        cpu_threads = b.number_input(
+            "CPU threads (0 = pick the faster)",
+            value=base.cpu_threads,
+            min_value=0,
+            step=1,
+            key=f"thr{key}",
+            help="0 times 1 thread against this run's share of the cores now and then "
+            "and keeps the faster; a fixed number makes runs repeat bit for bit.",
+        )
         also = variant_settings.also_applies(variant_name)  # read by this variant's training step too
         if also:
             st.caption("Also used by this variant's training step:")
             particular.update(train_form.inputs(also, base, key))
 
-values = dict(lr_g=lr_g, lr_d=lr_d, batch_size=int(batch_size), d_steps=int(d_steps), z_dim=int(z_dim),
-              g_loss=g_loss, ema_decay=ema_decay, seed=int(seed), device=device_choice, beta1=beta1, beta2=beta2,
-              width=int(width), image_size=int(image_size), loss=loss,
-              sample_every=int(sample_every), checkpoint_every=int(checkpoint_every), name=name,
-              lr_schedule=lr_schedule, cpu_threads=int(cpu_threads), **particular)
+values = dict(
+    lr_g=lr_g,
+    lr_d=lr_d,
+    batch_size=int(batch_size),
+    d_steps=int(d_steps),
+    z_dim=int(z_dim),
+    g_loss=g_loss,
+    ema_decay=ema_decay,
+    seed=int(seed),
+    device=device_choice,
+    beta1=beta1,
+    beta2=beta2,
+    width=int(width),
+    image_size=int(image_size),
+    loss=loss,
+    sample_every=int(sample_every),
+    checkpoint_every=int(checkpoint_every),
+    name=name,
+    lr_schedule=lr_schedule,
+    cpu_threads=int(cpu_threads),
+    **particular,
+)
 if budget_kind == "minutes":
     values.update(max_minutes=budget, max_steps=None, epochs=None)
 else:
@@ -217,8 +318,7 @@ if config is not None:
         text += f"; {config.max_minutes:g} min is about {config.max_minutes * 60 / seconds:,.0f} steps."
     st.info(text)
 
-if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=config is None,
-             key="start"):
+if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=config is None, key="start"):
     try:
         run_id = jobs.create(config, store)
     except GandashError as exc:

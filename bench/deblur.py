@@ -32,10 +32,13 @@ from gandash.core.config import TrainConfig  # noqa: E402
 from gandash.core.paths import atomic_write_bytes  # noqa: E402
 from gandash.data import degrade
 from gandash.engine import checkpoints
-from gandash.restore import deblur, kernel_estimate
+from gandash.restore import baselines, deblur, kernel_estimate
 
-BLURS = {"gaussian σ1.5": degrade.gaussian_kernel(1.5), "gaussian σ2.5": degrade.gaussian_kernel(2.5),
-         "motion 9 px, 30°": degrade.motion_kernel(9, 30)}
+BLURS = {
+    "gaussian σ1.5": degrade.gaussian_kernel(1.5),
+    "gaussian σ2.5": degrade.gaussian_kernel(2.5),
+    "motion 9 px, 30°": degrade.motion_kernel(9, 30),
+}
 UNSHARP_GRID = ((1, 1), (2, 1), (1, 2), (2, 0.5), (3, 1), (2, 2))  # (radius, amount)
 
 
@@ -56,31 +59,54 @@ def table(generator: torch.nn.Module, poses: int | None = None) -> None:
             seconds = time.perf_counter() - started
             extra = {}
             if estimate:
-                extra["GAN, given the true kernel"] = quantised(deblur.restore(blurry, generator, kernel=kernel,
-                                                                               poses=poses))
-            best_unsharp = max((deblur.unsharp(blurry, r, a) for r, a in UNSHARP_GRID),
-                               key=lambda x: deblur.scores(sharp, {"": x})[0]["PSNR (dB)"])
-            found = deblur.scores(sharp, {
-                "blurry": blurry, "unsharp (r2, a1)": quantised(deblur.unsharp(blurry)),
-                "unsharp, best of 6 per photo": quantised(best_unsharp),
-                "Wiener (known kernel)": quantised(deblur.wiener(blurry, kernel)),
-                "Richardson-Lucy (known kernel)": quantised(deblur.richardson_lucy(blurry, kernel)),
-                "GAN (blind)": restored, **extra})
+                extra["GAN, given the true kernel"] = quantised(
+                    deblur.restore(blurry, generator, kernel=kernel, poses=poses)
+                )
+            best_unsharp = max(
+                (baselines.unsharp(blurry, r, a) for r, a in UNSHARP_GRID),
+                key=lambda x: baselines.scores(sharp, {"": x})[0]["PSNR (dB)"],
+            )
+            found = baselines.scores(
+                sharp,
+                {
+                    "blurry": blurry,
+                    "unsharp (r2, a1)": quantised(baselines.unsharp(blurry)),
+                    "unsharp, best of 6 per photo": quantised(best_unsharp),
+                    "Wiener (known kernel)": quantised(baselines.wiener(blurry, kernel)),
+                    "Richardson-Lucy (known kernel)": quantised(baselines.richardson_lucy(blurry, kernel)),
+                    "GAN (blind)": restored,
+                    **extra,
+                },
+            )
             rows += [dict(row, photo=f"{name} {sharp.shape[1]}x{sharp.shape[0]}", blur=blur_name) for row in found]
-            print(f"  {name:<10} {blur_name:<17} GAN {seconds:.2f} s"
-                  + (f"; read the blur as {estimate.label} ({estimate.probability:.0%})" if estimate else ""), file=sys.stderr)
+            print(
+                f"  {name:<10} {blur_name:<17} GAN {seconds:.2f} s"
+                + (f"; read the blur as {estimate.label} ({estimate.probability:.0%})" if estimate else ""),
+                file=sys.stderr,
+            )
     methods = list(dict.fromkeys(row["method"] for row in rows))
     print(f"\n{'photo':<20} {'blur':<17} " + " ".join(f"{m[:22]:>23}" for m in methods))
     for key in dict.fromkeys((row["photo"], row["blur"]) for row in rows):
         cells = {row["method"]: row for row in rows if (row["photo"], row["blur"]) == key}
-        print(f"{key[0]:<20} {key[1]:<17} " + " ".join(
-            f"{cells[m]['PSNR (dB)']:>8.2f} dB / {cells[m]['SSIM']:.3f}" for m in methods))
-    print(f"\n{'mean over ' + str(len(rows) // len(methods)) + ' cases':<38} " + " ".join(
-        f"{np.mean([r['PSNR (dB)'] for r in rows if r['method'] == m]):>8.2f} dB / "
-        f"{np.mean([r['SSIM'] for r in rows if r['method'] == m]):.3f}" for m in methods))
+        print(
+            f"{key[0]:<20} {key[1]:<17} "
+            + " ".join(f"{cells[m]['PSNR (dB)']:>8.2f} dB / {cells[m]['SSIM']:.3f}" for m in methods)
+        )
+    print(
+        f"\n{'mean over ' + str(len(rows) // len(methods)) + ' cases':<38} "
+        + " ".join(
+            f"{np.mean([r['PSNR (dB)'] for r in rows if r['method'] == m]):>8.2f} dB / "
+            f"{np.mean([r['SSIM'] for r in rows if r['method'] == m]):.3f}"
+            for m in methods
+        )
+    )
     base = np.mean([r["PSNR (dB)"] for r in rows if r["method"] == "blurry"])
-    print(f"{'PSNR gain over blurry':<38} " + " ".join(
-        f"{np.mean([r['PSNR (dB)'] for r in rows if r['method'] == m]) - base:>+11.2f} dB      " for m in methods))
+    print(
+        f"{'PSNR gain over blurry':<38} "
+        + " ".join(
+            f"{np.mean([r['PSNR (dB)'] for r in rows if r['method'] == m]) - base:>+11.2f} dB      " for m in methods
+        )
+    )
 
 
 def speed(tile: int) -> None:
@@ -93,8 +119,10 @@ def speed(tile: int) -> None:
     deblur.restore(pixels, deblur.bundled_model(), tile)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"12 MP (4000x3000), tile {tile}: {seconds:.1f} s on {torch.get_num_threads()} threads; "
-          f"peak memory {peak:.0f} MB for the whole process ({before:.0f} MB before restoring)")
+    print(
+        f"12 MP (4000x3000), tile {tile}: {seconds:.1f} s on {torch.get_num_threads()} threads; "
+        f"peak memory {peak:.0f} MB for the whole process ({before:.0f} MB before restoring)"
+    )
 
 
 def export(run: str, step: int | None) -> None:
@@ -121,8 +149,11 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=deblur.TILE)
     parser.add_argument("--export", metavar="RUN")
     parser.add_argument("--step", type=int, help="with --export: that checkpoint instead of the newest")
-    parser.add_argument("--poses", type=int, help="self-ensemble poses for the GAN (default: as the app, "
-                        "deblur.poses_for: 8 at these sizes)")
+    parser.add_argument(
+        "--poses",
+        type=int,
+        help="self-ensemble poses for the GAN (default: as the app, deblur.poses_for: 8 at these sizes)",
+    )
     args = parser.parse_args()
     if args.export:
         export(args.export, args.step)
@@ -130,8 +161,10 @@ def main() -> None:
         speed(args.tile)
     else:
         generator, label = deblur.load_model(args.model)
-        print(f"model: {label}; held-out photos: {', '.join(data.PHOTOS_HELD_OUT)}; "
-              f"GAN poses: {args.poses or 'as the app (8 at these sizes)'}")
+        print(
+            f"model: {label}; held-out photos: {', '.join(data.PHOTOS_HELD_OUT)}; "
+            f"GAN poses: {args.poses or 'as the app (8 at these sizes)'}"
+        )
         table(generator, args.poses)
 
 

@@ -44,8 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     generator = variants.get("dcgan").build(config)[0].eval()
     _, first = timed(lambda: metrics.evaluate(generator, config, n=args.n))
     values, again = timed(lambda: metrics.evaluate(generator, config, n=args.n))
-    print(f"evaluate(dcgan 28x28, n={args.n}): first call {first:.1f}s (with reference features), "
-          f"then {again:.1f}s per call; keys: {', '.join(values)}")
+    print(
+        f"evaluate(dcgan 28x28, n={args.n}): first call {first:.1f}s (with reference features), "
+        f"then {again:.1f}s per call; keys: {', '.join(values)}"
+    )
     toy = make_config("toy", "ring")
     _, toy_seconds = timed(lambda: metrics.evaluate(variants.get("toy").build(toy)[0].eval(), toy, n=args.n))
     print(f"evaluate(toy ring, n={args.n}): {toy_seconds:.2f}s")
@@ -56,9 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     fid = metrics.frechet_distance(feats[:half], feats[half:])
     kid = metrics.kid(feats[:half], feats[half:])[0] * 1000
     subset = min(args.n, half)
-    prdc = metrics.prdc(feats[:subset], feats[half:half + subset])
-    print(f"real vs real (test halves, {half} each): FID {fid:.3f}  KID x1000 {kid:.3f}; at n={subset}: "
-          + "  ".join(f"{k} {v:.3f}" for k, v in prdc.items()))
+    prdc = metrics.prdc(feats[:subset], feats[half : half + subset])
+    print(
+        f"real vs real (test halves, {half} each): FID {fid:.3f}  KID x1000 {kid:.3f}; at n={subset}: "
+        + "  ".join(f"{k} {v:.3f}" for k, v in prdc.items())
+    )
     return 0
 
 

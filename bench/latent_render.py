@@ -51,8 +51,12 @@ def slider_move(model: latent.Model, seed: int, frames: int) -> dict[str, float]
     frame = latent.display_png(pictures[:1], model)
     done = time.perf_counter()
     assert len(pictures) == frames and strip and frame
-    return {"render": (rendered - started) * 1000, "strip": (encoded - rendered) * 1000,
-            "frame": (done - encoded) * 1000, "total": (done - started) * 1000}
+    return {
+        "render": (rendered - started) * 1000,
+        "strip": (encoded - rendered) * 1000,
+        "frame": (done - encoded) * 1000,
+        "total": (done - started) * 1000,
+    }
 
 
 def main() -> None:
@@ -64,8 +68,10 @@ def main() -> None:
     model = model_for(args.run)
     params = sum(p.numel() for p in model.generator.parameters())
     size = model.config.image_size
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {model.source}: {params / 1e6:.2f} M "
-          f"parameters, {size}x{size}, shown at {size * latent.display_scale(model)} px")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; {model.source}: {params / 1e6:.2f} M "
+        f"parameters, {size}x{size}, shown at {size * latent.display_scale(model)} px"
+    )
     timings: dict[str, list[float]] = {}
     for i in range(args.repeats + 3):
         parts = slider_move(model, i, args.frames)
@@ -76,8 +82,10 @@ def main() -> None:
     for name, values in timings.items():
         values.sort()
         goal = "  (goal <= 150 ms)" if name == "render" else ""
-        print(f"  {name:<7} median {statistics.median(values):6.1f} ms   p90 "
-              f"{values[max(0, int(0.9 * len(values)) - 1)]:6.1f} ms   best {values[0]:6.1f} ms{goal}")
+        print(
+            f"  {name:<7} median {statistics.median(values):6.1f} ms   p90 "
+            f"{values[max(0, int(0.9 * len(values)) - 1)]:6.1f} ms   best {values[0]:6.1f} ms{goal}"
+        )
 
 
 if __name__ == "__main__":

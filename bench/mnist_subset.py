@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     for split, rows in splits.items():
         (args.out / f"{split}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images[rows])))
         (args.out / f"{split}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels[rows])))
-    print(f"{len(images)} digits, classes {np.bincount(labels).tolist()}: {train.sum()} train, "
-          f"{(~train).sum()} t10k in {args.out}")
+    print(
+        f"{len(images)} digits, classes {np.bincount(labels).tolist()}: {train.sum()} train, "
+        f"{(~train).sum()} t10k in {args.out}"
+    )
     if args.heldout:
         np.savez_compressed(args.heldout, images=images[~train], labels=labels[~train])
         print(f"held-out digits: {args.heldout} ({args.heldout.stat().st_size / 1e3:.0f} kB)")

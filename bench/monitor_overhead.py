@@ -75,11 +75,17 @@ def main() -> None:
     store = Store()
     (Path(os.environ["GANDASH_HOME"]) / "ui-settings.json").write_text(json.dumps({"chart-refresh": args.refresh}))
     minutes = (2 * args.rounds * args.window + 120) / 60
-    run_id = jobs.create(make_config(args.variant, "fashion-mnist", max_steps=None, max_minutes=minutes,
-                                     log_every=5), store)
+    run_id = jobs.create(
+        make_config(args.variant, "fashion-mnist", max_steps=None, max_minutes=minutes, log_every=5), store
+    )
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
-                              cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     from playwright.sync_api import sync_playwright
 
     without, with_page = [], []
@@ -88,8 +94,10 @@ def main() -> None:
             time.sleep(1)
         time.sleep(10)  # let the job settle
         with sync_playwright() as driver:
-            browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = driver.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
             for round_ in range(args.rounds):
                 start = time.time()
                 time.sleep(args.window)
@@ -104,10 +112,12 @@ def main() -> None:
                 browser_cpu = cpu_seconds(browser_pids()) - browser_before
                 with_page.append(rate(store, run_id, start + 2, time.time()))
                 page.close()
-                print(f"round {round_ + 1}: {without[-1]:.1f} images/s without the page, "
-                      f"{with_page[-1]:.1f} with the monitor open; while open the server used "
-                      f"{100 * server_cpu / args.window:.0f}% of a core and the browser "
-                      f"{100 * browser_cpu / args.window:.0f}%")
+                print(
+                    f"round {round_ + 1}: {without[-1]:.1f} images/s without the page, "
+                    f"{with_page[-1]:.1f} with the monitor open; while open the server used "
+                    f"{100 * server_cpu / args.window:.0f}% of a core and the browser "
+                    f"{100 * browser_cpu / args.window:.0f}%"
+                )
             browser.close()
     finally:
         jobs.stop(run_id, store)
@@ -115,8 +125,10 @@ def main() -> None:
         server.wait(timeout=20)
     slowdown = 1 - statistics.mean(with_page) / statistics.mean(without)
     print(f"charts refresh every {args.refresh} s" if args.refresh else "charts refresh off")
-    print(f"mean without {statistics.mean(without):.1f} images/s, with the monitor {statistics.mean(with_page):.1f}: "
-          f"slowdown {100 * slowdown:.1f}%")
+    print(
+        f"mean without {statistics.mean(without):.1f} images/s, with the monitor {statistics.mean(with_page):.1f}: "
+        f"slowdown {100 * slowdown:.1f}%"
+    )
 
 
 if __name__ == "__main__":

@@ -27,9 +27,14 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-PAGES = {"home": ("/", "gandash"), "train": ("/train", "Train a GAN"), "runs": ("/runs", "Runs"),
-         "compare": ("/compare", "Compare runs"), "latent": ("/latent", "Latent space"),
-         "gallery": ("/gallery", "Gallery")}
+PAGES = {
+    "home": ("/", "gandash"),
+    "train": ("/train", "Train a GAN"),
+    "runs": ("/runs", "Runs"),
+    "compare": ("/compare", "Compare runs"),
+    "latent": ("/latent", "Latent space"),
+    "gallery": ("/gallery", "Gallery"),
+}
 # the Gallery is drawn when every card and every bundled model's picture is (Streamlit gives a keyed
 # container the class st-key-KEY; the cards are keyed card-NAME)
 GALLERY_DRAWN = """(cards) => {
@@ -62,7 +67,9 @@ def fill(home: Path, runs: int, rows: int) -> None:
         for step in (steps // 2, steps):
             path = run_dir / "samples" / f"step_{step:08d}.png"
             buffer = io.BytesIO()
-            Image.fromarray(np.random.default_rng(step).integers(0, 255, (242, 242), dtype=np.uint8)).save(buffer, "PNG")
+            Image.fromarray(np.random.default_rng(step).integers(0, 255, (242, 242), dtype=np.uint8)).save(
+                buffer, "PNG"
+            )
             path.write_bytes(buffer.getvalue())
             samples.append((step, str(path)))
         store.write_batch(run_id, metrics, samples, [(now, "info", "benchmark run")], {"step": steps})
@@ -94,9 +101,13 @@ def time_page(browser, url: str, title: str) -> float:
 def start_server(script: str | Path, home: Path, warm: bool = False) -> tuple[subprocess.Popen, int]:
     port = free_port()
     command = ["-m", "gandash", "app"] if warm else ["-m", "streamlit", "run", str(script)]
-    server = subprocess.Popen([sys.executable, *command, "--server.port", str(port)],
-                              cwd=ROOT, env=dict(os.environ, GANDASH_HOME=str(home)),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, *command, "--server.port", str(port)],
+        cwd=ROOT,
+        env=dict(os.environ, GANDASH_HOME=str(home)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return server, port
 
 
@@ -106,8 +117,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--pages", nargs="+", choices=PAGES, default=list(PAGES), help="only these pages")
-    parser.add_argument("--warm", action="store_true", help="start the app as ./run.sh app does (python -m gandash "
-                        "app: torch imported before the first visitor) instead of plain streamlit run")
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="start the app as ./run.sh app does (python -m gandash "
+        "app: torch imported before the first visitor) instead of plain streamlit run",
+    )
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp()) / "home"
     started = time.perf_counter()
@@ -122,19 +137,31 @@ def main() -> None:
     try:
         time.sleep(8 if args.warm else 3)  # the warm server imports torch before it listens
         with sync_playwright() as driver:
-            browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            floor = [time_page(browser, f"http://localhost:{floor_port}/", "Floor") for _ in range(args.repeats + 1)][1:]
-            print(f"floor: a one-line Streamlit page: median {statistics.median(floor):.2f} s "
-                  f"(all: {', '.join(f'{t:.2f}' for t in floor)})")
+            browser = driver.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            floor = [time_page(browser, f"http://localhost:{floor_port}/", "Floor") for _ in range(args.repeats + 1)][
+                1:
+            ]
+            print(
+                f"floor: a one-line Streamlit page: median {statistics.median(floor):.2f} s "
+                f"(all: {', '.join(f'{t:.2f}' for t in floor)})"
+            )
             floor_server.terminate()
             cold = time_page(browser, f"http://localhost:{port}/", "gandash")
-            print(f"the server's first page ({'warmed up: torch imported at start' if args.warm else 'plain streamlit run: imports torch now'}): {cold:.2f} s")
+            print(
+                f"the server's first page ("
+                f"{'warmed up: torch imported at start' if args.warm else 'plain streamlit run: imports torch now'}"
+                f"): {cold:.2f} s"
+            )
             for name in args.pages:
                 path, title = PAGES[name]
                 times = [time_page(browser, f"http://localhost:{port}{path}", title) for _ in range(args.repeats)]
-                print(f"{name:<8} first render: median {statistics.median(times):.2f} s  "
-                      f"(all: {', '.join(f'{t:.2f}' for t in times)})")
+                print(
+                    f"{name:<8} first render: median {statistics.median(times):.2f} s  "
+                    f"(all: {', '.join(f'{t:.2f}' for t in times)})"
+                )
             browser.close()
     finally:
         for process in (server, floor_server):

@@ -1,10 +1,11 @@
 """Quality of gandash's default recipes on the CPU within a fixed training-time budget.
 
-Each recipe trains as a user's job does (`trainer.train`: its loop, thread tuning and learning-rate
+Each recipe trains as a user's job does (`variants.training.train`: its loop, thread tuning and learning-rate
 schedule over the budget) for --minutes of training time, stopping every --every minutes to score
 the checkpoint written at stop and resuming from it (resume is exact), so the output is a
 time-to-quality curve of one run, not only an end point. Scoring is not training time. Scores are
-gandash's metrics (gandash/metrics.py): FID, precision/recall and the class histogram in the bundled Fashion-MNIST classifier's feature space, requested-label accuracy
+gandash's metrics (gandash/quality/metrics.py): FID, precision/recall and the class histogram in the bundled
+Fashion-MNIST classifier's feature space, requested-label accuracy
 for conditional runs, and the VEEGAN mode counts for the 2D mixtures. A grid (or scatter) of the
 final samples is written to bench/out/quality-RECIPE.png to be looked at.
 
@@ -42,8 +43,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out"
 
-from gandash.variants import loading
-from gandash.variants.base import PYTORCH_EXAMPLES_DCGAN64  # noqa: E402 (after the path above)
+from gandash.engine.reporter import SilentReporter  # noqa: E402 (after the path above)
+from gandash.variants import loading  # noqa: E402
+from gandash.variants.base import PYTORCH_EXAMPLES_DCGAN64  # noqa: E402
 
 RECIPES = {  # name: (variant, dataset, overrides, minutes)
     "dcgan64": ("dcgan", "fashion-mnist", PYTORCH_EXAMPLES_DCGAN64, 10.0),
@@ -52,15 +54,25 @@ RECIPES = {  # name: (variant, dataset, overrides, minutes)
     "ring": ("toy", "ring", {}, 2.0),
     "grid": ("toy", "grid", {}, 2.0),
 }
-SHOWN = ("fid", "precision", "recall", "coverage", "classes_covered", "class_min_share", "class_max_share",
-         "label_accuracy", "modes", "hq_percent")
+SHOWN = (
+    "fid",
+    "precision",
+    "recall",
+    "coverage",
+    "classes_covered",
+    "class_min_share",
+    "class_max_share",
+    "label_accuracy",
+    "modes",
+    "hq_percent",
+)
 
 
 def score(run_dir: Path, config, n: int) -> tuple[dict[str, float], int, float]:
     """(metrics, step, training seconds) of the run's newest checkpoint (EMA weights when kept)."""
     from gandash.engine import checkpoints
     from gandash.quality import metrics
-    
+
     state, _ = checkpoints.latest(run_dir)  # read once: it holds both the weights and the time trained
     generator = loading.generator_from_state(state, config)
     with torch.no_grad():
@@ -68,41 +80,61 @@ def score(run_dir: Path, config, n: int) -> tuple[dict[str, float], int, float]:
 
 
 def run_recipe(name: str, minutes: float, every: float, n: int, extra: dict, seed: int, tag: str = "") -> list[dict]:
-    """Train as a user's job does (trainer.train, its loop, thread tuning and lr schedule over the
+    """Train as a user's job does (variants.training.train, its loop, thread tuning and lr schedule over the
     budget), stopping at each mark to score the checkpoint written at stop; the next segment resumes
     from it exactly, so the curve's points lie on one run."""
     from gandash.core import device
-    from gandash.engine import trainer as training
+    from gandash.variants import training
     from gandash.variants.configure import make_config
 
     variant, dataset, overrides, default_minutes = RECIPES[name]
     minutes = minutes or default_minutes
-    config = make_config(variant, dataset, **{**overrides, **extra, "seed": seed, "device": "cpu",
-                                             "max_steps": None, "max_minutes": minutes, "eval_samples": 0})
+    config = make_config(
+        variant,
+        dataset,
+        **{
+            **overrides,
+            **extra,
+            "seed": seed,
+            "device": "cpu",
+            "max_steps": None,
+            "max_minutes": minutes,
+            "eval_samples": 0,
+        },
+    )
     threads_before = device.use_fair_share_of_cores(small_net=config.image_size == 0)
     run_dir = Path(tempfile.mkdtemp(prefix=f"quality-{name}-"))
     config.save(run_dir / "config.json")
     marks = [round(every * i, 6) for i in range(1, int(minutes / every + 1e-9) + 1)]
     if not marks or marks[-1] < minutes:
         marks.append(minutes)
-    print(f"\n== {name}: {variant} on {dataset}, {minutes:g} min, up to {torch.get_num_threads()} thread(s); "
-          f"batch {config.batch_size}, lr {config.lr_g:g}/{config.lr_d:g}, loss {config.loss}, "
-          f"ema {config.ema_decay}, width {config.width}, size {config.image_size}, pack {config.pack}", flush=True)
+    print(
+        f"\n== {name}: {variant} on {dataset}, {minutes:g} min, up to {torch.get_num_threads()} thread(s); "
+        f"batch {config.batch_size}, lr {config.lr_g:g}/{config.lr_d:g}, loss {config.loss}, "
+        f"ema {config.ema_decay}, width {config.width}, size {config.image_size}, pack {config.pack}",
+        flush=True,
+    )
     rows, trained = [], 0.0
     for mark in marks:
         # training time grows only while the loop steps; the segment's wall clock also holds its start
         # (building nets, loading data, resuming), so stop on the wall clock less what was trained before
-        segment_start = time.perf_counter()
-        target = mark * 60 - trained
-        status, message = training.train(config, run_dir, training.Reporter(),
-                                         should_stop=lambda: time.perf_counter() - segment_start >= target)
+        deadline = time.perf_counter() + mark * 60 - trained
+        status, message = training.train(
+            config, run_dir, SilentReporter(), should_stop=lambda deadline=deadline: time.perf_counter() >= deadline
+        )
         if status == "diverged":
             print(f"  {message}")
             break
         values, step, trained = score(run_dir, config, n if mark == marks[-1] else max(1000, n // 2))
         rows.append({"minutes": round(trained / 60, 2), "step": step, **values})
-        print("  " + "  ".join([f"{rows[-1]['minutes']:5.2f} min", f"step {step:6d}"]
-                               + [f"{key} {values[key]:.3f}" for key in SHOWN if key in values]), flush=True)
+        print(
+            "  "
+            + "  ".join(
+                [f"{rows[-1]['minutes']:5.2f} min", f"step {step:6d}"]
+                + [f"{key} {values[key]:.3f}" for key in SHOWN if key in values]
+            ),
+            flush=True,
+        )
         if status == "completed":
             break
     OUT.mkdir(parents=True, exist_ok=True)
@@ -133,11 +165,15 @@ def main() -> None:
     print("\nfinal (time-to-quality curves above)")
     for name, rows in results.items():
         last = rows[-1]
-        print(f"  {name:8s} {last['minutes']:5.2f} min step {last['step']:6d}  "
-              + "  ".join(f"{key} {last[key]:.3f}" for key in SHOWN if key in last))
+        print(
+            f"  {name:8s} {last['minutes']:5.2f} min step {last['step']:6d}  "
+            + "  ".join(f"{key} {last[key]:.3f}" for key in SHOWN if key in last)
+        )
     if "dcgan64" in results and "default" in results:
-        print(f"  default FID / dcgan64 FID = {results['default'][-1]['fid'] / results['dcgan64'][-1]['fid']:.3f}"
-              "  (goal <= 0.25)")
+        print(
+            f"  default FID / dcgan64 FID = {results['default'][-1]['fid'] / results['dcgan64'][-1]['fid']:.3f}"
+            "  (goal <= 0.25)"
+        )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"quality{args.tag}.json").write_text(json.dumps(results, indent=1))
 

@@ -69,25 +69,38 @@ def main() -> int:
         run = t.steered(name)
         found = run.findings
         ok = steering.title in t.titles(found)
-        print(f"{name}: seed {args.seed}, {args.threads} thread(s), {time.perf_counter() - started:.1f} s, "
-              f"{run.status}; findings: {'; '.join(t.titles(found)) or 'none'}")
+        print(
+            f"{name}: seed {args.seed}, {args.threads} thread(s), {time.perf_counter() - started:.1f} s, "
+            f"{run.status}; findings: {'; '.join(t.titles(found)) or 'none'}"
+        )
         if not ok:
             print(f"  not written: '{steering.title}' is not among the findings at the end; try another --seed")
             failed += 1
             continue
         saved = {
-            "title": steering.title, "settings": steering.settings, "evaluate": steering.evaluate,
-            "recorded": {"seed": args.seed, "threads": args.threads, "cpu": cpu_name(),
-                         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-                         "float_path_env": {key: os.environ[key] for key in ("ATEN_CPU_CAPABILITY",
-                                                                             "MKL_ENABLE_INSTRUCTIONS")
-                                            if key in os.environ},
-                         "torch": torch.__version__, "python": platform.python_version(),
-                         "date": datetime.date.today().isoformat(), "by": "bench/record_diagnose_fixtures.py"},
+            "title": steering.title,
+            "settings": steering.settings,
+            "evaluate": steering.evaluate,
+            "recorded": {
+                "seed": args.seed,
+                "threads": args.threads,
+                "cpu": cpu_name(),
+                "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                "float_path_env": {
+                    key: os.environ[key]
+                    for key in ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS")
+                    if key in os.environ
+                },
+                "torch": torch.__version__,
+                "python": platform.python_version(),
+                "date": datetime.date.today().isoformat(),
+                "by": "bench/record_diagnose_fixtures.py",
+            },
             "status": run.status,
             "config": json.loads(run.config.to_json()),
-            "history": {metric: [[int(step), float(value)] for step, value in rows]
-                        for metric, rows in run.history.items()},
+            "history": {
+                metric: [[int(step), float(value)] for step, value in rows] for metric, rows in run.history.items()
+            },
         }
         if not args.dry_run:
             path = t.FIXTURES / f"{name}.json"

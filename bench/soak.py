@@ -43,21 +43,40 @@ def log(text: str) -> None:
 
 # --- the jobs, through the CLI as a user would start them ------------------------------------------
 
+
 def job_specs(minutes: float, checkpoint_every: int) -> list[list[str]]:
     """Small variants so each of the four makes real progress on a shared 2-core CPU. The budget
     outlasts the soak so no run completes on its own; every step is a metrics row (log_every=1), so
     a lost or doubled row shows; no in-training evaluation, to keep the load on training."""
-    common = ["--max-minutes", str(round(minutes * 3 + 30)), "--set", f"checkpoint_every={checkpoint_every}",
-              "--set", "log_every=1", "--set", "eval_samples=0", "--background"]
-    return [["--variant", "toy", "--dataset", "ring", *common],
-            ["--variant", "toy", "--dataset", "grid", *common],
-            ["--variant", "dcgan", "--dataset", "fashion-mnist", "--set", "width=16", *common],
-            ["--variant", "lsgan", "--dataset", "fashion-mnist", "--set", "width=16", *common]]
+    common = [
+        "--max-minutes",
+        str(round(minutes * 3 + 30)),
+        "--set",
+        f"checkpoint_every={checkpoint_every}",
+        "--set",
+        "log_every=1",
+        "--set",
+        "eval_samples=0",
+        "--background",
+    ]
+    return [
+        ["--variant", "toy", "--dataset", "ring", *common],
+        ["--variant", "toy", "--dataset", "grid", *common],
+        ["--variant", "dcgan", "--dataset", "fashion-mnist", "--set", "width=16", *common],
+        ["--variant", "lsgan", "--dataset", "fashion-mnist", "--set", "width=16", *common],
+    ]
 
 
 def cli(env: dict, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([PYTHON, "-m", "gandash", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [PYTHON, "-m", "gandash", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def start_jobs(env: dict, specs: list[list[str]]) -> list[str]:
@@ -87,6 +106,7 @@ def live_worker(run: dict) -> dict | None:
 
 # --- the app server ---------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -114,9 +134,13 @@ class AppServer:
 
     def start(self) -> None:
         with open(OUT / "server.log", "ab") as out:
-            self.process = subprocess.Popen([PYTHON, "-m", "gandash", "app", "--server.port", str(self.port),
-                                             "--server.headless", "true"], cwd=ROOT, env=self.env,
-                                            stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [PYTHON, "-m", "gandash", "app", "--server.port", str(self.port), "--server.headless", "true"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         self.starts += 1
         if not wait_for_port(self.port):
             raise SystemExit("the app server did not open its port within 90 s; see artifacts/soak/server.log")
@@ -135,6 +159,7 @@ class AppServer:
 
 
 # --- peak memory ------------------------------------------------------------------------------------
+
 
 def proc_field(pid: int, field: str) -> int | None:
     """A kB field of /proc/PID/status (VmHWM, VmRSS), or None if the process is gone."""
@@ -206,13 +231,16 @@ class MemorySampler(threading.Thread):
 
 # --- the browser ------------------------------------------------------------------------------------
 
+
 class PageWatcher:
     """The Runs page in headless Chromium, loaded again every 10-20 s on the next run in turn (the
     URL's ?run= selects it), checked for Streamlit's exception box and for showing the run asked for."""
 
     def __init__(self, playwright, base: str, run_ids: list[str]):
-        self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        self.browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         self.tab = self.browser.new_page(viewport={"width": 1400, "height": 1600})
         self.tab.set_default_timeout(60_000)
         self.base, self.run_ids = base, run_ids
@@ -249,8 +277,11 @@ class PageWatcher:
         if run_id not in self.tab.inner_text("body"):
             self.wrong_run += 1
             self.notes.append(f"{label}: the page did not show {run_id}")
-        log(f"page {label} {run_id}: " + (f"drawn in {drawn:.1f} s" if drawn else "NOT fully drawn in 90 s")
-            + f", {found.count()} exceptions")
+        log(
+            f"page {label} {run_id}: "
+            + (f"drawn in {drawn:.1f} s" if drawn else "NOT fully drawn in 90 s")
+            + f", {found.count()} exceptions"
+        )
         if shot:
             self.screenshot(f"{label}-{run_id[:24]}")
 
@@ -261,8 +292,7 @@ class PageWatcher:
         script's last element; then the charts and samples replace their placeholders (skeletons)."""
         try:
             self.tab.get_by_text("Name, tags, downloads and checkpoints").first.wait_for(timeout=90_000)
-            self.tab.wait_for_function(
-                "() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=30_000)
+            self.tab.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=30_000)
         except Exception:  # noqa: BLE001 - playwright's TimeoutError
             self.unsettled += 1
             return None
@@ -284,12 +314,21 @@ class PageWatcher:
 
 # --- chaos --------------------------------------------------------------------------------------------
 
+
 class Chaos(threading.Thread):
     """Every 1-3 minutes (seeded) one action; all three come round in a shuffled order each round so a
     short soak still sees each. Runs in its own thread: the browser (playwright) owns the main one."""
 
-    def __init__(self, env: dict, app: AppServer, run_ids: list[str], deadline: float, seed: int,
-                 every: tuple[float, float], restarted: threading.Event):
+    def __init__(
+        self,
+        env: dict,
+        app: AppServer,
+        run_ids: list[str],
+        deadline: float,
+        seed: int,
+        every: tuple[float, float],
+        restarted: threading.Event,
+    ):
         super().__init__(daemon=True)
         self.env, self.app, self.run_ids, self.deadline = env, app, run_ids, deadline
         self.rng, self.every, self.restarted = random.Random(seed), every, restarted
@@ -350,10 +389,16 @@ class Chaos(threading.Thread):
         newest = self.checkpoint_step(run_id)
         resumed = cli(self.env, "resume", run_id)
         resumed_from = self.wait_resumed_event(run_id, killed_at, 120)
-        record = {"run": run_id, "step_at_kill": step_at_kill, "newest_checkpoint": newest,
-                  "marked_crashed_by": marked_by or "nobody", "resume_rc": resumed.returncode,
-                  "resume_out": (resumed.stdout + resumed.stderr).strip()[:300], "resumed_from": resumed_from,
-                  "steps_lost": None if resumed_from is None else step_at_kill - resumed_from}
+        record = {
+            "run": run_id,
+            "step_at_kill": step_at_kill,
+            "newest_checkpoint": newest,
+            "marked_crashed_by": marked_by or "nobody",
+            "resume_rc": resumed.returncode,
+            "resume_out": (resumed.stdout + resumed.stderr).strip()[:300],
+            "resumed_from": resumed_from,
+            "steps_lost": None if resumed_from is None else step_at_kill - resumed_from,
+        }
         self.kills.append(record)
         log(f"kill: {record}")
 
@@ -404,11 +449,16 @@ class Chaos(threading.Thread):
         os.kill(pid, signal.SIGCONT)
         self.paused = None
         carried_on = self.wait_progress(run_id, step_before, 90)
-        record = {"run": run_id, "statuses": sorted(set(statuses)),
-                  "stayed_running": set(statuses) == {"running"},
-                  "resume_refused": all(rc != 0 for rc, _ in refusals), "resume_answers": refusals,
-                  "carried_on": carried_on, "step_before": step_before,
-                  "step_after": latest_step(self.store, run_id)}
+        record = {
+            "run": run_id,
+            "statuses": sorted(set(statuses)),
+            "stayed_running": set(statuses) == {"running"},
+            "resume_refused": all(rc != 0 for rc, _ in refusals),
+            "resume_answers": refusals,
+            "carried_on": carried_on,
+            "step_before": step_before,
+            "step_after": latest_step(self.store, run_id),
+        }
         self.pauses.append(record)
         log(f"pause: {record}")
 
@@ -430,14 +480,17 @@ class Chaos(threading.Thread):
         back_after = time.monotonic() - down_at
         self.restarted.set()  # the browser reloads the page
         time.sleep(20)
-        kept_training = {run_id: self.store.run(run_id)["status"] == "running"
-                         and latest_step(self.store, run_id) > step for run_id, step in before.items()}
+        kept_training = {
+            run_id: self.store.run(run_id)["status"] == "running" and latest_step(self.store, run_id) > step
+            for run_id, step in before.items()
+        }
         record = {"back_after_s": round(back_after, 1), "kept_training": kept_training}
         self.restarts.append(record)
         log(f"restart: {record}")
 
 
 # --- the end: stop everything, check the metrics ----------------------------------------------------
+
 
 def stop_all(env: dict, store, run_ids: list[str]) -> dict[str, str]:
     """Stop each run through the CLI; the right end is 'stopped' (it checkpointed), not crashed/failed."""
@@ -454,13 +507,17 @@ def metric_gaps(store, run_id: str) -> dict:
     final = store.run(run_id)["step"]
     steps = [row[0] for row in store.metrics(run_id, names=("loss_d",))]
     counts = collections.Counter(steps)
-    return {"final_step": final, "rows": len(steps),
-            "duplicates": sum(n - 1 for n in counts.values() if n > 1),
-            "missing": sum(1 for step in range(1, final + 1) if step not in counts),
-            "beyond_final": sum(1 for step in counts if step > final or step < 1)}
+    return {
+        "final_step": final,
+        "rows": len(steps),
+        "duplicates": sum(n - 1 for n in counts.values() if n > 1),
+        "missing": sum(1 for step in range(1, final + 1) if step not in counts),
+        "beyond_final": sum(1 for step in counts if step > final or step < 1),
+    }
 
 
 # --- the report ---------------------------------------------------------------------------------------
+
 
 def yes(flag: bool | None) -> str:
     return "yes" if flag else "no"
@@ -484,8 +541,15 @@ def table(results: dict, checkpoint_every: int) -> str:
         ("pauses", str(len(pauses))),
     ]
     for i, p in enumerate(pauses, 1):
-        rows.append((f"  pause {i}", (f"stayed running {yes(p['stayed_running'])}, resume refused "
-                                      f"{yes(p['resume_refused'])}, carried on {yes(p['carried_on'])}")))
+        rows.append(
+            (
+                f"  pause {i}",
+                (
+                    f"stayed running {yes(p['stayed_running'])}, resume refused "
+                    f"{yes(p['resume_refused'])}, carried on {yes(p['carried_on'])}"
+                ),
+            )
+        )
     rows += [
         ("app restarts", f"{len(restarts)}" + (f" (jobs that kept training: {kept})" if restarts else "")),
         ("duplicate metric steps", str(sum(g["duplicates"] for g in gaps.values()))),
@@ -500,13 +564,21 @@ def table(results: dict, checkpoint_every: int) -> str:
     for run_id in results["run_ids"]:
         mb, lives = results["memory"][run_id]
         g = gaps[run_id]
-        rows.append((f"peak memory, {run_id}", (f"{mb:.0f} MB (max of {lives} worker lives); final step "
-                                                f"{g['final_step']}, dup {g['duplicates']}, missing {g['missing']}")))
+        rows.append(
+            (
+                f"peak memory, {run_id}",
+                (
+                    f"{mb:.0f} MB (max of {lives} worker lives); final step "
+                    f"{g['final_step']}, dup {g['duplicates']}, missing {g['missing']}"
+                ),
+            )
+        )
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
 # --- the soak ------------------------------------------------------------------------------------------
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -514,9 +586,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--home", help="GANDASH_HOME to use (default: a fresh temporary folder)")
     parser.add_argument("--checkpoint-every", type=int, default=200)
-    parser.add_argument("--chaos-every", type=float, nargs=2, metavar=("MIN", "MAX"),
-                        help="seconds between chaos actions, drawn uniformly (default 60 180; 15 25 for a "
-                             "soak under 10 minutes, so a quick check still sees some chaos)")
+    parser.add_argument(
+        "--chaos-every",
+        type=float,
+        nargs=2,
+        metavar=("MIN", "MAX"),
+        help="seconds between chaos actions, drawn uniformly (default 60 180; 15 25 for a "
+        "soak under 10 minutes, so a quick check still sees some chaos)",
+    )
     args = parser.parse_args()
     args.chaos_every = args.chaos_every or ((60, 180) if args.minutes >= 10 else (15, 25))
     return args
@@ -529,8 +606,9 @@ def prepare_output() -> None:
         old.unlink(missing_ok=True)
 
 
-def watch_pages(watcher: PageWatcher, deadline: float, chaos: Chaos, restarted: threading.Event,
-                rng: random.Random) -> None:
+def watch_pages(
+    watcher: PageWatcher, deadline: float, chaos: Chaos, restarted: threading.Event, rng: random.Random
+) -> None:
     """Until the deadline and the chaos thread's last action: check a page every 10-20 s, reload at
     once after an app restart, a screenshot every fifth check, and one of a paused run's page once its
     heartbeat is stale (over 60 s), to see how the app shows a stalled worker."""
@@ -582,21 +660,35 @@ def main() -> int:
     memory.done.set()
     memory.join()
     app.stop()
-    results = {"minutes": args.minutes, "seed": args.seed, "home": str(home), "run_ids": run_ids,
-               "kills": chaos.kills, "pauses": chaos.pauses, "restarts": chaos.restarts,
-               "chaos_errors": chaos.errors, "ends": ends,
-               "gaps": {run_id: metric_gaps(store, run_id) for run_id in run_ids},
-               "page_checks": watcher.checks, "page_exceptions": watcher.exceptions,
-               "page_load_failures": watcher.load_failures, "pages_unsettled": watcher.unsettled,
-               "pages_wrong_run": watcher.wrong_run, "render_seconds": watcher.render_seconds, "page_notes": watcher.notes,
-               "browser_errors": watcher.console[-40:],
-               "memory": {name: memory.peak_mb(name) for name in ["app", *run_ids]},
-               "memory_lives_kb": {name: lives for name, lives in memory.peaks.items()}}
+    results = {
+        "minutes": args.minutes,
+        "seed": args.seed,
+        "home": str(home),
+        "run_ids": run_ids,
+        "kills": chaos.kills,
+        "pauses": chaos.pauses,
+        "restarts": chaos.restarts,
+        "chaos_errors": chaos.errors,
+        "ends": ends,
+        "gaps": {run_id: metric_gaps(store, run_id) for run_id in run_ids},
+        "page_checks": watcher.checks,
+        "page_exceptions": watcher.exceptions,
+        "page_load_failures": watcher.load_failures,
+        "pages_unsettled": watcher.unsettled,
+        "pages_wrong_run": watcher.wrong_run,
+        "render_seconds": watcher.render_seconds,
+        "page_notes": watcher.notes,
+        "browser_errors": watcher.console[-40:],
+        "memory": {name: memory.peak_mb(name) for name in ["app", *run_ids]},
+        "memory_lives_kb": {name: lives for name, lives in memory.peaks.items()},
+    }
     (OUT / "results.json").write_text(json.dumps(results, indent=2, default=str))
     print()
     print(table(results, args.checkpoint_every))
-    print(f"\npage loads failed {watcher.load_failures}, pages not showing their run {watcher.wrong_run}; "
-          f"chaos errors {len(chaos.errors)}")
+    print(
+        f"\npage loads failed {watcher.load_failures}, pages not showing their run {watcher.wrong_run}; "
+        f"chaos errors {len(chaos.errors)}"
+    )
     for note in watcher.notes + chaos.errors:
         print(f"  {note}")
     print(f"details: {OUT / 'results.json'}")

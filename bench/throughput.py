@@ -37,6 +37,7 @@ class BareLoop:
 
     def __init__(self, config, dataset):
         from gandash import variants
+
         torch.manual_seed(config.seed)
         self.G, self.D = variants.get("dcgan").build(config)
         betas = (config.beta1, config.beta2)
@@ -48,7 +49,7 @@ class BareLoop:
 
     def step(self) -> None:
         start = (self.i * self.b) % (len(self.order) - self.b)
-        real = self.images[self.order[start:start + self.b]].float().div_(127.5).sub_(1.0)
+        real = self.images[self.order[start : start + self.b]].float().div_(127.5).sub_(1.0)
         self.i += 1
         # (1) update D: maximize log(D(x)) + log(1 - D(G(z)))
         self.D.zero_grad()
@@ -77,6 +78,7 @@ def gandash_run(config, dataset, store, name: str, should_stop=lambda: False) ->
     from gandash.engine import checkpoints
     from gandash.runs.worker import StoreReporter
     from gandash.variants import training
+
     run_dir = paths.run_dir(name)
     run_dir.mkdir(parents=True)
     config.save(run_dir / "config.json")
@@ -86,8 +88,10 @@ def gandash_run(config, dataset, store, name: str, should_stop=lambda: False) ->
     status, _ = training.train(config, run_dir, reporter, should_stop, dataset=dataset)
     reporter.flush()
     seconds = time.perf_counter() - started
-    wrote = (f"{status}, {len(store.metrics(name))} metric rows, {len(store.samples(name))} sample grids, "
-             f"{len(checkpoints.listing(run_dir))} checkpoint(s)")
+    wrote = (
+        f"{status}, {len(store.metrics(name))} metric rows, {len(store.samples(name))} sample grids, "
+        f"{len(checkpoints.listing(run_dir))} checkpoint(s)"
+    )
     shutil.rmtree(run_dir)  # checkpoints are ~75 MB each
     return seconds, wrote
 
@@ -130,11 +134,17 @@ def main() -> None:
     from gandash.variants.configure import make_config
 
     def config_for(steps: int):
-        return make_config("dcgan", "fashion-mnist", **PYTORCH_EXAMPLES_DCGAN64, max_steps=steps,
-                           device="cpu", log_every=args.log_every,
-                           sample_every=args.sample_every or max(1, min(200, steps // 2)),
-                           checkpoint_every=args.checkpoint_every or steps,
-                           **({"eval_samples": 0} if args.no_eval else {}))
+        return make_config(
+            "dcgan",
+            "fashion-mnist",
+            **PYTORCH_EXAMPLES_DCGAN64,
+            max_steps=steps,
+            device="cpu",
+            log_every=args.log_every,
+            sample_every=args.sample_every or max(1, min(200, steps // 2)),
+            checkpoint_every=args.checkpoint_every or steps,
+            **({"eval_samples": 0} if args.no_eval else {}),
+        )
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, GANDASH_HOME={home}")
     dataset = data.load("fashion-mnist", image_size=64, channels=1)
@@ -143,21 +153,25 @@ def main() -> None:
         bare_segment(config_for(args.warmup), dataset)
         gandash_run(config_for(args.warmup), dataset, store, "warmup")
         config = config_for(args.steps)
-        print(f"{args.steps} steps x batch {config.batch_size}; log_every={config.log_every}, "
-              f"sample_every={config.sample_every}, checkpoint_every={config.checkpoint_every}", flush=True)
+        print(
+            f"{args.steps} steps x batch {config.batch_size}; log_every={config.log_every}, "
+            f"sample_every={config.sample_every}, checkpoint_every={config.checkpoint_every}",
+            flush=True,
+        )
         if args.interleave:
             return interleaved(config, dataset, store)
         speeds, ratios = {"bare": [], "gandash": []}, []
         for i in range(args.repeats):
-            for kind in (("bare", "gandash") if i % 2 == 0 else ("gandash", "bare")):
+            for kind in ("bare", "gandash") if i % 2 == 0 else ("gandash", "bare"):
                 if kind == "bare":
                     speed, wrote = bare_segment(config, dataset), ""
                 else:
                     seconds, wrote = gandash_run(config, dataset, store, f"bench-{i}")
                     speed = args.steps * config.batch_size / seconds
                 speeds[kind].append(speed)
-                print(f"  pair {i + 1}: {kind:7s} {speed:6.1f} img/s  (load {os.getloadavg()[0]:.1f}) {wrote}",
-                      flush=True)
+                print(
+                    f"  pair {i + 1}: {kind:7s} {speed:6.1f} img/s  (load {os.getloadavg()[0]:.1f}) {wrote}", flush=True
+                )
             ratios.append(speeds["gandash"][-1] / speeds["bare"][-1])
             print(f"  pair {i + 1}: ratio {ratios[-1]:.3f}", flush=True)
         for kind, values in speeds.items():

@@ -1,7 +1,7 @@
 """Mode coverage of the toy variant's recipe on `ring` and `grid`, as a user's run gets it.
 
 Trains the toy recipe (its own step budget, or --minutes of training time) per (dataset, seed)
-through trainer.train, draws 2500 points from the saved generator (EMA weights when kept) and
+through variants.training.train, draws 2500 points from the saved generator (EMA weights when kept) and
 scores them with the VEEGAN protocol (Srivastava et al. 2017): a sample is high quality when it
 lies within 3 sigma of its nearest mode, and a mode is covered when at least one high-quality
 sample is nearest to it. Also printed: each mode's count of samples (a balanced mixture gives each
@@ -31,11 +31,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as gandash/__init__.py do
 import torch
 
 from gandash import data
-from gandash.quality import metrics  # the VEEGAN protocol and precision/recall, shared with `gandash eval`
 from gandash.core import images
 from gandash.core.config import parse_overrides
 from gandash.engine.reporter import SilentReporter
-from gandash.quality import samples
+from gandash.quality import (
+    metrics,  # the VEEGAN protocol and precision/recall, shared with `gandash eval`
+    samples,
+)
 from gandash.variants import loading, training
 from gandash.variants.configure import make_config
 
@@ -55,8 +57,18 @@ def run_one(dataset: str, seed: int, minutes: float | None, overrides: dict, tag
         status, message = training.train(config, run_dir, SilentReporter())
         wall = time.perf_counter() - started
         if status != "completed":
-            return {"dataset": dataset, "seed": seed, "status": status, "message": message, "wall": wall,
-                    "modes": 0, "of": len(meta.modes), "hq_percent": 0.0, "steps": 0, "png": None}
+            return {
+                "dataset": dataset,
+                "seed": seed,
+                "status": status,
+                "message": message,
+                "wall": wall,
+                "modes": 0,
+                "of": len(meta.modes),
+                "hq_percent": 0.0,
+                "steps": 0,
+                "png": None,
+            }
         generator, _, step = loading.load_generator(run_dir)
         points = samples.sample(generator, config, SAMPLES, seed=seed)["points"]
     score = metrics.mode_coverage(points, np.asarray(meta.modes), meta.mode_std)
@@ -72,8 +84,12 @@ def run_one(dataset: str, seed: int, minutes: float | None, overrides: dict, tag
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", nargs="+", default=["ring", "grid"], choices=sorted(EXTENT))
-    parser.add_argument("--minutes", type=float, default=0.0,
-                        help="training-time budget per run; 0: the recipe's own budget (its max_steps)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=0.0,
+        help="training-time budget per run; 0: the recipe's own budget (its max_steps)",
+    )
     parser.add_argument("--seed", type=int, nargs="+", default=[0])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
     parser.add_argument("--tag", default="recipe", help="name part of the PNGs")
@@ -88,16 +104,21 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seed:
             r = run_one(dataset, seed, args.minutes, overrides, tag)
             results.append(r)
-            print(f"{dataset:5s} seed {seed}: modes {r['modes']:2d}/{r['of']:<2d}  high quality {r['hq_percent']:5.1f}%"
-                  f"  precision {r.get('precision', 0):.2f} recall {r.get('recall', 0):.2f}"
-                  f" coverage {r.get('coverage', 0):.2f}  steps {r['steps']:6d}  wall {r['wall']:6.1f}s  {r['status']}  {r['png']}"
-                  + (f"\n    per mode: {r['per_mode']}" if r.get("per_mode") else ""), flush=True)
+            print(
+                f"{dataset:5s} seed {seed}: modes {r['modes']:2d}/{r['of']:<2d}  high quality {r['hq_percent']:5.1f}%"
+                f"  precision {r.get('precision', 0):.2f} recall {r.get('recall', 0):.2f}"
+                f" coverage {r.get('coverage', 0):.2f}  steps {r['steps']:6d}  wall {r['wall']:6.1f}s"
+                f"  {r['status']}  {r['png']}" + (f"\n    per mode: {r['per_mode']}" if r.get("per_mode") else ""),
+                flush=True,
+            )
     for dataset in args.dataset:
         rows = [r for r in results if r["dataset"] == dataset]
         full = sum(r["modes"] == r["of"] for r in rows)
-        print(f"{dataset}: all modes in {full}/{len(rows)} seeds; mean modes {np.mean([r['modes'] for r in rows]):.1f}"
-              f", mean high quality {np.mean([r['hq_percent'] for r in rows]):.1f}%"
-              f", mean recall {np.mean([r.get('recall', 0) for r in rows]):.2f}")
+        print(
+            f"{dataset}: all modes in {full}/{len(rows)} seeds; mean modes {np.mean([r['modes'] for r in rows]):.1f}"
+            f", mean high quality {np.mean([r['hq_percent'] for r in rows]):.1f}%"
+            f", mean recall {np.mean([r.get('recall', 0) for r in rows]):.2f}"
+        )
     return 0
 
 

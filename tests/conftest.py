@@ -35,11 +35,24 @@ def make_fashion_files(folder, n: int = 256, seed: int = 0) -> tuple[np.ndarray,
     images = rng.integers(0, 30, (n, 28, 28)).astype(np.uint8)
     for i, label in enumerate(labels):
         row, col = divmod(int(label), 5)
-        images[i, 2 + row * 12: 12 + row * 12, 1 + col * 5: 5 + col * 5] = 220
+        images[i, 2 + row * 12 : 12 + row * 12, 1 + col * 5 : 5 + col * 5] = 220
     folder.mkdir(parents=True, exist_ok=True)
     write_idx(folder / "train-images-idx3-ubyte.gz", images)
     write_idx(folder / "train-labels-idx1-ubyte.gz", labels)
     return images, labels
+
+
+@pytest.fixture
+def one_thread():
+    """Torch on one thread for the test: tiny nets gain nothing from two, the worker trains them on one
+    (device.cpu_threads), and two threads waiting for each other on a shared 2-core machine once made a
+    run 15x slower. Files that build or train nets use it: pytestmark = pytest.mark.usefixtures("one_thread")."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture

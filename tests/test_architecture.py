@@ -8,12 +8,7 @@ from gandash.variants.configure import make_config
 DATASETS = {"toy": "ring", "deblur": "blurred:photos", "deblur-seed": "blurred:photos"}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("name", list(variants.REGISTRY))
@@ -29,7 +24,8 @@ def test_parameter_totals_equal_the_modules(name):
 def variants_dataset(name):
     kind = variants.get(name).data_kind
     return {"domains": "domains:fashion-mnist:7,5", "paired": "blurred:photos", "lowres": "lowres:photos"}.get(
-        kind, "fashion-mnist")
+        kind, "fashion-mnist"
+    )
 
 
 def test_shapes_are_those_of_a_real_forward_pass():
@@ -50,7 +46,9 @@ def test_a_layer_the_forward_pass_skips_is_listed_and_counted():
     net = torch.nn.ModuleDict({"used": torch.nn.Linear(3, 2), "spare": torch.nn.Linear(2, 2)})
     rows = architecture.layer_table(net, torch.zeros(1, 3), call=lambda x: net["used"](x))
     assert [(r.name, r.output_shape, r.parameters) for r in rows] == [
-        ("used", "(1, 2)", 8), ("spare", architecture.NOT_CALLED, 6)]
+        ("used", "(1, 2)", 8),
+        ("spare", architecture.NOT_CALLED, 6),
+    ]
 
 
 def test_infogan_table_shows_the_q_head():
@@ -59,14 +57,15 @@ def test_infogan_table_shows_the_q_head():
     assert any(r.name == "q.3" and r.output_shape == "(1, 12)" for r in rows)
 
 
-
 def test_extra_convs_deepen_g_and_d_at_their_inner_resolutions_and_zero_keeps_the_papers_nets():
     plain = make_config("dcgan", "fashion-mnist", width=8, extra_convs=0)
     deeper = make_config("dcgan", "fashion-mnist", width=8, extra_convs=2)
     (g0, d0), (g2, d2) = variants.get("dcgan").build(plain), variants.get("dcgan").build(deeper)
     # at 0, exactly the DCGAN layers in the same places, so weights trained before the setting existed load
     assert [type(m).__name__ for m in g0.main] == ["ConvTranspose2d", "BatchNorm2d", "ReLU"] * 2 + [
-        "ConvTranspose2d", "Tanh"]
+        "ConvTranspose2d",
+        "Tanh",
+    ]
     assert [type(m).__name__ for m in d0.main] == ["Conv2d", "LeakyReLU", "Conv2d", "BatchNorm2d", "LeakyReLU"]
     # G at 28x28: the 7x7 seed and the 14x14 block get two 3x3 convs each; D's 14x14 block gets two
     added = [r.output_shape for r in architecture.tables(deeper)["generator"] if r.type == "Conv2d"]

@@ -1,5 +1,6 @@
 """gandash.paths.atomic_write_bytes under the conditions that broke it: many writers of one file at once
 (the UI settings file, the gallery's picture cache), and writes that fail part-way (a full disk)."""
+
 import os
 import resource
 import subprocess
@@ -60,13 +61,20 @@ def test_a_failed_write_leaves_no_temp_file_and_the_old_file_whole(tmp_path):
 def test_a_file_size_limit_is_a_storage_error_naming_the_file_and_the_free_space(tmp_path):
     target = tmp_path / "big.bin"
     target.write_bytes(b"old")
-    code = ("import sys, signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-            "from gandash.core import paths\n"
-            "try:\n    paths.atomic_write_bytes(paths.Path(sys.argv[1]), b'x' * 200_000)\n"
-            "except paths.StorageError as exc:\n    print(exc)\n")
-    result = subprocess.run([sys.executable, "-c", code, str(target)], cwd=ROOT, capture_output=True, text=True,
-                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000)),
-                            timeout=60)
+    code = (
+        "import sys, signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "from gandash.core import paths\n"
+        "try:\n    paths.atomic_write_bytes(paths.Path(sys.argv[1]), b'x' * 200_000)\n"
+        "except paths.StorageError as exc:\n    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(target)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000)),
+        timeout=60,
+    )
     assert "could not write big.bin" in result.stdout and "file-size limit" in result.stdout
     assert "free on that disk" in result.stdout and result.stderr == ""
     assert target.read_bytes() == b"old" and sorted(os.listdir(tmp_path)) == ["big.bin"]

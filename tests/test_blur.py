@@ -1,5 +1,6 @@
 """Each degradation does what it says: kernels sum to 1, a blurred edge is wider, noise and JPEG change
 pixels by the expected amount, and training pairs line up."""
+
 import numpy as np
 import pytest
 import torch
@@ -18,15 +19,24 @@ def edge_width(row: np.ndarray) -> int:
 def step_image(size: int = 64, vertical: bool = True) -> np.ndarray:
     image = np.zeros((size, size), np.uint8)
     if vertical:
-        image[:, size // 2:] = 255
+        image[:, size // 2 :] = 255
     else:
-        image[size // 2:, :] = 255
+        image[size // 2 :, :] = 255
     return image
 
 
-@pytest.mark.parametrize("kernel", [degrade.gaussian_kernel(0.5), degrade.gaussian_kernel(3.0), degrade.motion_kernel(3),
-                                    degrade.motion_kernel(21, 37.0), degrade.defocus_kernel(1.0), degrade.defocus_kernel(4.0),
-                                    degrade.combine(degrade.gaussian_kernel(1.0), degrade.motion_kernel(9, 100))])
+@pytest.mark.parametrize(
+    "kernel",
+    [
+        degrade.gaussian_kernel(0.5),
+        degrade.gaussian_kernel(3.0),
+        degrade.motion_kernel(3),
+        degrade.motion_kernel(21, 37.0),
+        degrade.defocus_kernel(1.0),
+        degrade.defocus_kernel(4.0),
+        degrade.combine(degrade.gaussian_kernel(1.0), degrade.motion_kernel(9, 100)),
+    ],
+)
 def test_every_kernel_sums_to_one_is_odd_sized_and_non_negative(kernel):
     assert kernel.sum() == pytest.approx(1.0, abs=1e-5)
     assert kernel.min() >= 0
@@ -106,7 +116,7 @@ def test_training_pairs_are_aligned_and_blurred_from_real_margins():
     assert torch.equal(sharp, crops[:, :, 26:74, 26:74].float().div(127.5).sub(1))
     assert blurred.min() >= -1 and blurred.max() <= 1
     # a blur lowers the pixel-to-pixel variation of random texture
-    assert (blurred.diff(dim=-1).abs().mean() < sharp.diff(dim=-1).abs().mean())
+    assert blurred.diff(dim=-1).abs().mean() < sharp.diff(dim=-1).abs().mean()
     # the kernels come back with the pairs: re-blurring the sharp crop by its kernel gives its input
     again = degrade.blur(crops[:1].float().div(127.5).sub(1), torch.from_numpy(kernels[0])[None])
     assert len(kernels) == 6 and all(abs(k.sum() - 1) < 1e-5 for k in kernels)

@@ -1,6 +1,7 @@
 """Every demo model bundled in gandash/weights/demos/ (whichever are there: more are added over time)
 loads with weights_only=True, draws outputs of the shape its config declares, and makes its gallery
 card's picture; those that draw Fashion-MNIST from noise cover at least 8 of its 10 classes."""
+
 import io
 
 import pytest
@@ -14,12 +15,7 @@ from gandash.variants import architecture, demos
 BUNDLED = demos.available()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_demo_models_are_bundled():
@@ -57,14 +53,24 @@ def test_a_bundled_demo_makes_its_gallery_picture(name, tiny_fashion):
         assert max(picture.convert("L").getextrema()) > 100  # not a blank picture
 
 
-@pytest.mark.parametrize("name", [n for n in BUNDLED if demos.describe(n)["dataset"] == "fashion-mnist"
-                                  and variants.get(demos.describe(n)["variant"]).data_kind == "image"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n in BUNDLED
+        if demos.describe(n)["dataset"] == "fashion-mnist"
+        and variants.get(demos.describe(n)["variant"]).data_kind == "image"
+    ],
+)
 def test_a_fashion_demo_draws_most_kinds_of_garment(name):
     """The issue's bar: samples of each bundled model cover at least 8 of the 10 classes, as the bundled
     Fashion-MNIST classifier sees them."""
     model = latent.load(demo=name)
-    z = latent.with_prior_codes(model, torch.randn(500, model.config.z_dim, generator=torch.Generator().manual_seed(0)),
-                                torch.Generator().manual_seed(1))
+    z = latent.with_prior_codes(
+        model,
+        torch.randn(500, model.config.z_dim, generator=torch.Generator().manual_seed(0)),
+        torch.Generator().manual_seed(1),
+    )
     labels = torch.arange(500) % model.classes if model.classes else None
     seen = features.load("fashion-mnist").logits(latent.render(model, z, labels)).argmax(1)
     counts = torch.bincount(seen, minlength=10)
@@ -78,21 +84,59 @@ def test_every_preset_is_a_valid_config_and_pretrain_rebuilds_a_demo_the_same_wa
 
     from gandash.variants.configure import make_config
 
-    for name, preset in demos.PRESETS.items():  # every preset can be trained as written
+    for preset in demos.PRESETS.values():  # every preset can be trained as written
         make_config(preset["variant"], preset["dataset"], max_steps=preset["steps"], **preset["overrides"])
     root = Path(__file__).resolve().parents[1]
     bundled_before = {p.name: p.stat().st_mtime_ns for p in demos.FOLDER.glob("*.pt")}
     for out in ("a", "b"):
         (tmp_path / out).mkdir()
-        result = subprocess.run([sys.executable, "-m", "gandash", "pretrain", "--only", "toy-ring", "--steps", "40",
-                                 "--out-dir", str(tmp_path / out)], cwd=root, capture_output=True, text=True,
-                                timeout=180)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gandash",
+                "pretrain",
+                "--only",
+                "toy-ring",
+                "--steps",
+                "40",
+                "--out-dir",
+                str(tmp_path / out),
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert result.returncode == 0, result.stderr
         assert "toy-ring: wrote" in result.stdout
     a, b = (torch.load(tmp_path / out / "toy-ring.pt", weights_only=True) for out in ("a", "b"))
     assert a["step"] == 40 and a["config"]["variant"] == "toy"
     assert all(torch.equal(a["generator"][key], b["generator"][key]) for key in a["generator"])  # seeded
     assert {p.name: p.stat().st_mtime_ns for p in demos.FOLDER.glob("*.pt")} == bundled_before  # --out-dir
-    bad = subprocess.run([sys.executable, "-m", "gandash", "pretrain", "--only", "nope"], cwd=root,
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "gandash", "pretrain", "--only", "nope"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "unknown demo preset(s) nope" in bad.stderr
+
+
+def test_every_bundled_weights_file_loads_through_its_own_loader():
+    """The files shipped in gandash/weights/ (made before the code moved into packages) load with
+    weights_only=True through the loaders the app uses: each classifier, the deblurring U-Net and the
+    blur-kernel estimator, and each demo (above)."""
+    from gandash.core import paths
+    from gandash.restore import deblur, kernel_estimate
+
+    shipped = {p.name for p in paths.WEIGHTS.glob("*.pt")}
+    assert shipped == {"classifier-fashion-mnist.pt", "classifier-mnist.pt", "deblur.pt", "kernel-estimator.pt"}
+    for dataset in ("fashion-mnist", "mnist"):
+        classifier = features.load(dataset)
+        assert classifier.features_and_logits(torch.zeros(2, 1, 28, 28))[1].shape == (2, 10)
+    unet = deblur.bundled_model()
+    assert unet(torch.zeros(1, 3, 32, 32), torch.ones(1, 1, 1)).shape == (1, 3, 32, 32)
+    estimator = kernel_estimate.bundled_estimator()
+    assert estimator(torch.zeros(1, 1, 64, 64)).shape[1] == len(kernel_estimate.GRID)

@@ -1,35 +1,16 @@
 """Real background jobs through the real CLI: separate OS processes, a real SQLite file."""
+
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 
 from gandash.runs.store import Store
+from tests.processes import cli, wait_for
 
 pytestmark = pytest.mark.e2e
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def cli(*args, check=True, timeout=180):
-    result = subprocess.run([sys.executable, "-m", "gandash", *args], cwd=ROOT, capture_output=True, text=True,
-                            timeout=timeout, env=dict(os.environ))
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-def wait_for(predicate, timeout=90, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def metric_rows(run_id):
@@ -40,8 +21,9 @@ SMALL = ["--set", "width=8", "--set", "batch_size=16", "--set", "log_every=1", "
 
 
 def test_background_job_start_stop_resume_crash_resume_sample(tiny_fashion, tmp_path):
-    run_id = cli("train", "--variant", "dcgan", "--dataset", "fashion-mnist", "--max-minutes", "5",
-                 *SMALL, "--background").stdout.strip()
+    run_id = cli(
+        "train", "--variant", "dcgan", "--dataset", "fashion-mnist", "--max-minutes", "5", *SMALL, "--background"
+    ).stdout.strip()
     store = Store()
     wait_for(lambda: len(metric_rows(run_id)) > 0, what="metrics rows in the SQLite file")
     assert store.run(run_id)["status"] == "running"
@@ -56,8 +38,10 @@ def test_background_job_start_stop_resume_crash_resume_sample(tiny_fashion, tmp_
     assert any(name.startswith("step_") for name in os.listdir(os.path.join(run_dir, "checkpoints")))
 
     cli("resume", run_id)
-    wait_for(lambda: store.run(run_id)["status"] == "running" and store.run(run_id)["step"] > steps_at_stop + 5,
-             what="the resumed run to make progress")
+    wait_for(
+        lambda: store.run(run_id)["status"] == "running" and store.run(run_id)["step"] > steps_at_stop + 5,
+        what="the resumed run to make progress",
+    )
     pid = store.run(run_id)["pid"]
     assert pid != first_pid
     os.kill(pid, signal.SIGKILL)
@@ -67,8 +51,10 @@ def test_background_job_start_stop_resume_crash_resume_sample(tiny_fashion, tmp_
 
     cli("resume", run_id)
     # the worker says "running" as it starts, and "resumed from ..." once it has read the checkpoint
-    wait_for(lambda: sum("resumed from the checkpoint of step" in e["text"] for e in store.events(run_id)) >= 2,
-             what="the second resume to load its checkpoint")
+    wait_for(
+        lambda: sum("resumed from the checkpoint of step" in e["text"] for e in store.events(run_id)) >= 2,
+        what="the second resume to load its checkpoint",
+    )
     assert store.run(run_id)["status"] == "running"
     cli("stop", run_id)
 
@@ -114,15 +100,18 @@ def test_sample_contract_for_conditional_and_toy_runs(tiny_fashion, tmp_path):
     assert arrays["points"].shape == (30, 2) and arrays["points"].dtype == np.float32
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "--variant", "dcgan", "--set", "batch_size=0"], "batch_size must be a whole number"),
-    (["train", "--variant", "nope"], "variant 'nope' is unknown"),
-    (["train", "--set", "lr"], "is not key=value"),
-    (["show", "../../etc"], "is not a run id"),
-    (["show", "missing-run"], "no run 'missing-run'"),
-    (["stop", "missing-run"], "no run 'missing-run'"),
-    (["sample", "missing-run", "--out", "x.npz"], "no run 'missing-run'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--variant", "dcgan", "--set", "batch_size=0"], "batch_size must be a whole number"),
+        (["train", "--variant", "nope"], "variant 'nope' is unknown"),
+        (["train", "--set", "lr"], "is not key=value"),
+        (["show", "../../etc"], "is not a run id"),
+        (["show", "missing-run"], "no run 'missing-run'"),
+        (["stop", "missing-run"], "no run 'missing-run'"),
+        (["sample", "missing-run", "--out", "x.npz"], "no run 'missing-run'"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(home, args, message):
     result = cli(*args, check=False)
     assert result.returncode == 2
@@ -137,8 +126,20 @@ def test_variants_and_datasets_listings(home):
 
 def test_step_by_step_pause_step_d_step_g_continue(home):
     """Pause a running worker, advance it one D step then one G step, then let it run again."""
-    run_id = cli("train", "--variant", "toy", "--dataset", "ring", "--max-minutes", "5", "--set", "d_steps=2",
-                 "--set", "log_every=1", "--background").stdout.strip()
+    run_id = cli(
+        "train",
+        "--variant",
+        "toy",
+        "--dataset",
+        "ring",
+        "--max-minutes",
+        "5",
+        "--set",
+        "d_steps=2",
+        "--set",
+        "log_every=1",
+        "--background",
+    ).stdout.strip()
     store = Store()
     wait_for(lambda: store.run(run_id)["status"] == "running" and store.run(run_id)["step"] > 20, what="running")
     cli("control", run_id, "pause")

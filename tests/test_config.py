@@ -11,28 +11,31 @@ def problems(**changes):
     return "\n".join(validate(TrainConfig(**{**TrainConfig().__dict__, **changes})))
 
 
-@pytest.mark.parametrize("changes, expected", [
-    (dict(batch_size=0), "batch_size must be a whole number from 1 to 4096 (got 0)"),
-    (dict(lr_g=-1.0), "lr_g must be a number above 0"),
-    (dict(lr_d=float("nan")), "lr_d must be a number above 0"),
-    (dict(variant="stylegan9"), "variant 'stylegan9' is unknown; choose one of vanilla, dcgan"),
-    (dict(image_size=30), "image_size 30 cannot be made by this convolutional net; use one of"),
-    (dict(variant="cgan", dataset="ring", channels=0, image_size=0), "trains on image data but 'ring' is points"),
-    (dict(variant="cgan", dataset="folder:/nonexistent-folder"), "is conditional and needs labels"),
-    (dict(beta1=1.0), "beta1 must be in [0, 1)"),
-    (dict(d_steps=0), "d_steps must be a whole number from 1 to 100"),
-    (dict(g_loss="log"), "g_loss 'log' is unknown; choose one of non-saturating, minimax"),
-    (dict(loss="kl"), "loss 'kl' is unknown"),
-    (dict(max_steps=None, max_minutes=None, epochs=None), "set a budget: max_steps, max_minutes or epochs"),
-    (dict(max_minutes=-3.0), "max_minutes must be a number above 0"),
-    (dict(ema_decay=1.5), "ema_decay must be in [0, 1)"),
-    (dict(device="tpu"), "device 'tpu' is unknown; choose one of auto, cpu, cuda, mps"),
-    (dict(channels=2), "channels must be 1 (gray) or 3 (colour)"),
-    (dict(dataset="imagenet"), "dataset 'imagenet' is unknown"),
-    (dict(sample_every=0), "sample_every must be a whole number from 1"),
-    (dict(z_dim=0), "z_dim must be a whole number from 1 to 1024"),
-    (dict(batch_size=10, pack=4), "batch_size (10) must be a multiple of pack (4)"),
-])
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        (dict(batch_size=0), "batch_size must be a whole number from 1 to 4096 (got 0)"),
+        (dict(lr_g=-1.0), "lr_g must be a number above 0"),
+        (dict(lr_d=float("nan")), "lr_d must be a number above 0"),
+        (dict(variant="stylegan9"), "variant 'stylegan9' is unknown; choose one of vanilla, dcgan"),
+        (dict(image_size=30), "image_size 30 cannot be made by this convolutional net; use one of"),
+        (dict(variant="cgan", dataset="ring", channels=0, image_size=0), "trains on image data but 'ring' is points"),
+        (dict(variant="cgan", dataset="folder:/nonexistent-folder"), "is conditional and needs labels"),
+        (dict(beta1=1.0), "beta1 must be in [0, 1)"),
+        (dict(d_steps=0), "d_steps must be a whole number from 1 to 100"),
+        (dict(g_loss="log"), "g_loss 'log' is unknown; choose one of non-saturating, minimax"),
+        (dict(loss="kl"), "loss 'kl' is unknown"),
+        (dict(max_steps=None, max_minutes=None, epochs=None), "set a budget: max_steps, max_minutes or epochs"),
+        (dict(max_minutes=-3.0), "max_minutes must be a number above 0"),
+        (dict(ema_decay=1.5), "ema_decay must be in [0, 1)"),
+        (dict(device="tpu"), "device 'tpu' is unknown; choose one of auto, cpu, cuda, mps"),
+        (dict(channels=2), "channels must be 1 (gray) or 3 (colour)"),
+        (dict(dataset="imagenet"), "dataset 'imagenet' is unknown"),
+        (dict(sample_every=0), "sample_every must be a whole number from 1"),
+        (dict(z_dim=0), "z_dim must be a whole number from 1 to 1024"),
+        (dict(batch_size=10, pack=4), "batch_size (10) must be a multiple of pack (4)"),
+    ],
+)
 def test_every_bad_value_gets_a_message_saying_what_is_allowed(changes, expected):
     assert expected in problems(**changes)
 

@@ -50,7 +50,9 @@ def test_data_dir_and_torchvision_layout_come_first(home, tmp_path):
 
 
 def test_missing_dataset_says_how_to_get_it(home, monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "DEBIAN_ROOT", tmp_path / "no-debian")
+    from gandash.data import files
+
+    monkeypatch.setattr(files, "DEBIAN_ROOT", tmp_path / "no-debian")  # where the files are looked for
     with pytest.raises(GandashError) as caught:
         data.load("mnist")
     assert "apt-get install dataset-fashion-mnist" in str(caught.value)
@@ -86,8 +88,9 @@ def test_cifar10_from_a_torchvision_root_and_a_planted_pickle_is_refused(home, t
 
 
 def test_image_folder_with_classes_broken_files_and_mixed_sizes(tmp_path):
-    for index, (klass, size, colour) in enumerate([("cats", (40, 30), "red"), ("cats", (64, 64), "red"),
-                                                    ("dogs", (100, 20), "blue"), ("dogs", (33, 33), "blue")]):
+    for index, (klass, size, colour) in enumerate(
+        [("cats", (40, 30), "red"), ("cats", (64, 64), "red"), ("dogs", (100, 20), "blue"), ("dogs", (33, 33), "blue")]
+    ):
         (tmp_path / klass).mkdir(exist_ok=True)
         Image.new("RGB", size, colour).save(tmp_path / klass / f"{index}.png")
     (tmp_path / "dogs" / "broken.jpg").write_bytes(b"this is not a jpeg")
@@ -139,3 +142,9 @@ def test_user_points_from_npy_and_csv_and_bad_files(tmp_path):
         data.load(f"points:{tmp_path / 'words.csv'}")
     with pytest.raises(GandashError, match="does not exist"):
         data.load(f"points:{tmp_path / 'missing.npy'}")
+
+
+def test_pairs_and_domains_are_present_when_the_set_they_are_made_from_is(tiny_fashion, tmp_path):
+    assert data.is_present("blurred:photos") and data.is_present("lowres:fashion-mnist")
+    assert data.is_present("domains:fashion-mnist:7,5")
+    assert not data.is_present("blurred:cifar10") and not data.is_present(f"lowres:folder:{tmp_path / 'none'}")

@@ -1,6 +1,7 @@
 """Restoring photos: tiling equals one pass in bounded memory, the bundled model sharpens a held-out photo,
 every kind of photo round-trips (8 and 16 bits, gray, alpha, CMYK), every bad input gets a one-line message
 that says what is wrong, only deblurring runs are offered for deblurring, and both deblur variants train."""
+
 import functools
 import io
 import re
@@ -19,15 +20,17 @@ from gandash.core.errors import GandashError
 from gandash.data import degrade
 from gandash.engine.reporter import Reporter
 from gandash.nets.deblur import DeblurUNet
-from gandash.restore import deblur, poses
+from gandash.restore import baselines, deblur, poses
 from gandash.variants import configure, loading, training
 
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header claims width x height and holds no pixel data (what a 0x0 file, or the header
     of a huge one, looks like to a decoder)."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
 
@@ -42,38 +45,61 @@ def truncated_jpeg() -> bytes:
     """A real photo's JPEG cut in the middle of its compressed image data."""
     whole = encoded(Image.fromarray(data.photo("coffee")), "JPEG", quality=90)
     assert whole.index(b"\xff\xda") < len(whole) // 4  # the scan starts early: half-way is inside it
-    return whole[:len(whole) // 2]
+    return whole[: len(whole) // 2]
 
 
 def animated(fmt: str) -> bytes:
-    return encoded(Image.new("RGB", (40, 40), "red"), fmt, save_all=True,
-                   append_images=[Image.new("RGB", (40, 40), "blue")])
+    return encoded(
+        Image.new("RGB", (40, 40), "red"), fmt, save_all=True, append_images=[Image.new("RGB", (40, 40), "blue")]
+    )
 
 
 # name -> (the file's bytes, what the message must say); names are chosen so a message that only
 # echoed the file name could not match
 BAD_INPUTS = {
-    "holiday.jpg": (truncated_jpeg, r"holiday\.jpg could not be decoded \(OSError: image file is truncated.*\); "
-                                    r"the file is probably truncated or damaged"),
-    "notes.png": (lambda: b"this is a shopping list, not a picture\n" * 20,
-                  r"notes\.png is not an image: its contents are not JPEG, PNG, WebP, TIFF, BMP or GIF"),
+    "holiday.jpg": (
+        truncated_jpeg,
+        r"holiday\.jpg could not be decoded \(OSError: image file is truncated.*\); "
+        r"the file is probably truncated or damaged",
+    ),
+    "notes.png": (
+        lambda: b"this is a shopping list, not a picture\n" * 20,
+        r"notes\.png is not an image: its contents are not JPEG, PNG, WebP, TIFF, BMP or GIF",
+    ),
     "empty.png": (lambda: png_header_only(0, 0), r"empty\.png has no pixels: its PNG header says it is 0x0"),
-    "wide.png": (lambda: encoded(Image.new("L", (50000, 1)), "PNG"),
-                 r"wide\.png is 50000x1; each side needs at least 16 pixels to deblur"),
-    "tall.png": (lambda: encoded(Image.new("L", (1, 50000)), "PNG"),
-                 r"tall\.png is 1x50000; each side needs at least 16 pixels to deblur"),
-    "poster.png": (functools.cache(lambda: encoded(Image.new("1", (10000, 10000)), "PNG")),  # 2 s to make
-                   r"poster\.png is 10000x10000 \(100 megapixels\); the limit is 50 megapixels to deblur"),
-    "bomb.png": (lambda: png_header_only(30000, 10000),  # past Pillow's own decompression-bomb guard
-                 r"bomb\.png is far too large \(300 megapixels\); the limit is 50 megapixels to deblur"),
-    "animated.gif": (lambda: animated("GIF"), r"animated\.gif is animated or has 2 pages; deblur works on one "
-                                              r"still picture"),
+    "wide.png": (
+        lambda: encoded(Image.new("L", (50000, 1)), "PNG"),
+        r"wide\.png is 50000x1; each side needs at least 16 pixels to deblur",
+    ),
+    "tall.png": (
+        lambda: encoded(Image.new("L", (1, 50000)), "PNG"),
+        r"tall\.png is 1x50000; each side needs at least 16 pixels to deblur",
+    ),
+    "poster.png": (
+        functools.cache(lambda: encoded(Image.new("1", (10000, 10000)), "PNG")),  # 2 s to make
+        r"poster\.png is 10000x10000 \(100 megapixels\); the limit is 50 megapixels to deblur",
+    ),
+    "bomb.png": (
+        lambda: png_header_only(30000, 10000),  # past Pillow's own decompression-bomb guard
+        r"bomb\.png is far too large \(300 megapixels\); the limit is 50 megapixels to deblur",
+    ),
+    "animated.gif": (
+        lambda: animated("GIF"),
+        r"animated\.gif is animated or has 2 pages; deblur works on one "
+        r"still picture",
+    ),
     "animated.webp": (lambda: animated("WEBP"), r"animated\.webp is animated or has 2 pages"),
 }
 
 # CMYK patches and the sRGB colours a print of them shows
-CMYK_PATCHES = [((255, 0, 0, 0), (0, 255, 255)), ((0, 255, 0, 0), (255, 0, 255)), ((0, 0, 255, 0), (255, 255, 0)),
-                ((0, 255, 255, 0), (255, 0, 0)), ((0, 0, 0, 128), (127, 127, 127)), ((0, 0, 0, 0), (255, 255, 255))]
+CMYK_PATCHES = [
+    ((255, 0, 0, 0), (0, 255, 255)),
+    ((0, 255, 0, 0), (255, 0, 255)),
+    ((0, 0, 255, 0), (255, 255, 0)),
+    ((0, 255, 255, 0), (255, 0, 0)),
+    ((0, 0, 0, 128), (127, 127, 127)),
+    ((0, 0, 0, 0), (255, 255, 255)),
+]
 
 
 def cmyk_tiff(patch: int = 48) -> bytes:
@@ -91,7 +117,7 @@ def assert_cmyk_colours(rgb: np.ndarray, patch: int = 48, tolerance: int = 8) ->
 
 
 def held_out_crop(size: int = 160) -> np.ndarray:
-    return data.photo("rocket")[150:150 + size, 240:240 + size].astype(np.float32) / 255
+    return data.photo("rocket")[150 : 150 + size, 240 : 240 + size].astype(np.float32) / 255
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +147,18 @@ def test_the_self_ensemble_averages_the_photo_restored_in_each_pose(random_unet)
     shake = degrade.motion_kernel(7, 30)  # not symmetric: it must turn with the photo
     single = deblur.restore(photo, random_unet, tile=512, kernel=shake, poses=1)
     eight = deblur.restore(photo, random_unet, tile=512, kernel=shake, poses=8)
-    by_hand = np.mean([poses.unposed(deblur.restore(poses.posed(photo, pose), random_unet, tile=512,
-                                                    kernel=poses.posed(shake, pose), poses=1), pose)
-                       for pose in poses.POSES], axis=0)
+    by_hand = np.mean(
+        [
+            poses.unposed(
+                deblur.restore(
+                    poses.posed(photo, pose), random_unet, tile=512, kernel=poses.posed(shake, pose), poses=1
+                ),
+                pose,
+            )
+            for pose in poses.POSES
+        ],
+        axis=0,
+    )
     assert eight.shape == photo.shape and np.abs(eight - by_hand).max() < 1e-5
     assert np.abs(eight - single).mean() > 1e-4  # a random net is far from pose-equivariant
     assert len(set(poses.POSES)) == 8
@@ -141,8 +176,10 @@ def test_the_bundled_model_sharpens_a_held_out_photo():
     sharp = held_out_crop()
     blurry = np.rint(degrade.blur_array(sharp, degrade.gaussian_kernel(1.5)) * 255).astype(np.float32) / 255
     restored = deblur.restore(blurry, deblur.bundled_model())  # blind: the kernel is read from the crop
-    table = {row["method"]: row for row in deblur.scores(sharp, {"blurry": blurry, "gan": restored,
-                                                                 "unsharp": deblur.unsharp(blurry)})}
+    table = {
+        row["method"]: row
+        for row in baselines.scores(sharp, {"blurry": blurry, "gan": restored, "unsharp": baselines.unsharp(blurry)})
+    }
     # measured 30.64 vs 28.93 dB (+1.7; the crop's blur read as sigma 1.25); unsharp masking: 29.83
     assert table["gan"]["PSNR (dB)"] > table["blurry"]["PSNR (dB)"] + 1.0
     assert table["gan"]["PSNR (dB)"] > table["unsharp"]["PSNR (dB)"] + 0.3
@@ -153,8 +190,17 @@ def test_classical_deconvolution_with_the_known_kernel_beats_the_blurry_input():
     sharp = held_out_crop(96)
     kernel = degrade.motion_kernel(9, 30)
     blurry = degrade.blur_array(sharp, kernel)
-    table = {row["method"]: row["PSNR (dB)"] for row in deblur.scores(sharp, {
-        "blurry": blurry, "wiener": deblur.wiener(blurry, kernel), "rl": deblur.richardson_lucy(blurry, kernel)})}
+    table = {
+        row["method"]: row["PSNR (dB)"]
+        for row in baselines.scores(
+            sharp,
+            {
+                "blurry": blurry,
+                "wiener": baselines.wiener(blurry, kernel),
+                "rl": baselines.richardson_lucy(blurry, kernel),
+            },
+        )
+    }
     assert table["wiener"] > table["blurry"] + 1 and table["rl"] > table["blurry"] + 1
 
 
@@ -167,7 +213,9 @@ def test_integer_photos_are_restored_in_their_own_dtype_as_floats_are(random_une
     assert as_uint8.dtype == np.uint8 and as_uint16.dtype == np.uint16 and as_uint8.shape == pixels.shape
     assert np.abs(as_uint8 / 255 - as_float).max() <= 0.5 / 255 + 1e-6  # rounded, nothing else
     assert np.abs(as_uint16 / 65535 - as_float).max() <= 0.5 / 65535 + 1e-6
-    gray = deblur.restore(pixels[..., :1], random_unet, tile=64, kernel=SOFT)  # a colour model on a gray photo: stays gray
+    gray = deblur.restore(
+        pixels[..., :1], random_unet, tile=64, kernel=SOFT
+    )  # a colour model on a gray photo: stays gray
     assert gray.shape == (70, 90, 1) and gray.dtype == np.uint8
 
 
@@ -204,17 +252,20 @@ def test_unsharp_masking_adds_back_the_difference_from_a_gaussian_blur():
     step = np.zeros((24, 24, 1), np.float32)
     step[:, 12:] = 0.8
     soft = np.clip(degrade.blur_array(step, degrade.gaussian_kernel(1.5)), 0, 1)  # skimage clips to [0, 1] if none < 0
-    sharpened = deblur.unsharp(soft, radius=2.0, amount=1.0)
-    formula = np.clip(soft[..., 0] + 1.0 * (soft[..., 0] - gaussian_filter(soft[..., 0].astype(np.float64), 2.0,
-                                                                           mode="reflect")), 0, 1)
+    sharpened = baselines.unsharp(soft, radius=2.0, amount=1.0)
+    formula = np.clip(
+        soft[..., 0] + 1.0 * (soft[..., 0] - gaussian_filter(soft[..., 0].astype(np.float64), 2.0, mode="reflect")),
+        0,
+        1,
+    )
     assert sharpened.shape == soft.shape and sharpened.dtype == np.float32
     assert np.abs(sharpened[..., 0] - formula).max() < 1e-5
     row, soft_row = sharpened[12, :, 0], soft[12, :, 0]
     assert row[13] - row[10] > soft_row[13] - soft_row[10]  # a steeper edge
     assert row.min() < 0.001 and row.max() > 0.8  # with the overshoot that is unsharp masking's halo
-    assert np.allclose(deblur.unsharp(soft, amount=0.0), soft, atol=1e-6)  # amount 0 changes nothing
+    assert np.allclose(baselines.unsharp(soft, amount=0.0), soft, atol=1e-6)  # amount 0 changes nothing
     flat = np.full((16, 16, 3), 0.4, np.float32)
-    assert np.allclose(deblur.unsharp(flat), flat, atol=1e-6)
+    assert np.allclose(baselines.unsharp(flat), flat, atol=1e-6)
 
 
 def test_charbonnier_and_frequency_l1_match_their_formulas():
@@ -268,8 +319,10 @@ def test_the_cli_keeps_an_8_bit_gray_photo_gray(tmp_path, capsys):
     out = Image.open(tmp_path / "out.png")
     assert out.mode == "L" and out.size == (128, 128)
     sharp = gray.astype(np.float32) / 255
-    table = {row["method"]: row["PSNR (dB)"] for row in deblur.scores(sharp[..., None], {
-        "blurry": blurry[..., None], "gan": np.asarray(out)[..., None]})}
+    table = {
+        row["method"]: row["PSNR (dB)"]
+        for row in baselines.scores(sharp[..., None], {"blurry": blurry[..., None], "gan": np.asarray(out)[..., None]})
+    }
     assert table["gan"] > table["blurry"]  # restored as a gray photo, not just passed through
 
 
@@ -295,11 +348,13 @@ def test_the_cli_keeps_16_bit_colour_at_16_bits(tmp_path, capsys):
 def test_the_cli_says_what_to_do_about_bad_arguments(home, tmp_path, capsys):
     photo = tmp_path / "photo.png"
     Image.new("RGB", (32, 32)).save(photo)
-    for argv, message in ((["missing.png", "--out", "x.png"], "does not exist"),
-                          ([str(photo), "--out", str(tmp_path / "x.gif")], "end it in .png, .jpg"),
-                          ([str(photo), "--out", str(tmp_path / "nowhere" / "x.png")], "does not exist"),
-                          ([str(photo), "--out", str(tmp_path / "x.png"), "--model", "no-such-run"], "no run"),
-                          ([str(photo), "--out", str(tmp_path / "x.png"), "--tile", "8"], "at least 64 pixels")):
+    for argv, message in (
+        (["missing.png", "--out", "x.png"], "does not exist"),
+        ([str(photo), "--out", str(tmp_path / "x.gif")], "end it in .png, .jpg"),
+        ([str(photo), "--out", str(tmp_path / "nowhere" / "x.png")], "does not exist"),
+        ([str(photo), "--out", str(tmp_path / "x.png"), "--model", "no-such-run"], "no run"),
+        ([str(photo), "--out", str(tmp_path / "x.png"), "--tile", "8"], "at least 64 pixels"),
+    ):
         assert main(["deblur", *argv]) == 2
         assert message in capsys.readouterr().err
 
@@ -326,7 +381,9 @@ def test_only_deblurring_runs_are_offered_and_accepted_for_deblurring(home, tiny
     assert main(["deblur", str(photo), "--out", str(tmp_path / "out.png"), "--model", seed]) == 0
     assert f"deblur-seed run {seed}" in capsys.readouterr().out
 
+
 # --- the variants train as runs like any other ---------------------------------------------------
+
 
 def tiny_run(variant: str, dataset: str, tmp_path, **settings):
     from gandash.variants import configure
@@ -346,11 +403,12 @@ def tiny_run(variant: str, dataset: str, tmp_path, **settings):
     return cfg, status, rows
 
 
-@pytest.mark.parametrize("variant, settings", [("deblur", dict(width=8, image_size=32)),
-                                               ("deblur-seed", dict(width=8))])
+@pytest.mark.parametrize(
+    "variant, settings", [("deblur", dict(width=8, image_size=32)), ("deblur-seed", dict(width=8))]
+)
 def test_both_deblur_variants_train_three_steps_on_the_bundled_photos(tmp_path, variant, settings):
     from gandash.engine import checkpoints
-    
+
     cfg, status, rows = tiny_run(variant, "blurred:photos", tmp_path, **settings)
     assert status == "completed" and len(rows) == 3
     assert {"loss_d", "loss_g", "d_x", "psnr_blurry", "psnr_restored"} <= set(rows[-1])
@@ -401,8 +459,9 @@ def test_the_losses_judge_only_the_interior_of_a_crop_when_asked(tmp_path):
     restored[..., 16, 16] = 1.0  # one wrong pixel inside counts
     assert interior._content(restored, sharp).item() > 2e-3
     assert interior._interior(sharp).shape[-2:] == (16, 16)
-    assert training.trainer_for(configure.with_changes(cfg, loss_margin=30), tmp_path / "capped"
-                                )._interior(sharp).shape[-2:] == (16, 16)  # at most a quarter of the side
+    assert training.trainer_for(configure.with_changes(cfg, loss_margin=30), tmp_path / "capped")._interior(
+        sharp
+    ).shape[-2:] == (16, 16)  # at most a quarter of the side
     assert configure.make_config("deblur", "blurred:photos").loss_margin == 10
 
 
@@ -411,8 +470,9 @@ def test_a_deblur_run_starts_from_the_bundled_weights_and_another_from_that_run(
     from gandash.restore import deblur as deblurring
 
     def run(run_id: str, **settings):
-        cfg = configure.make_config("deblur", "blurred:photos", image_size=32, batch_size=2, max_steps=1,
-                                 lr_g=1e-9, lr_d=1e-9, **settings)
+        cfg = configure.make_config(
+            "deblur", "blurred:photos", image_size=32, batch_size=2, max_steps=1, lr_g=1e-9, lr_d=1e-9, **settings
+        )
         folder = paths.run_dir(run_id)
         folder.mkdir(parents=True)
         cfg.save(folder / "config.json")

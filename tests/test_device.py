@@ -5,11 +5,14 @@ from gandash.core.device import cpu_threads, pick, resolve_device_type, settings
 from gandash.core.errors import GandashError
 
 
-@pytest.mark.parametrize("available, expected", [
-    ({"cuda": True, "mps": True}, "cuda"),
-    ({"cuda": False, "mps": True}, "mps"),
-    ({"cuda": False, "mps": False}, "cpu"),
-])
+@pytest.mark.parametrize(
+    "available, expected",
+    [
+        ({"cuda": True, "mps": True}, "cuda"),
+        ({"cuda": False, "mps": True}, "mps"),
+        ({"cuda": False, "mps": False}, "cpu"),
+    ],
+)
 def test_auto_prefers_cuda_then_mps_then_cpu(available, expected):
     assert resolve_device_type("auto", available) == expected
 
@@ -39,11 +42,12 @@ def test_cpu_settings_make_no_gpu_only_choices_and_lay_conv_nets_out_channels_la
     assert pick("auto").type == ("cuda" if torch.cuda.is_available() else pick("auto").type)
 
 
-@pytest.mark.parametrize("cores, jobs, small, expected", [(2, 1, False, 2), (2, 2, False, 1), (8, 3, False, 2),
-                                                          (8, 1, True, 1), (1, 4, False, 1)])
+@pytest.mark.parametrize(
+    "cores, jobs, small, expected",
+    [(2, 1, False, 2), (2, 2, False, 1), (8, 3, False, 2), (8, 1, True, 1), (1, 4, False, 1)],
+)
 def test_cpu_threads_never_oversubscribe_the_cores(cores, jobs, small, expected):
     assert cpu_threads(cores, jobs, small) == expected
-
 
 
 def _run(tuner, seconds_for, steps=40):

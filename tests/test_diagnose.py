@@ -9,6 +9,7 @@ it was steered into, and that the finding appeared when diagnosed at the end or 
 during the run (what the Runs page showed then). GANDASH_TEST_SEED (default: the config's own seed) and
 GANDASH_TEST_THREADS (default 1) choose the live runs' seed and thread count.
 """
+
 import json
 import math
 import os
@@ -39,10 +40,15 @@ def series(values, every=10):
 
 def healthy(n=60, seed=0):
     rng = np.random.default_rng(seed)
-    return {"loss_d": series(1.2 + 0.1 * rng.standard_normal(n)), "loss_g": series(0.9 + 0.1 * rng.standard_normal(n)),
-            "d_x": series(0.6 + 0.03 * rng.standard_normal(n)), "d_g_z1": series(0.4 + 0.03 * rng.standard_normal(n)),
-            "grad_norm_g": series(1 + 0.1 * rng.random(n)), "grad_norm_d": series(2 + 0.1 * rng.random(n)),
-            "fid": series(np.linspace(80, 20, 8), every=75)}
+    return {
+        "loss_d": series(1.2 + 0.1 * rng.standard_normal(n)),
+        "loss_g": series(0.9 + 0.1 * rng.standard_normal(n)),
+        "d_x": series(0.6 + 0.03 * rng.standard_normal(n)),
+        "d_g_z1": series(0.4 + 0.03 * rng.standard_normal(n)),
+        "grad_norm_g": series(1 + 0.1 * rng.random(n)),
+        "grad_norm_d": series(2 + 0.1 * rng.random(n)),
+        "fid": series(np.linspace(80, 20, 8), every=75),
+    }
 
 
 def titles(findings):
@@ -136,9 +142,21 @@ def test_a_2d_mixture_is_judged_by_its_high_quality_share_not_a_frechet_distance
 # The trainer's own evaluator is off: when it runs depends on the clock, so a slower or busier machine would
 # get hq_percent rows at other steps; History scores the checkpoints instead. The thread count is fixed
 # (cpu_threads), or the trainer's tuner would choose between 1 and 2 threads by timing them.
-PLAIN_TOY = dict(width=32, batch_size=64, log_every=5, sample_every=10**6, checkpoint_every=50, max_steps=300,
-                 generators=1, z_dim=2, pack=1, ema_decay=0.0, lr_schedule="constant", eval_samples=0,
-                 cpu_threads=THREADS)
+PLAIN_TOY = dict(
+    width=32,
+    batch_size=64,
+    log_every=5,
+    sample_every=10**6,
+    checkpoint_every=50,
+    max_steps=300,
+    generators=1,
+    z_dim=2,
+    pack=1,
+    ema_decay=0.0,
+    lr_schedule="constant",
+    eval_samples=0,
+    cpu_threads=THREADS,
+)
 
 
 @dataclass(frozen=True)
@@ -157,24 +175,29 @@ STEERED = {
     # D(G(z)) ends below 1e-6 (the detector asks for < 0.05) and G's gradient norm at 3-5% of its early value
     # (asks for < 10%). At lr_g 1e-3 G sometimes walked out of the flat region (seed 3); over 300 steps the
     # gradient's fall was 8% on one seed.
-    "discriminator_wins": Steering("The discriminator wins outright",
-                                   dict(g_loss="minimax", lr_d=1e-2, lr_g=1e-4, d_steps=3, max_steps=600)),
+    "discriminator_wins": Steering(
+        "The discriminator wins outright", dict(g_loss="minimax", lr_d=1e-2, lr_g=1e-4, d_steps=3, max_steps=600)
+    ),
     # an unconstrained critic (no clipping, no penalty) at 1e-2 with heavy momentum: median |loss_d| reaches
     # 124-36000 by the first check, at step 100 (the run stops itself above 50 and 20x its start)
     "explodes": Steering("loss_d is exploding", dict(loss="wasserstein", lr_d=1e-2, lr_g=1e-2, beta1=0.9)),
     # a plain GAN at 1e-3 finds 6 to 8 of the ring's modes within a few hundred steps, then loses some and finds
     # them again; scored every 50 steps, the diagnosis after 3 or more of the evaluations reports the loss on
     # every seed (whether the last evaluation is one of the low ones is chance: it was on 33 of the 40 runs)
-    "modes_lost": Steering("Mode collapse: modes lost",
-                           dict(lr_d=1e-3, lr_g=1e-3, width=64, batch_size=256, max_steps=800, checkpoint_every=50),
-                           evaluate=True),
+    "modes_lost": Steering(
+        "Mode collapse: modes lost",
+        dict(lr_d=1e-3, lr_g=1e-3, width=64, batch_size=256, max_steps=800, checkpoint_every=50),
+        evaluate=True,
+    ),
     # D at 20x the recipe's rate and G at 10x, with Adam's momentum at 0.99: they overpower each other in turn
     # while the samples go nowhere. D's weights are clipped to ±0.2 so its logits stay bounded: unclipped, or with
     # G at 1e-2 too, some seeds' runs blew up instead (another finding). The steering before (beta1 0.9, both at
     # 1e-2) barely swung on this AVX-512 Xeon: its finding came at the end on none of seeds 0-9.
-    "oscillation": Steering("Oscillation without progress",
-                            dict(lr_d=1e-2, lr_g=5e-3, beta1=0.99, clip_value=0.2, width=64, max_steps=800,
-                                 checkpoint_every=50), evaluate=True),
+    "oscillation": Steering(
+        "Oscillation without progress",
+        dict(lr_d=1e-2, lr_g=5e-3, beta1=0.99, clip_value=0.2, width=64, max_steps=800, checkpoint_every=50),
+        evaluate=True,
+    ),
     # G barely moves, so the quality metric is flat by construction (each evaluation draws the same z); D learns
     # slowly enough not to win outright: D(G(z)) ends at 0.44 or more (at lr_d 2e-4 it fell to 0.09 on some
     # seeds, near the 0.05 below which D is reported as winning)
@@ -260,12 +283,16 @@ def fixed_threads():
 
 # --- the detectors on real histories, recorded once (exact verdicts) ----------------------------
 
+
 def test_the_recorded_runs_were_steered_as_the_live_runs_are():
     """Change a steering and re-record its fixture: bench/record_diagnose_fixtures.py NAME."""
     for name, steering in STEERED.items():
         saved = json.loads((FIXTURES / f"{name}.json").read_text())
-        assert (saved["title"], saved["settings"], saved["evaluate"]) == (steering.title, steering.settings,
-                                                                         steering.evaluate), name
+        assert (saved["title"], saved["settings"], saved["evaluate"]) == (
+            steering.title,
+            steering.settings,
+            steering.evaluate,
+        ), name
         wanted = {**PLAIN_TOY, **steering.settings, "cpu_threads": saved["recorded"]["threads"]}
         assert {key: saved["config"][key] for key in wanted} == wanted, name
 
@@ -302,6 +329,7 @@ def test_recorded_run_whose_generator_stopped_improving():
 
 
 # --- live runs: what holds for every seed, thread count and CPU ------------------------------------
+
 
 def test_real_run_where_d_wins_minimax_loss_and_fast_d():
     (finding,) = [f for f in steered("discriminator_wins").findings if f.title == "The discriminator wins outright"]

@@ -1,5 +1,6 @@
 """The Train page's step-time estimate: every kind of variant timed through its real trainer on random data
 of the config's shape, and the speed of earlier runs of the same shape read from a real store."""
+
 import time
 
 import pytest
@@ -9,9 +10,15 @@ from gandash.runs.store import Store
 from gandash.variants import estimate
 from gandash.variants.configure import make_config
 
-KINDS = [("toy", "ring", {}), ("dcgan", "fashion-mnist", {}), ("cgan", "fashion-mnist", {}),
-         ("deblur", "blurred:photos", {"image_size": 32}), ("srgan", "lowres:fashion-mnist", {"image_size": 16}),
-         ("discogan", "domains:fashion-mnist:7,5", {"image_size": 16}), ("infogan", "fashion-mnist", {})]
+KINDS = [
+    ("toy", "ring", {}),
+    ("dcgan", "fashion-mnist", {}),
+    ("cgan", "fashion-mnist", {}),
+    ("deblur", "blurred:photos", {"image_size": 32}),
+    ("srgan", "lowres:fashion-mnist", {"image_size": 16}),
+    ("discogan", "domains:fashion-mnist:7,5", {"image_size": 16}),
+    ("infogan", "fashion-mnist", {}),
+]
 
 
 @pytest.mark.parametrize("variant, dataset, settings", KINDS, ids=[k[0] for k in KINDS])

@@ -8,14 +8,7 @@ from gandash.variants import training
 from gandash.variants.configure import make_config
 from tests.test_trainer import Recorder
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Toy nets train on one thread, as the worker runs them (device.cpu_threads)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_quality_is_measured_during_training_within_five_percent_of_the_time(tmp_path):
@@ -25,7 +18,7 @@ def test_quality_is_measured_during_training_within_five_percent_of_the_time(tmp
     assert status == "completed"
     evaluated = [(step, values) for step, values in recorder.rows if "modes" in values]
     assert len(evaluated) >= 2
-    for step, values in evaluated:
+    for _, values in evaluated:
         assert values["modes_total"] == 8 and 0 <= values["modes"] <= 8 and 0 <= values["hq_percent"] <= 100
         assert "loss_d" in values  # logged in the same row batch as the step's losses
     spent = sum(values["eval_seconds"] for _, values in evaluated)

@@ -12,8 +12,13 @@ from gandash.variants.configure import make_config
 
 def test_metrics_csv_gif_and_rollback_on_a_real_run(home):
     store = Store()
-    run_id = jobs.create(make_config("toy", "ring", max_steps=40, log_every=10, sample_every=10,
-                                     checkpoint_every=10, keep_checkpoints=5), store, foreground=True)
+    run_id = jobs.create(
+        make_config(
+            "toy", "ring", max_steps=40, log_every=10, sample_every=10, checkpoint_every=10, keep_checkpoints=5
+        ),
+        store,
+        foreground=True,
+    )
     worker.run(store.run(run_id)["run_dir"], store)
     rows = list(csv.DictReader(io.StringIO(export.metrics_csv(store, run_id).decode())))
     assert [int(r["step"]) for r in rows] == [10, 20, 30, 40] and float(rows[0]["loss_d"]) > 0
@@ -35,8 +40,9 @@ def test_metrics_csv_gif_and_rollback_on_a_real_run(home):
 
 def test_a_resumed_run_keeps_its_first_start_time(home):
     store = Store()
-    run_id = jobs.create(make_config("toy", "ring", max_steps=10, width=16, batch_size=32, eval_samples=0), store,
-                         foreground=True)
+    run_id = jobs.create(
+        make_config("toy", "ring", max_steps=10, width=16, batch_size=32, eval_samples=0), store, foreground=True
+    )
     run_dir = store.run(run_id)["run_dir"]
     worker.run(run_dir, store)
     first = store.run(run_id)
@@ -53,8 +59,9 @@ def test_the_best_checkpoint_is_kept_beside_the_last_few_and_can_be_rolled_back_
     from gandash.variants import training
 
     store = Store()
-    run_id = jobs.create(make_config("toy", "ring", width=16, batch_size=32, keep_checkpoints=2, eval_samples=0),
-                         store, foreground=True)
+    run_id = jobs.create(
+        make_config("toy", "ring", width=16, batch_size=32, keep_checkpoints=2, eval_samples=0), store, foreground=True
+    )
     run_dir = Path(store.run(run_id)["run_dir"])
     trainer = training.trainer_for(TrainConfig.load(run_dir / "config.json"), run_dir)
 
@@ -74,11 +81,16 @@ def test_the_best_checkpoint_is_kept_beside_the_last_few_and_can_be_rolled_back_
     resumed = training.trainer_for(TrainConfig.load(run_dir / "config.json"), run_dir)  # a resume knows the best so far
     resumed.load_state(checkpoints.load(checkpoints.listing(run_dir)[0]))
     evaluated_then_saved(resumed, 30, 6)
-    assert checkpoints.best_step(run_dir) == 10 and [checkpoints.step_of(p) for p in checkpoints.listing(run_dir)] \
-        == [30, 25, 10]
+    assert checkpoints.best_step(run_dir) == 10 and [checkpoints.step_of(p) for p in checkpoints.listing(run_dir)] == [
+        30,
+        25,
+        10,
+    ]
     evaluated_then_saved(resumed, 35, 8)  # a new best: the old one may go now
-    assert checkpoints.best_step(run_dir) == 35 and [checkpoints.step_of(p) for p in checkpoints.listing(run_dir)] \
-        == [35, 30]
+    assert checkpoints.best_step(run_dir) == 35 and [checkpoints.step_of(p) for p in checkpoints.listing(run_dir)] == [
+        35,
+        30,
+    ]
 
     store.update_run(run_id, status="stopped", step=35)
     jobs.rollback(run_id, 30, store)  # rolling back before the best moves it aside: no best is claimed

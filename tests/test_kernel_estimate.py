@@ -1,6 +1,7 @@
 """Blind kernel estimation and the Wiener stage of the deblurring U-Net: the bundled estimator names the
 blur of held-out photos, its training command writes weights that load, the torch Wiener filter is
 scikit-image's, and the U-Net starts as that filter."""
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +10,7 @@ from gandash import data
 from gandash.__main__ import main
 from gandash.data import degrade, kernel_grid
 from gandash.nets.deblur import DeblurUNet, wiener
-from gandash.restore import deblur, kernel_estimate
+from gandash.restore import baselines, deblur, kernel_estimate
 
 
 def blurred_photo(name: str, kernel: np.ndarray) -> np.ndarray:
@@ -17,8 +18,9 @@ def blurred_photo(name: str, kernel: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(degrade.blur_array(sharp, kernel), 0, 1) * 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("kind, strength, angle", [("gaussian", 2.5, 0), ("motion", 9, 30), ("motion", 15, 100),
-                                                   ("defocus", 3, 0)])
+@pytest.mark.parametrize(
+    "kind, strength, angle", [("gaussian", 2.5, 0), ("motion", 9, 30), ("motion", 15, 100), ("defocus", 3, 0)]
+)
 def test_the_bundled_estimator_names_the_blur_of_a_held_out_photo(kind, strength, angle):
     found = kernel_estimate.estimate(blurred_photo("coffee", degrade.kernel_for(kind, strength, angle)))
     got_kind, got_strength, got_angle = found.entry
@@ -95,7 +97,7 @@ def test_the_torch_wiener_filter_is_scikit_images_and_keeps_the_mean():
     blurry = degrade.blur_array(sharp, kernel)
     x = torch.from_numpy(blurry.transpose(2, 0, 1).copy())[None]
     ours = wiener(x, torch.from_numpy(kernel)[None], (0.02,))[0][0].numpy().transpose(1, 2, 0)
-    theirs = deblur.wiener(blurry, kernel, 0.02)  # scikit-image, clipped to [0, 1]
+    theirs = baselines.wiener(blurry, kernel, 0.02)  # scikit-image, clipped to [0, 1]
     assert np.abs(np.clip(ours, 0, 1) - theirs).max() < 1e-4
     assert abs(float(x.mean()) - float(ours.mean())) < 1e-3
 
@@ -103,7 +105,9 @@ def test_the_torch_wiener_filter_is_scikit_images_and_keeps_the_mean():
 def test_the_untrained_unet_is_its_smooth_wiener_estimate():
     torch.manual_seed(0)
     x = torch.rand(2, 3, 64, 64) * 2 - 1
-    kernels = torch.stack([degrade.padded(degrade.gaussian_kernel(1.0), 9), degrade.padded(degrade.motion_kernel(7, 45), 9)])
+    kernels = torch.stack(
+        [degrade.padded(degrade.gaussian_kernel(1.0), 9), degrade.padded(degrade.motion_kernel(7, 45), 9)]
+    )
     out = DeblurUNet(3, 8)(x, kernels)
     assert torch.allclose(out, wiener(x, kernels, DeblurUNet.BALANCES)[-1], atol=1e-5)
 

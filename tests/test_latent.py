@@ -32,8 +32,16 @@ def trained(tmp_path_factory):
     patch.setenv("GANDASH_HOME", str(home))
     make_fashion_files(home / "data" / "fashion-mnist", n=256)
     store = Store()
-    config = make_config("cgan", "fashion-mnist", width=8, batch_size=32, max_steps=20, log_every=10,
-                         sample_every=20, checkpoint_every=10)
+    config = make_config(
+        "cgan",
+        "fashion-mnist",
+        width=8,
+        batch_size=32,
+        max_steps=20,
+        log_every=10,
+        sample_every=20,
+        checkpoint_every=10,
+    )
     run_id = jobs.create(config, store, foreground=True)
     run_dir = Path(store.run(run_id)["run_dir"])
     assert worker.run(run_dir, store) == "completed"
@@ -51,7 +59,7 @@ def test_lerp_and_slerp_end_at_the_anchors_and_slerp_keeps_the_norm():
     norms_l = latent.interpolate(a, b, 9, "lerp").norm(dim=1)
     expected = torch.linspace(0, 1, 9) * (b.norm() - a.norm()) + a.norm()
     assert torch.allclose(norms_s, expected, rtol=1e-4)  # slerp: the norm moves linearly between the ends
-    assert norms_l[4] < 0.8 * min(a.norm(), b.norm())    # lerp's midpoint sinks toward the origin
+    assert norms_l[4] < 0.8 * min(a.norm(), b.norm())  # lerp's midpoint sinks toward the origin
 
 
 def test_anchors_paths_planes_and_arithmetic():
@@ -148,7 +156,7 @@ def test_the_nearest_training_image_of_a_training_image_is_itself(home):
 
 
 def test_rendering_is_made_fast_without_changing_the_images(trained):
-    
+
     plain, config, _ = loading.load_generator(trained[2])
     model = latent.load(trained[2])
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.generator.modules())
@@ -196,8 +204,14 @@ def test_interpolate_cli_end_to_end(trained, tmp_path, monkeypatch, capsys):
     env = dict(os.environ, GANDASH_HOME=str(home), PYTHONPATH=str(ROOT))
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "gandash", "interpolate", run_id, *args],
-                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "gandash", "interpolate", run_id, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
 
     done = cli("--from", "1", "--to", "2", "--steps", "12", "--class", "3", "--out", "anim.gif")
     assert done.returncode == 0, done.stderr
@@ -208,11 +222,32 @@ def test_interpolate_cli_end_to_end(trained, tmp_path, monkeypatch, capsys):
     # the rest in this process (same main(), no interpreter start-up each time)
     monkeypatch.setenv("GANDASH_HOME", str(home))
     monkeypatch.chdir(tmp_path)
-    assert main(["interpolate", run_id, "--from", "1", "--to", "2", "--method", "lerp", "--checkpoint", "10",
-                 "--out", "z.npy"]) == 0
+    assert (
+        main(
+            [
+                "interpolate",
+                run_id,
+                "--from",
+                "1",
+                "--to",
+                "2",
+                "--method",
+                "lerp",
+                "--checkpoint",
+                "10",
+                "--out",
+                "z.npy",
+            ]
+        )
+        == 0
+    )
     assert np.load(tmp_path / "z.npy").shape[0] == 16
-    for args, message in ((["--class", "12"], "class must be"), (["--checkpoint", "7"], "no checkpoint of step 7"),
-                          (["--out", "x.bmp"], "must end in"), (["--steps", "10000"], "steps must be from 2")):
+    for args, message in (
+        (["--class", "12"], "class must be"),
+        (["--checkpoint", "7"], "no checkpoint of step 7"),
+        (["--out", "x.bmp"], "must end in"),
+        (["--steps", "10000"], "steps must be from 2"),
+    ):
         out = ["--out", "s.png"] if "--out" not in args else []
         assert main(["interpolate", run_id, "--from", "1", "--to", "2", *out, *args]) == 2
         assert message in capsys.readouterr().err
@@ -223,9 +258,28 @@ def test_interpolate_cli_exports_a_png_grid_end_to_end(trained, tmp_path, monkey
     --from's z, the centre image being that seed's own, the same pixels as rendering the grid here."""
     home, run_id, run_dir = trained
     env = dict(os.environ, GANDASH_HOME=str(home), PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-m", "gandash", "interpolate", run_id, "--from", "5", "--grid", "3x5",
-                           "--class", "2", "--out", "grid.png"],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gandash",
+            "interpolate",
+            run_id,
+            "--from",
+            "5",
+            "--grid",
+            "3x5",
+            "--class",
+            "2",
+            "--out",
+            "grid.png",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "3x5 grid (principal directions" in done.stdout
     with Image.open(tmp_path / "grid.png") as picture:
@@ -243,9 +297,13 @@ def test_interpolate_cli_exports_a_png_grid_end_to_end(trained, tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     assert main(["interpolate", run_id, "--from", "5", "--grid", "2x3", "--axes", "random", "--out", "g.npy"]) == 0
     assert np.load(tmp_path / "g.npy").shape == (6, model.config.z_dim + 1)
-    for args, message in ((["--grid", "3by4"], "ROWSxCOLS"), (["--grid", "3x4", "--to", "2"], "give one of them"),
-                          (["--grid", "40x2"], "1 to 32 rows"), (["--grid", "3x3", "--span", "0"], "reach must be"),
-                          ([], "give --to SEED")):
+    for args, message in (
+        (["--grid", "3by4"], "ROWSxCOLS"),
+        (["--grid", "3x4", "--to", "2"], "give one of them"),
+        (["--grid", "40x2"], "1 to 32 rows"),
+        (["--grid", "3x3", "--span", "0"], "reach must be"),
+        ([], "give --to SEED"),
+    ):
         out = ["--out", "g.png"]
         assert main(["interpolate", run_id, "--from", "1", *out, *args]) == 2
         assert message in capsys.readouterr().err
@@ -255,10 +313,19 @@ def test_interpolate_cli_exports_a_png_grid_end_to_end(trained, tmp_path, monkey
 
 def test_the_ema_weights_are_used_when_the_run_kept_them(tiny_fashion):
     from gandash import variants
-    
+
     store = Store()
-    config = make_config("dcgan", "fashion-mnist", width=8, batch_size=16, max_steps=4, checkpoint_every=4,
-                         log_every=2, sample_every=4, ema_decay=0.5)
+    config = make_config(
+        "dcgan",
+        "fashion-mnist",
+        width=8,
+        batch_size=16,
+        max_steps=4,
+        checkpoint_every=4,
+        log_every=2,
+        sample_every=4,
+        ema_decay=0.5,
+    )
     run_id = jobs.create(config, store, foreground=True)
     run_dir = Path(store.run(run_id)["run_dir"])
     assert worker.run(run_dir, store) == "completed"

@@ -1,4 +1,5 @@
 """Each loss against its paper's formula on small tensors worked out by hand."""
+
 import math
 
 import torch

@@ -1,5 +1,6 @@
 """The losses of the multi-network variants, pinned against their papers' formulas on tensors small
 enough to compute by hand."""
+
 import math
 
 import torch

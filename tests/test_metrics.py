@@ -1,8 +1,11 @@
 """Metrics on known cases, the bundled classifier on real test images, and `gandash eval` end to end."""
+
 import json
+import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +18,10 @@ from gandash.variants.configure import make_config
 from tests.conftest import write_idx
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-needs_fashion = pytest.mark.skipif(not data.is_present("fashion-mnist") or not features.available("fashion-mnist"),
-                                   reason="Fashion-MNIST (dataset-fashion-mnist) or its bundled classifier is missing")
+needs_fashion = pytest.mark.skipif(
+    not data.is_present("fashion-mnist") or not features.available("fashion-mnist"),
+    reason="Fashion-MNIST (dataset-fashion-mnist) or its bundled classifier is missing",
+)
 
 
 def gaussian(n, dim=8, shift=0.0, seed=0):
@@ -64,14 +69,18 @@ def test_veegan_counts_on_real_ring_samples_and_on_one_mode():
     score = metrics.mode_coverage(one, np.asarray(meta.modes), meta.mode_std)
     assert score["modes"] == 1 and score["per_mode"][2] == 500
     broken = np.concatenate([real[:100], np.full((100, 2), np.nan)])
-    assert metrics.mode_coverage(broken, np.asarray(meta.modes), meta.mode_std)["hq_percent"] == pytest.approx(50, abs=1)
+    assert metrics.mode_coverage(broken, np.asarray(meta.modes), meta.mode_std)["hq_percent"] == pytest.approx(
+        50, abs=1
+    )
 
 
 def test_evaluate_points_picks_toy_metrics():
     config = make_config("toy", "ring")
     real = data.load("ring", seed=7).points[:1000]
     values = metrics.evaluate(real, config, n=1000)
-    assert values["modes"] == 8 and values["modes_total"] == 8 and values["hq_percent"] > 98  # 3 sigma in 2D holds 98.9%
+    assert (
+        values["modes"] == 8 and values["modes_total"] == 8 and values["hq_percent"] > 98
+    )  # 3 sigma in 2D holds 98.9%
     assert values["frechet"] < 0.01 and values["precision"] > 0.6 and values["recall"] > 0.6
     collapsed = metrics.evaluate(torch.tensor(data.info("ring").modes[:1]).repeat(300, 1), config)
     assert collapsed["modes"] == 1 and collapsed["recall"] < 0.2
@@ -81,6 +90,36 @@ def test_standard_fid_is_skipped_without_local_inception_weights(monkeypatch, tm
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     assert not metrics.inception_available()
     assert metrics.standard_fid(torch.zeros(4, 1, 28, 28), torch.zeros(4, 1, 28, 28)) is None
+
+
+def stand_in_inception_weights(hub: Path) -> None:
+    """Random weights of torch-fidelity's Inception-v3 where its real ones would be cached: nothing can
+    be downloaded here, and the code path is what is under test, not Inception's judgement."""
+    import torch_fidelity.feature_extractor_inceptionv3 as inception
+
+    original = inception.load_state_dict_from_url, inception.FeatureExtractorInceptionV3.load_state_dict
+    inception.load_state_dict_from_url = lambda *args, **kwargs: {}  # build the net without its weights
+    inception.FeatureExtractorInceptionV3.load_state_dict = lambda self, state, *a, **k: None
+    try:
+        torch.manual_seed(0)
+        net = inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    finally:
+        inception.load_state_dict_from_url, inception.FeatureExtractorInceptionV3.load_state_dict = original
+    (hub / "checkpoints").mkdir(parents=True)
+    torch.save(net.state_dict(), hub / "checkpoints" / metrics.INCEPTION_WEIGHTS)
+
+
+def test_standard_fid_runs_when_inception_weights_are_on_disk(monkeypatch, tmp_path):
+    """It raised NameError (FrechetInceptionDistance was imported only inside another function)."""
+    pytest.importorskip("torch_fidelity")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    stand_in_inception_weights(tmp_path)
+    assert metrics.inception_available()
+    generator = torch.Generator().manual_seed(0)
+    real = torch.rand(12, 1, 28, 28, generator=generator) * 2 - 1
+    other = torch.rand(12, 1, 28, 28, generator=generator).pow(4) * 2 - 1
+    same, different = metrics.standard_fid(real, real), metrics.standard_fid(real, other)
+    assert same == 0.0 and math.isfinite(different) and different >= 0.0  # random weights: features near alike
 
 
 def test_a_dataset_without_a_classifier_gets_a_clear_message(tmp_path):
@@ -159,8 +198,9 @@ def test_gandash_eval_end_to_end_on_a_tiny_trained_toy_run(home, capsys):
     env = dict(os.environ, GANDASH_HOME=str(home))
 
     def cli(*args, code=0):
-        result = subprocess.run([sys.executable, "-m", "gandash", *args], cwd=ROOT, capture_output=True,
-                                text=True, timeout=120, env=env)
+        result = subprocess.run(
+            [sys.executable, "-m", "gandash", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env
+        )
         assert result.returncode == code, result.stderr
         return result
 

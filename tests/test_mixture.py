@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from gandash.engine import snapshots
 from gandash import data, variants
 from gandash.core.errors import GandashError
+from gandash.engine import snapshots
 from gandash.engine.reporter import SilentReporter
 from gandash.nets.mlp import MixtureGenerator, MLPGenerator
 from gandash.quality import metrics, samples
@@ -21,7 +21,12 @@ def test_the_first_coordinate_gives_each_generator_an_equal_share_of_the_normal(
     assert torch.allclose(shares, torch.full((5,), 0.2), atol=0.005)
     edges = torch.tensor([-1e9, -0.8416, -0.2533, 0.2533, 0.8416])  # the normal's quintiles
     assert generator.which_generator(torch.stack([edges + 1e-3, torch.zeros(5), torch.zeros(5)], 1)).tolist() == [
-        0, 1, 2, 3, 4]
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
 
 
 def test_stratified_noise_is_normal_splits_the_batch_evenly_and_in_random_order():
@@ -43,13 +48,13 @@ def test_even_batches_take_the_batched_path_and_give_what_each_generator_gives_a
     generator = MixtureGenerator(z_dim=3, generators=10, hidden=(8, 8))
     z = generator.stratified_z(40)
     together = generator(z)  # 4 rows per generator: one batched matmul per layer
-    alone = torch.cat([generator(z[i:i + 1]) for i in range(len(z))])  # one row at a time: its own weights
+    alone = torch.cat([generator(z[i : i + 1]) for i in range(len(z))])  # one row at a time: its own weights
     assert together.shape == (40, 2) and torch.allclose(together, alone, atol=1e-5)
     # each generator is its own net: changing generator 3's weights moves only its rows, whatever the path
     which = generator.which_generator(z)
     with torch.no_grad():
         generator.layers[-1].bias[3] += 1.0
-    for moved in (generator(z) - together, torch.cat([generator(z[i:i + 1]) for i in range(len(z))]) - alone):
+    for moved in (generator(z) - together, torch.cat([generator(z[i : i + 1]) for i in range(len(z))]) - alone):
         assert torch.equal(moved.abs().sum(1) > 1e-4, which == 3)
 
 
@@ -79,8 +84,16 @@ def test_packing_and_a_single_generator_remain_possible():
 def test_the_toy_recipe_covers_the_ring_in_a_short_run(tmp_path):
     """A fifth of the recipe's steps (the whole is measured on ring and grid in bench/toy_modes.py)
     already puts generators on all 8 modes, most samples within 3 sigma of one."""
-    config = make_config("toy", "ring", max_steps=3000, log_every=50, sample_every=10**6, checkpoint_every=10**6,
-                         cpu_threads=1, eval_samples=0)
+    config = make_config(
+        "toy",
+        "ring",
+        max_steps=3000,
+        log_every=50,
+        sample_every=10**6,
+        checkpoint_every=10**6,
+        cpu_threads=1,
+        eval_samples=0,
+    )
     config.save(tmp_path / "config.json")
     status, _ = training.train(config, tmp_path, SilentReporter())
     assert status == "completed"

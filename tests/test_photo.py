@@ -1,6 +1,7 @@
 """Photos in and out at their own depth: 16-bit colour PNGs and TIFFs keep every bit (checked with
 decoders independent of gandash's), gray, alpha and EXIF orientation survive, and a photo costs what its
 pixels cost."""
+
 import io
 import struct
 import zlib
@@ -39,17 +40,22 @@ def png_paeth(samples: np.ndarray) -> bytes:
 
     def chunk(tag: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
+
     kind = {3: 2, 4: 6}[count]
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, kind, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows.tobytes())) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, kind, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows.tobytes()))
+        + chunk(b"IEND", b"")
+    )
 
 
 def decode_png16(data: bytes) -> tuple[tuple[int, int], np.ndarray]:
     """((bit depth, colour type), uint16 samples) of a PNG using filters None and Sub, decoded by hand."""
     position, idat = 8, b""
     while position < len(data):
-        length, tag = struct.unpack(">I4s", data[position:position + 8])
-        body = data[position + 8:position + 8 + length]
+        length, tag = struct.unpack(">I4s", data[position : position + 8])
+        body = data[position + 8 : position + 8 + length]
         if tag == b"IHDR":
             width, height, depth, kind = struct.unpack(">IIBB", body[:10])
         elif tag == b"IDAT":
@@ -65,8 +71,16 @@ def decode_png16(data: bytes) -> tuple[tuple[int, int], np.ndarray]:
     return (depth, kind), (samples[..., 0].astype(np.uint16) << 8) | samples[..., 1]
 
 
-@pytest.mark.parametrize("options", [dict(), dict(compression="zlib"), dict(byteorder=">"), dict(rowsperstrip=7),
-                                     dict(compression="zlib", predictor=True, byteorder=">", rowsperstrip=8)])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(),
+        dict(compression="zlib"),
+        dict(byteorder=">"),
+        dict(rowsperstrip=7),
+        dict(compression="zlib", predictor=True, byteorder=">", rowsperstrip=8),
+    ],
+)
 def test_a_16_bit_rgb_tiff_is_read_at_16_bits(options):
     pixels = smooth16(30, 40)
     buffer = io.BytesIO()

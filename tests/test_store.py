@@ -11,7 +11,8 @@ import sys, time
 from gandash.runs.store import Store, StoreBusy
 store = Store(sys.argv[1])
 for step in range(200):
-    store.write_batch("r1", [(step, "loss_d", float(step), time.time())], [], [], {"step": step, "heartbeat": time.time()})
+    now = time.time()
+    store.write_batch("r1", [(step, "loss_d", float(step), now)], [], [], {"step": step, "heartbeat": now})
 """
 
 
@@ -21,8 +22,13 @@ def test_create_read_update_and_claim(tmp_path):
     assert store.run("r1")["config"]["variant"] == "dcgan" and store.run("nope") is None
     assert store.transition("r1", ("queued",), status="starting") is True
     assert store.transition("r1", ("queued",), status="starting") is False  # only one launcher wins
-    store.write_batch("r1", [(1, "loss_d", 0.5, 1.0), (2, "loss_d", 0.4, 2.0), (3, "loss_g", 1.0, 3.0)],
-                      [(2, "s.png")], [(1.0, "info", "hello")], {"step": 3})
+    store.write_batch(
+        "r1",
+        [(1, "loss_d", 0.5, 1.0), (2, "loss_d", 0.4, 2.0), (3, "loss_g", 1.0, 3.0)],
+        [(2, "s.png")],
+        [(1.0, "info", "hello")],
+        {"step": 3},
+    )
     assert store.metrics("r1", after_step=1) == [(2, "loss_d", 0.4, 2.0), (3, "loss_g", 1.0, 3.0)]
     assert store.metrics("r1", names=("loss_g",)) == [(3, "loss_g", 1.0, 3.0)]
     assert store.samples("r1") == [(2, "s.png")] and store.events("r1")[0]["text"] == "hello"
@@ -162,8 +168,16 @@ def test_processes_opening_a_new_store_at_the_same_moment_all_get_it(tmp_path):
     for round_ in range(8):
         path = tmp_path / f"race{round_}.sqlite"
         start = time.time() + 1.0
-        openers = [subprocess.Popen([sys.executable, "-c", OPENER, str(path), str(start)], text=True,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(6)]
+        openers = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPENER, str(path), str(start)],
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(6)
+        ]
         results = [opener.communicate(timeout=60) for opener in openers]
-        assert all(opener.returncode == 0 and out.strip() == "0" for opener, (out, _) in zip(openers, results)), \
-            [err for _, err in results if err]
+        assert all(opener.returncode == 0 and out.strip() == "0" for opener, (out, _) in zip(openers, results)), [
+            err for _, err in results if err
+        ]

@@ -3,11 +3,8 @@ import pytest
 import torch
 
 from gandash import variants
-from gandash.engine import (
-    checkpoints,
-    loop,
-    trainer,  # noqa: F401
-)
+from gandash.core import device
+from gandash.engine import checkpoints, loop, updates
 from gandash.engine.reporter import Reporter
 from gandash.variants import base, training
 from gandash.variants.configure import make_config
@@ -51,8 +48,9 @@ def test_every_variant_trains_three_steps_with_finite_losses(name, tiny_fashion,
     assert status == "completed"
     assert [step for step, _ in recorder.rows] == [1, 2, 3]
     for _, values in recorder.rows:
-        assert {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_norm_d", "grad_norm_g",
-                "images_per_sec"} <= set(values)
+        assert {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_norm_d", "grad_norm_g", "images_per_sec"} <= set(
+            values
+        )
         assert all(np.isfinite(v) for v in values.values())
     assert [step for step, _ in recorder.samples] == [2, 3] and all(p.is_file() for _, p in recorder.samples)
     assert [step for step, _ in recorder.checkpoints] == [2, 3]
@@ -131,7 +129,7 @@ def test_time_budget_stops_training(tmp_path):
 
 
 def test_ema_forgets_the_initial_weights_quickly_then_decays_as_asked():
-    update = trainer.ema_with_warmup(0.999)
+    update = updates.ema_with_warmup(0.999)
     averaged, current = [torch.zeros(1)], [torch.ones(1)]
     for n in range(200):  # the current weights sit at 1, the average started at 0
         update(averaged, current, torch.tensor(n))
@@ -141,8 +139,7 @@ def test_ema_forgets_the_initial_weights_quickly_then_decays_as_asked():
     assert slow[0].item() == pytest.approx(0.001)
 
 
-@pytest.mark.parametrize("schedule, halfway, end", [("constant", 1.0, 1.0), ("linear", 0.5, 0.0),
-                                                     ("cosine", 0.5, 0.0)])
+@pytest.mark.parametrize("schedule, halfway, end", [("constant", 1.0, 1.0), ("linear", 0.5, 0.0), ("cosine", 0.5, 0.0)])
 def test_learning_rates_decay_over_the_budget_as_scheduled(schedule, halfway, end, tmp_path):
     from gandash.core.config import lr_factor
 
@@ -154,8 +151,9 @@ def test_learning_rates_decay_over_the_budget_as_scheduled(schedule, halfway, en
     # the trainer really applies it: after 30 of 40 steps the optimisers run at the scheduled rate
     status, _ = training.train(config, tmp_path, Recorder())
     state = checkpoints.load(checkpoints.listing(tmp_path)[0])
-    seen = [group["lr"] for group in state["opt_g"]["param_groups"]] + \
-           [group["lr"] for group in state["opt_d"]["param_groups"]]
+    seen = [group["lr"] for group in state["opt_g"]["param_groups"]] + [
+        group["lr"] for group in state["opt_d"]["param_groups"]
+    ]
     last_factor = lr_factor(config, 39, 0.0)  # set before the 40th step
     assert status == "completed"
     assert seen == pytest.approx([1e-3 * last_factor, 4e-4 * last_factor])
@@ -175,7 +173,7 @@ def test_a_cpu_run_tunes_its_threads_between_one_and_its_share(tiny_fashion, tmp
     try:
         status, _ = training.train(tiny("dcgan", max_steps=30, cpu_threads=0), tmp_path, Recorder())
         assert status == "completed" and torch.get_num_threads() == 2  # the caller's setting is given back
-        hw = trainer.device.pick("cpu")
+        hw = device.pick("cpu")
         assert loop.thread_tuner(tiny("dcgan", cpu_threads=0), hw).choices == [1, 2]
         assert loop.thread_tuner(tiny("dcgan", cpu_threads=3), hw) is None and torch.get_num_threads() == 3
     finally:

@@ -35,8 +35,9 @@ def image_zip(count_per_class=10, extra: dict | None = None) -> bytes:
 
 
 def test_a_zip_of_images_becomes_a_trainable_folder_dataset(home):
-    name, report = uploads.add_image_zip("My Shoes!", image_zip(extra={"set/shoes/broken.png": b"nope",
-                                                                       "__MACOSX/._x.png": b"junk"}))
+    name, report = uploads.add_image_zip(
+        "My Shoes!", image_zip(extra={"set/shoes/broken.png": b"nope", "__MACOSX/._x.png": b"junk"})
+    )
     assert name.startswith("folder:") and name.endswith("my-shoes")
     assert report["images"] == 20 and report["unreadable"] == ["set/shoes/broken.png"]
     assert report["classes"] == ["bags", "shoes"]
@@ -78,10 +79,20 @@ def test_points_uploads(home):
 
 # --- hostile zips and points files (issue #21, items 6, 7 and 9) ---------------------------------
 
-LOCAL_FIELDS = {"flags": (6, "H"), "method": (8, "H"), "crc": (14, "I"), "compress_size": (18, "I"),
-                "file_size": (22, "I")}
-CENTRAL_FIELDS = {"flags": (8, "H"), "method": (10, "H"), "crc": (16, "I"), "compress_size": (20, "I"),
-                  "file_size": (24, "I")}
+LOCAL_FIELDS = {
+    "flags": (6, "H"),
+    "method": (8, "H"),
+    "crc": (14, "I"),
+    "compress_size": (18, "I"),
+    "file_size": (22, "I"),
+}
+CENTRAL_FIELDS = {
+    "flags": (8, "H"),
+    "method": (10, "H"),
+    "crc": (16, "I"),
+    "compress_size": (20, "I"),
+    "file_size": (24, "I"),
+}
 
 
 def patched(content: bytes, member: str, **fields) -> bytes:
@@ -91,7 +102,7 @@ def patched(content: bytes, member: str, **fields) -> bytes:
     archive = zipfile.ZipFile(io.BytesIO(content))
     info = archive.getinfo(member)
     central = archive.start_dir
-    while out[central + 46: central + 46 + len(info.orig_filename.encode())] != info.orig_filename.encode():
+    while out[central + 46 : central + 46 + len(info.orig_filename.encode())] != info.orig_filename.encode():
         name_len, extra_len, comment_len = struct.unpack_from("<3H", out, central + 28)
         central += 46 + name_len + extra_len + comment_len
     for base, layout in ((info.header_offset, LOCAL_FIELDS), (central, CENTRAL_FIELDS)):
@@ -149,8 +160,14 @@ def upload_in_child(home, tmp_path, content: bytes) -> tuple[str, float]:
     """Upload `content` in a fresh Python; returns (outcome, MB of peak memory above its baseline)."""
     path = tmp_path / "upload.zip"
     path.write_bytes(content)
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "GANDASH_HOME": str(home)}, cwd=Path(__file__).parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "GANDASH_HOME": str(home)},
+        cwd=Path(__file__).parents[1],
+    )
     assert done.returncode == 0, done.stderr
     outcome, peaks = done.stdout.strip().rsplit("\n", 1)
     before, after = map(int, peaks.split())
@@ -209,11 +226,14 @@ def test_an_image_declaring_too_many_pixels_is_refused_before_decoding(home, mon
     assert leftovers(home) == []
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda zip_: patched(zip_, "set/odd.png", flags=0x1), "it is encrypted"),
-    (lambda zip_: patched(zip_, "set/odd.png", method=99), "it is compressed or encrypted in a way"),
-    (lambda zip_: flip_data_byte(zip_, "set/odd.png"), r"its data is damaged \(BadZipFile\)"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda zip_: patched(zip_, "set/odd.png", flags=0x1), "it is encrypted"),
+        (lambda zip_: patched(zip_, "set/odd.png", method=99), "it is compressed or encrypted in a way"),
+        (lambda zip_: flip_data_byte(zip_, "set/odd.png"), r"its data is damaged \(BadZipFile\)"),
+    ],
+)
 def test_damaged_or_unsupported_members_give_one_clear_error_and_leave_nothing(home, damage, message):
     with pytest.raises(GandashError, match=r"^'set/odd.png' in the zip could not be unpacked: " + message):
         uploads.add_image_zip("odd", damage(with_member("set/odd.png", png("green"))))
@@ -225,7 +245,7 @@ def flip_data_byte(content: bytes, member: str) -> bytes:
     info = zipfile.ZipFile(io.BytesIO(content)).getinfo(member)
     name_len, extra_len = struct.unpack_from("<2H", content, info.header_offset + 26)
     at = info.header_offset + 30 + name_len + extra_len + 40
-    return content[:at] + bytes([content[at] ^ 0xFF]) + content[at + 1:]
+    return content[:at] + bytes([content[at] ^ 0xFF]) + content[at + 1 :]
 
 
 def test_bzip2_is_refused_and_lzma_accepted(home):
@@ -293,22 +313,24 @@ def npy(array: np.ndarray) -> bytes:
 CIRCLE = "x,y\n" + "\n".join(f"{np.cos(t):.4f},{np.sin(t):.4f}" for t in np.linspace(0, 6, 50))
 
 
-@pytest.mark.parametrize("filename, content, message", [
-    ("p.csv", (CIRCLE + "\n1e308,0").encode(), r"point 51, column 1 is NaN, infinite or beyond float32"),
-    ("p.csv", (CIRCLE + "\n0,nan").encode(), r"point 51, column 2 is NaN"),
-    ("p.csv", (CIRCLE + "\n0,secret-word").encode(), r"line 52, column 2 is not a number"),
-    ("p.csv", (CIRCLE + "\n0,1,2").encode(), r"line 52 has 3 columns"),
-    ("p.csv", "\n".join(["1,2,3"] * 20).encode(), r"its shape is \(20, 3\)"),
-    ("p.npy", npy_header((10**12, 2)) + bytes(160), "more than 10,000,000 points"),
-    ("p.npy", npy_header((1000, 2)) + bytes(160), "truncated: its header promises 1,000 points"),
-    ("p.npy", npy(np.zeros(20, dtype=[("x", "f4"), ("y", "f4")])), r"records \(a structured array\)"),
-    ("p.npy", npy(np.array([[1, "secret-word"]] * 20, dtype=object)), "Python objects"),
-    ("p.npy", npy(np.zeros((20, 3))), r"points must be \(N, 2\)"),
-    ("p.npy", npy(np.full((20, 2), np.inf)), "point 1, column 1 is NaN, infinite"),
-    ("p.npy", b"\x93NUMPY\x01\x00{'descr': 'secret-word'}", "not an .npy file numpy can read"),
-])
-def test_bad_points_give_one_clear_error_without_quoting_the_file_and_free_the_name(home, filename, content,
-                                                                                   message):
+@pytest.mark.parametrize(
+    "filename, content, message",
+    [
+        ("p.csv", (CIRCLE + "\n1e308,0").encode(), r"point 51, column 1 is NaN, infinite or beyond float32"),
+        ("p.csv", (CIRCLE + "\n0,nan").encode(), r"point 51, column 2 is NaN"),
+        ("p.csv", (CIRCLE + "\n0,secret-word").encode(), r"line 52, column 2 is not a number"),
+        ("p.csv", (CIRCLE + "\n0,1,2").encode(), r"line 52 has 3 columns"),
+        ("p.csv", "\n".join(["1,2,3"] * 20).encode(), r"its shape is \(20, 3\)"),
+        ("p.npy", npy_header((10**12, 2)) + bytes(160), "more than 10,000,000 points"),
+        ("p.npy", npy_header((1000, 2)) + bytes(160), "truncated: its header promises 1,000 points"),
+        ("p.npy", npy(np.zeros(20, dtype=[("x", "f4"), ("y", "f4")])), r"records \(a structured array\)"),
+        ("p.npy", npy(np.array([[1, "secret-word"]] * 20, dtype=object)), "Python objects"),
+        ("p.npy", npy(np.zeros((20, 3))), r"points must be \(N, 2\)"),
+        ("p.npy", npy(np.full((20, 2), np.inf)), "point 1, column 1 is NaN, infinite"),
+        ("p.npy", b"\x93NUMPY\x01\x00{'descr': 'secret-word'}", "not an .npy file numpy can read"),
+    ],
+)
+def test_bad_points_give_one_clear_error_without_quoting_the_file_and_free_the_name(home, filename, content, message):
     with pytest.raises(GandashError, match=message) as caught:
         uploads.add_points("pts", filename, content)
     assert "secret-word" not in str(caught.value)

@@ -1,5 +1,6 @@
 """x4 super-resolution: tiles equal one pass, the CLI writes 4x the size at the input's depth with alpha,
 bicubic is the baseline, and the wrong models, sizes and files are refused with a message."""
+
 import re
 
 import numpy as np
@@ -79,14 +80,24 @@ def test_the_wrong_models_sizes_and_files_are_refused_with_what_to_do(home, tmp_
     out = str(tmp_path / "big.png")
     Image.new("RGB", (1100, 1000)).save(tmp_path / "large.png")
     for argv, message in (
-            ([str(photo), "--model", seed], f"run '{seed}' is a run of deblur-seed .*which does not upscale. It works "
-                                            f"with `python -m gandash deblur IN --out OUT --model {seed}`"),
-            ([str(photo), "--model", "demo:dcgan-fashion"], "demo 'dcgan-fashion' is a dcgan model, which does not "
-                                                            "upscale; the bundled upscalers? (is|are) demo:srgan-photos"),
-            ([str(photo), "--model", "demo:nothing-here"], "there is no demo model 'nothing-here'"),
-            ([str(photo), "--tile", "8"], "at least 32 pixels"),
-            ([str(tmp_path / "large.png")], r"large\.png is 1100x1000 \(1 megapixels\); the limit is 1 megapixels to "
-                                            "upscale")):
+        (
+            [str(photo), "--model", seed],
+            f"run '{seed}' is a run of deblur-seed .*which does not upscale. It works "
+            f"with `python -m gandash deblur IN --out OUT --model {seed}`",
+        ),
+        (
+            [str(photo), "--model", "demo:dcgan-fashion"],
+            "demo 'dcgan-fashion' is a dcgan model, which does not "
+            "upscale; the bundled upscalers? (is|are) demo:srgan-photos",
+        ),
+        ([str(photo), "--model", "demo:nothing-here"], "there is no demo model 'nothing-here'"),
+        ([str(photo), "--tile", "8"], "at least 32 pixels"),
+        (
+            [str(tmp_path / "large.png")],
+            r"large\.png is 1100x1000 \(1 megapixels\); the limit is 1 megapixels to "
+            "upscale",
+        ),
+    ):
         assert main(["upscale", *argv, "--out", out]) == 2
         error = capsys.readouterr().err
         assert re.search(message, error), error

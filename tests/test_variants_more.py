@@ -1,6 +1,7 @@
 """The variants of issue 7: each trains 3 steps at tiny width on the CPU with finite losses and makes
 outputs of the declared shape; plus what is particular to each (clipping, codes, pyramids, stages,
 two domains, super-resolution)."""
+
 import numpy as np
 import pytest
 import torch
@@ -15,18 +16,18 @@ from gandash.variants.configure import make_config
 from tests.test_trainer import Recorder
 
 # variant -> the dataset its tiny test trains on
-DATASETS = {"wgan": "fashion-mnist", "infogan": "fashion-mnist", "lapgan": "fashion-mnist", "stackgan": "fashion-mnist",
-            "discogan": "domains:fashion-mnist:7,5", "srgan": "lowres:fashion-mnist"}
+DATASETS = {
+    "wgan": "fashion-mnist",
+    "infogan": "fashion-mnist",
+    "lapgan": "fashion-mnist",
+    "stackgan": "fashion-mnist",
+    "discogan": "domains:fashion-mnist:7,5",
+    "srgan": "lowres:fashion-mnist",
+}
 KEYS = {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "grad_norm_d", "grad_norm_g", "images_per_sec"}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets gain nothing from threads; two waiting threads make them many times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(name, **changes):
@@ -66,8 +67,13 @@ def test_step_by_step_mode_runs_one_d_and_one_g_step(name, tiny_fashion, tmp_pat
 # --- WGAN ----------------------------------------------------------------------------------------
 def test_wgan_is_the_papers_recipe_and_clips_every_critic_weight(tiny_fashion, tmp_path):
     config = tiny("wgan")
-    assert (config.optimizer, config.clip_value, config.d_steps, config.lr_d, config.loss) == \
-        ("rmsprop", 0.01, 5, 5e-5, "wasserstein")
+    assert (config.optimizer, config.clip_value, config.d_steps, config.lr_d, config.loss) == (
+        "rmsprop",
+        0.01,
+        5,
+        5e-5,
+        "wasserstein",
+    )
     run = training.trainer_for(config, tmp_path)
     assert isinstance(run.opt_d, torch.optim.RMSprop) and isinstance(run.opt_g, torch.optim.RMSprop)
     with torch.no_grad():  # start outside the box so the clip has work to do
@@ -93,13 +99,21 @@ def test_infogan_codes_are_the_last_dimensions_of_z_and_anchors_draw_them_from_t
     model = latent.Model(generator.eval(), config, 0, "test")
     codes = latent.code_slices(model)
     assert [(c.name, c.start, c.stop, c.prior) for c in codes] == [
-        ("category", 62, 72, "categorical"), ("c1", 72, 73, "uniform"), ("c2", 73, 74, "uniform")]
+        ("category", 62, 72, "categorical"),
+        ("c1", 72, 73, "uniform"),
+        ("c2", 73, 74, "uniform"),
+    ]
     z = latent.anchor(7, config.z_dim, model)
     assert torch.equal(z, latent.anchor(7, config.z_dim, model))  # a seed is still one image
     assert sorted(z[62:72].tolist()) == [0.0] * 9 + [1.0] and (z[72:].abs() <= 1).all()
     assert torch.equal(z[:62], latent.anchor(7, config.z_dim)[:62])  # the noise part is unchanged
     categories = latent.code_sweep(model, z, "category")
-    assert torch.equal(categories[:, 62:72], torch.eye(10)) and latent.render(model, categories).shape == (10, 1, 28, 28)
+    assert torch.equal(categories[:, 62:72], torch.eye(10)) and latent.render(model, categories).shape == (
+        10,
+        1,
+        28,
+        28,
+    )
     sweep = latent.code_sweep(model, z, "c2", steps=5, span=2.0)
     assert sweep[:, 73].tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0] and torch.equal(sweep[:, :73], z[:73].repeat(5, 1))
     with pytest.raises(GandashError, match="no latent code 'c3'"):
@@ -184,8 +198,11 @@ def test_two_domains_are_two_classes_of_a_labelled_set(tiny_fashion):
     assert len(loaded) == int(((labels == 7) | (labels == 5)).sum())
     assert int((loaded.labels == 0).sum()) == int((labels == 7).sum())  # A = sneakers first
     assert np.array_equal(loaded.images[loaded.labels == 1].numpy()[:, 0], images[labels == 5])
-    for bad, message in (("domains:fashion-mnist:3,3", "must differ"), ("domains:fashion-mnist:1,12", "from 0 to 9"),
-                         ("domains:ring", "two classes of a labelled image set")):
+    for bad, message in (
+        ("domains:fashion-mnist:3,3", "must differ"),
+        ("domains:fashion-mnist:1,12", "from 0 to 9"),
+        ("domains:ring", "two classes of a labelled image set"),
+    ):
         with pytest.raises(GandashError, match=message):
             data.info(bad)
     assert make_config(None, "domains:fashion-mnist:7,5").variant == "discogan"

@@ -31,56 +31,56 @@ EPOCH_SIZES = {"fashion-mnist": 60_000, "mnist": 60_000, "cifar10": 50_000}  # o
 @dataclass(frozen=True)
 class TrainConfig:
     # what to train
-    name: str = ""                  # a label for people; the run id is made separately
-    variant: str = "dcgan"          # a key of variants.REGISTRY
+    name: str = ""  # a label for people; the run id is made separately
+    variant: str = "dcgan"  # a key of variants.REGISTRY
     dataset: str = "fashion-mnist"  # a key of data.CATALOGUE, or folder:PATH / points:FILE
-    data_dir: str | None = None     # looked in first for dataset files
+    data_dir: str | None = None  # looked in first for dataset files
     # shapes
-    image_size: int = 28            # 0 for 2D point sets
-    channels: int = 1               # 1 gray, 3 colour, 0 for points
-    num_classes: int = 0            # > 0 only for conditional variants (from the dataset)
-    z_dim: int = 100                # size of the latent vector z
-    width: int = 64                 # base channels (ngf = ndf) or hidden units
-    extra_convs: int = 0            # conv nets: 3x3 conv layers added at each inner resolution of G and D
-                                    # (0 = the DCGAN paper's nets)
+    image_size: int = 28  # 0 for 2D point sets
+    channels: int = 1  # 1 gray, 3 colour, 0 for points
+    num_classes: int = 0  # > 0 only for conditional variants (from the dataset)
+    z_dim: int = 100  # size of the latent vector z
+    width: int = 64  # base channels (ngf = ndf) or hidden units
+    extra_convs: int = 0  # conv nets: 3x3 conv layers added at each inner resolution of G and D
+    # (0 = the DCGAN paper's nets)
     # optimisation
     batch_size: int = 64
     lr_g: float = 2e-4
     lr_d: float = 2e-4
-    beta1: float = 0.5              # Adam betas; DCGAN recipe (0.5, 0.999)
+    beta1: float = 0.5  # Adam betas; DCGAN recipe (0.5, 0.999)
     beta2: float = 0.999
-    d_steps: int = 1                # k discriminator steps per generator step (Algorithm 1)
-    lr_schedule: str = "constant"   # constant | linear | cosine: both learning rates decay to 0 over the budget
-    loss: str = "bce"               # bce | wasserstein | least-squares | hinge
+    d_steps: int = 1  # k discriminator steps per generator step (Algorithm 1)
+    lr_schedule: str = "constant"  # constant | linear | cosine: both learning rates decay to 0 over the budget
+    loss: str = "bce"  # bce | wasserstein | least-squares | hinge
     g_loss: str = "non-saturating"  # bce only: non-saturating -log D(G(z)) or minimax log(1 - D(G(z)))
-    gp_weight: float = 0.0          # WGAN-GP gradient penalty weight (0 = off)
-    r1_weight: float = 0.0          # R1 penalty on real data (0 = off)
-    spectral_norm: bool = False     # spectral norm in the toy discriminator
-    pack: int = 1                   # PacGAN packing for the toy discriminator
-    generators: int = 1             # toy G: a mixture of this many generators (MGAN), picked by z's first coordinate
-    ema_decay: float = 0.0          # EMA of G's weights for sampling (0 = off, 0.999 typical)
-    loss_margin: int = 0            # image-to-image: border pixels of each crop left out of the losses (at most
-                                    # a quarter of the crop's side)
-    init_from: str = ""             # start G from trained weights: a run id, or "bundled" (deblur); "" = random
+    gp_weight: float = 0.0  # WGAN-GP gradient penalty weight (0 = off)
+    r1_weight: float = 0.0  # R1 penalty on real data (0 = off)
+    spectral_norm: bool = False  # spectral norm in the toy discriminator
+    pack: int = 1  # PacGAN packing for the toy discriminator
+    generators: int = 1  # toy G: a mixture of this many generators (MGAN), picked by z's first coordinate
+    ema_decay: float = 0.0  # EMA of G's weights for sampling (0 = off, 0.999 typical)
+    loss_margin: int = 0  # image-to-image: border pixels of each crop left out of the losses (at most
+    # a quarter of the crop's side)
+    init_from: str = ""  # start G from trained weights: a run id, or "bundled" (deblur); "" = random
     # budget: training stops at the first one reached
     max_steps: int | None = 2000
     max_minutes: float | None = None
     epochs: float | None = None
     # bookkeeping
     seed: int = 0
-    log_every: int = 10             # steps between metric rows
-    sample_every: int = 200         # steps between fixed-noise sample grids
-    checkpoint_every: int = 500     # steps between checkpoints (one is also written at stop)
+    log_every: int = 10  # steps between metric rows
+    sample_every: int = 200  # steps between fixed-noise sample grids
+    checkpoint_every: int = 500  # steps between checkpoints (one is also written at stop)
     keep_checkpoints: int = 3
-    eval_samples: int = 1000        # samples per quality evaluation during training (0 = off; <= 5% of the time)
+    eval_samples: int = 1000  # samples per quality evaluation during training (0 = off; <= 5% of the time)
     # hardware
-    device: str = "auto"            # auto (cuda, then mps, then cpu) | cpu | cuda | mps
-    cpu_threads: int = 0            # 0: the faster of 1 and a fair share of the cores, re-checked each minute;
-                                    # N: always N (thread counts change float rounding: fix it for bit-exact runs)
-    mixed_precision: bool = True    # bf16/fp16 autocast on CUDA; ignored on the CPU
+    device: str = "auto"  # auto (cuda, then mps, then cpu) | cpu | cuda | mps
+    cpu_threads: int = 0  # 0: the faster of 1 and a fair share of the cores, re-checked each minute;
+    # N: always N (thread counts change float rounding: fix it for bit-exact runs)
+    mixed_precision: bool = True  # bf16/fp16 autocast on CUDA; ignored on the CPU
     # the original WGAN's recipe (Arjovsky et al. 2017)
-    optimizer: str = "adam"         # adam | rmsprop (RMSProp ignores beta1/beta2)
-    clip_value: float = 0.0         # clip every D weight to [-c, c] after each D step (0 = off; WGAN: 0.01)
+    optimizer: str = "adam"  # adam | rmsprop (RMSProp ignores beta1/beta2)
+    clip_value: float = 0.0  # clip every D weight to [-c, c] after each D step (0 = off; WGAN: 0.01)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -89,14 +89,14 @@ class TrainConfig:
         atomic_write_bytes(path, self.to_json().encode())
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> TrainConfig:
         unknown = sorted(set(values) - {f.name for f in fields(cls)})
         if unknown:
             raise GandashError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(field_names())}.")
         return cls(**values)
 
     @classmethod
-    def load(cls, path: Path) -> "TrainConfig":
+    def load(cls, path: Path) -> TrainConfig:
         try:
             values = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as exc:

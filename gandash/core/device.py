@@ -54,8 +54,9 @@ def settings_for(device_type: str, mixed_precision: bool, bf16_supported: bool, 
     if device_type == "cuda":
         amp = (torch.bfloat16 if bf16_supported else torch.float16) if mixed_precision else None
         return DeviceSettings(torch.device("cuda"), amp, channels_last=conv_net, pin_memory=True)
-    return DeviceSettings(torch.device(device_type), None, channels_last=conv_net and device_type == "cpu",
-                          pin_memory=False)
+    return DeviceSettings(
+        torch.device(device_type), None, channels_last=conv_net and device_type == "cpu", pin_memory=False
+    )
 
 
 def pick(requested: str = "auto", mixed_precision: bool = True, conv_net: bool = True) -> DeviceSettings:
@@ -81,8 +82,6 @@ def use_fair_share_of_cores(small_net: bool, concurrent_jobs: int = 1) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     torch.set_num_threads(cpu_threads(cores, concurrent_jobs, small_net))
     return before
-
-
 
 
 class ThreadTuner:

@@ -58,7 +58,7 @@ def grid_array(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> np.ndar
     grid = np.zeros((rows * (height + padding) + padding, columns * (width + padding) + padding, 3), np.uint8)
     for index, tile in enumerate(tiles):
         top, left = (index // columns) * (height + padding) + padding, (index % columns) * (width + padding) + padding
-        grid[top:top + height, left:left + width] = tile
+        grid[top : top + height, left : left + width] = tile
     return grid
 
 
@@ -70,8 +70,9 @@ def grid_png(images: torch.Tensor, nrow: int = 8) -> bytes:
     return buffer.getvalue()
 
 
-def scatter_png(points: np.ndarray, real: np.ndarray | None = None, size: int = 320,
-                extent: float | None = None) -> bytes:
+def scatter_png(
+    points: np.ndarray, real: np.ndarray | None = None, size: int = 320, extent: float | None = None
+) -> bytes:
     """A small PNG scatter of 2D points (generated in orange, real in grey), no plotting library needed."""
     both = points if real is None else np.concatenate([points, real])
     finite = both[np.isfinite(both).all(1)]

@@ -46,8 +46,7 @@ def run_dir(run_id: str) -> Path:
     """The folder of a run; the id is checked so no user string walks out of runs/."""
     if not is_run_id(run_id):
         raise GandashError(
-            f"'{run_id}' is not a run id: ids are lowercase letters, digits and dashes "
-            "(see `python -m gandash runs`)."
+            f"'{run_id}' is not a run id: ids are lowercase letters, digits and dashes (see `python -m gandash runs`)."
         )
     return runs_dir() / run_id
 
@@ -87,8 +86,11 @@ def storage_error(path: Path, exc: OSError) -> StorageError:
         free = f"; {_size(shutil.disk_usage(path.parent).free)} free on that disk"
     except OSError:
         free = ""
-    return StorageError(f"could not write {path.name} in {path.parent} ({reason}{free}). Free some space "
-                        "(or raise the limit) and try again; files written before are unchanged.", exc.errno)
+    return StorageError(
+        f"could not write {path.name} in {path.parent} ({reason}{free}). Free some space "
+        "(or raise the limit) and try again; files written before are unchanged.",
+        exc.errno,
+    )
 
 
 def _size(count: int) -> str:

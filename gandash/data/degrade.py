@@ -34,7 +34,7 @@ def gaussian_kernel(sigma: float) -> np.ndarray:
         raise GandashError(f"Gaussian sigma must be above 0 and at most 20 px (got {sigma}).")
     radius = max(1, math.ceil(3 * sigma))
     axis = np.arange(-radius, radius + 1, dtype=np.float64)
-    line = np.exp(-axis**2 / (2 * sigma**2))
+    line = np.exp(-(axis**2) / (2 * sigma**2))
     return _normalised(np.outer(line, line))
 
 
@@ -63,8 +63,8 @@ def defocus_kernel(radius: float) -> np.ndarray:
     half = math.ceil(radius)
     fine = (np.arange(16) + 0.5) / 16 - 0.5  # 16x16 sub-samples per pixel
     axis = np.arange(-half, half + 1)
-    ys = (axis[:, None, None, None] + fine[None, None, :, None])
-    xs = (axis[None, :, None, None] + fine[None, None, None, :])
+    ys = axis[:, None, None, None] + fine[None, None, :, None]
+    xs = axis[None, :, None, None] + fine[None, None, None, :]
     coverage = (xs**2 + ys**2 <= radius**2).mean(axis=(2, 3))
     return _normalised(coverage)
 
@@ -102,8 +102,11 @@ def random_kernel(generator: torch.Generator | None = None) -> np.ndarray:
     if pick < 0.85:
         return defocus_kernel(_uniform(*DEFOCUS_RADIUS, generator))
     soft = gaussian_kernel(_uniform(0.5, 1.5, generator))
-    other = (motion_kernel(round(_uniform(3, 15, generator)), _uniform(0, 180, generator))
-             if _uniform(0, 1, generator) < 0.5 else defocus_kernel(_uniform(1.0, 3.0, generator)))
+    other = (
+        motion_kernel(round(_uniform(3, 15, generator)), _uniform(0, 180, generator))
+        if _uniform(0, 1, generator) < 0.5
+        else defocus_kernel(_uniform(1.0, 3.0, generator))
+    )
     return combine(soft, other)
 
 
@@ -134,7 +137,7 @@ def blur(images: torch.Tensor, kernels: torch.Tensor, valid: bool = False) -> to
     spread = torch.zeros((len(kernels), 1, h, w), dtype=x.dtype, device=x.device)
     spread[:, :, :k, :k] = kernels.to(x).unsqueeze(1)
     out = torch.fft.irfft2(torch.fft.rfft2(x) * torch.fft.rfft2(spread), s=(h, w))
-    return out[..., k - 1:, k - 1:].contiguous()
+    return out[..., k - 1 :, k - 1 :].contiguous()
 
 
 def downsample(sharp: torch.Tensor, factor: int) -> torch.Tensor:
@@ -171,12 +174,14 @@ def _to_uint8(images: torch.Tensor) -> np.ndarray:
     return images.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
-def degrade(crops: torch.Tensor, size: int, generator: torch.Generator | None = None,
-            noise: float = 0.3, jpeg: float = 0.15) -> tuple[torch.Tensor, torch.Tensor, list[np.ndarray]]:
+def degrade(
+    crops: torch.Tensor, size: int, generator: torch.Generator | None = None, noise: float = 0.3, jpeg: float = 0.15
+) -> tuple[torch.Tensor, torch.Tensor, list[np.ndarray]]:
     """Training pairs from sharp uint8 crops (N, C, S, S) with S >= size: (blurred, sharp, kernels), the
     images float in [-1, 1] of (N, C, size, size), the kernels each crop was blurred by. Each crop gets
     its own random kernel; with probability `noise` sensor noise (sigma up to 0.5% of the range), with
-    probability `jpeg` a JPEG round trip (quality 80-95). Both are mild: a net trained on heavy noise learns to hold back its sharpening."""
+    probability `jpeg` a JPEG round trip (quality 80-95). Both are mild: a net trained on heavy noise learns to
+    hold back its sharpening."""
     n, c, s, _ = crops.shape
     sharp_full = crops.float().div(127.5).sub(1)
     drawn = [random_kernel(generator) for _ in range(n)]
@@ -185,11 +190,11 @@ def degrade(crops: torch.Tensor, size: int, generator: torch.Generator | None = 
     margin = (s - size) // 2
     if margin >= k // 2:  # cut from a larger crop: every blurred pixel saw real neighbours
         start = margin - k // 2
-        window = sharp_full[:, :, start:start + size + k - 1, start:start + size + k - 1]
+        window = sharp_full[:, :, start : start + size + k - 1, start : start + size + k - 1]
         blurred = blur(window, kernels, valid=True)
     else:
-        blurred = blur(sharp_full, kernels)[:, :, margin:margin + size, margin:margin + size]
-    sharp = sharp_full[:, :, margin:margin + size, margin:margin + size]
+        blurred = blur(sharp_full, kernels)[:, :, margin : margin + size, margin : margin + size]
+    sharp = sharp_full[:, :, margin : margin + size, margin : margin + size]
     for i in range(n):
         if _uniform(0, 1, generator) < noise:
             blurred[i] = add_noise(blurred[i], _uniform(0.0, 0.005, generator), generator)
@@ -197,7 +202,7 @@ def degrade(crops: torch.Tensor, size: int, generator: torch.Generator | None = 
     for i in range(n):
         if _uniform(0, 1, generator) < jpeg:
             quality = round(_uniform(80, 95, generator))
-            pixels = _to_uint8(blurred[i:i + 1])[0]
+            pixels = _to_uint8(blurred[i : i + 1])[0]
             pixels = jpeg_array(pixels[..., 0] if c == 1 else pixels, quality)
             pixels = pixels[..., None] if c == 1 else pixels
             blurred[i] = torch.from_numpy(pixels.transpose(2, 0, 1).astype(np.float32)).div(127.5).sub(1)

@@ -19,7 +19,8 @@ GRID: tuple[tuple[str, float, float], ...] = (
     (("none", 0.0, 0.0),)
     + tuple(("gaussian", float(s), 0.0) for s in np.arange(0.5, 3.01, 0.25))
     + tuple(("defocus", float(r), 0.0) for r in np.arange(1.0, 4.01, 0.5))
-    + tuple(("motion", float(length), float(angle)) for length in range(3, 22, 2) for angle in range(0, 180, 15)))
+    + tuple(("motion", float(length), float(angle)) for length in range(3, 22, 2) for angle in range(0, 180, 15))
+)
 
 
 def kernel_of(entry: tuple[str, float, float]) -> np.ndarray:
@@ -50,8 +51,9 @@ def nearest(kernel: np.ndarray, rank: int = 0) -> int:
     return int(distances.argsort()[rank])
 
 
-def as_estimated(kernels: list[np.ndarray], generator: torch.Generator | None = None,
-                 miss: float = 0.2) -> torch.Tensor:
+def as_estimated(
+    kernels: list[np.ndarray], generator: torch.Generator | None = None, miss: float = 0.2
+) -> torch.Tensor:
     """What the estimator would name for each true kernel, for training the U-Net that deconvolves with
     its answer: the nearest GRID kernel, or with probability `miss` the runner-up (its usual mistake).
     (N, K, K), K the largest of them."""

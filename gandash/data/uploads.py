@@ -36,8 +36,18 @@ MAX_NAME_BYTES = 255  # the longest file or folder name Linux, macOS and Windows
 # it caps at the size asked). LZMA inflates at most ~8 000x, so 4 KiB reads stay under ~35 MB; bzip2
 # inflates 4 KiB of zeros to gigabytes, so it is refused.
 READ_SIZE = 4096
-ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError, zlib.error,
-                  lzma.LZMAError, OSError, EOFError, ValueError, struct.error)
+ARCHIVE_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    RuntimeError,
+    NotImplementedError,
+    zlib.error,
+    lzma.LZMAError,
+    OSError,
+    EOFError,
+    ValueError,
+    struct.error,
+)
 # what Pillow raises for files that are not images or are damaged (as gandash.photo.DECODE_ERRORS)
 DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error)
 
@@ -57,10 +67,12 @@ def slug(name: str) -> str:
 
 def limits_text() -> str:
     """The limits in words, for the page beside the upload widget."""
-    return (f"A zip may hold up to {MAX_MEMBERS:,} files and unpack to {MAX_UNPACKED // 1024**3} GB in all; each "
-            f"image at most {MAX_IMAGE_BYTES // 1024**2} MB and {MAX_IMAGE_PIXELS // 10**6} megapixels, stored or "
-            f"deflate-compressed (any zip tool's default) and without a password. A points file holds at most "
-            f"{data.MAX_POINTS:,} points.")
+    return (
+        f"A zip may hold up to {MAX_MEMBERS:,} files and unpack to {MAX_UNPACKED // 1024**3} GB in all; each "
+        f"image at most {MAX_IMAGE_BYTES // 1024**2} MB and {MAX_IMAGE_PIXELS // 10**6} megapixels, stored or "
+        f"deflate-compressed (any zip tool's default) and without a password. A points file holds at most "
+        f"{data.MAX_POINTS:,} points."
+    )
 
 
 def add_image_zip(name: str, content: bytes) -> tuple[str, dict]:
@@ -80,10 +92,18 @@ def add_image_zip(name: str, content: bytes) -> tuple[str, dict]:
         _remove(staging)  # left over from an interrupted upload
         report = _unpack(archive, staging)
         if report["images"] < MIN_IMAGES:
-            skipped = "".join(f"; {count} {text}" for count, text in (
-                (len(report["unreadable"]), "could not be read"), (report["duplicates"], "repeated a name")) if count)
-            raise GandashError(f"the zip holds {report['images']} readable image(s); a GAN needs at least "
-                               f"{MIN_IMAGES} (a few hundred or more trains well){skipped}.")
+            skipped = "".join(
+                f"; {count} {text}"
+                for count, text in (
+                    (len(report["unreadable"]), "could not be read"),
+                    (report["duplicates"], "repeated a name"),
+                )
+                if count
+            )
+            raise GandashError(
+                f"the zip holds {report['images']} readable image(s); a GAN needs at least "
+                f"{MIN_IMAGES} (a few hundred or more trains well){skipped}."
+            )
         staging.rename(target)
     finally:
         _remove(staging)
@@ -97,14 +117,19 @@ def _unpack(archive: zipfile.ZipFile, staging: Path) -> dict:
     kept, unpacked, duplicates, unreadable, taken = 0, 0, 0, [], set()
     for member in archive.infolist():
         parts = PurePosixPath(member.filename).parts
-        if (member.is_dir() or PurePosixPath(member.filename).suffix.lower() not in data.IMAGE_SUFFIXES
-                or any(part.startswith((".", "__MACOSX")) for part in parts)):
+        if (
+            member.is_dir()
+            or PurePosixPath(member.filename).suffix.lower() not in data.IMAGE_SUFFIXES
+            or any(part.startswith((".", "__MACOSX")) for part in parts)
+        ):
             continue
         # never a path outside the dataset folder; the innermost folder is the class
         names = [re.sub(r"[^\w.-]+", "_", part) for part in parts if part not in ("", ".", "..")][-2:]
         if any(len(part.encode()) > MAX_NAME_BYTES for part in names):
-            raise GandashError(f"'{_label(member.filename)}' in the zip has a file or folder name longer than "
-                               f"{MAX_NAME_BYTES} bytes; shorten it and zip again.")
+            raise GandashError(
+                f"'{_label(member.filename)}' in the zip has a file or folder name longer than "
+                f"{MAX_NAME_BYTES} bytes; shorten it and zip again."
+            )
         key = unicodedata.normalize("NFC", "/".join(names)).casefold()  # as macOS and Windows compare names
         if key in taken:
             duplicates += 1
@@ -128,18 +153,24 @@ def _copy_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, destination:
     """Stream one member to `destination`; returns the bytes it really inflated to."""
     label = _label(member.filename)
     if member.compress_type == zipfile.ZIP_BZIP2:
-        raise GandashError(f"'{label}' in the zip is bzip2-compressed, which can hide a zip bomb; zip the images "
-                           "again with the usual deflate compression.")
+        raise GandashError(
+            f"'{label}' in the zip is bzip2-compressed, which can hide a zip bomb; zip the images "
+            "again with the usual deflate compression."
+        )
     written = 0
     with archive.open(member) as stream, open(destination, "wb") as out:
         while chunk := stream.read(READ_SIZE):
             written += len(chunk)
             if written > MAX_IMAGE_BYTES:
-                raise GandashError(f"'{label}' in the zip unpacks to more than {MAX_IMAGE_BYTES // 1024**2} MB; "
-                                   "each image may take at most that. Leave it out or shrink it, and zip again.")
+                raise GandashError(
+                    f"'{label}' in the zip unpacks to more than {MAX_IMAGE_BYTES // 1024**2} MB; "
+                    "each image may take at most that. Leave it out or shrink it, and zip again."
+                )
             if written > budget:
-                raise GandashError(f"the zip unpacks to more than {MAX_UNPACKED // 1024**3} GB (at '{label}'); "
-                                   "upload a smaller set or smaller images.")
+                raise GandashError(
+                    f"the zip unpacks to more than {MAX_UNPACKED // 1024**3} GB (at '{label}'); "
+                    "upload a smaller set or smaller images."
+                )
             out.write(chunk)
     return written
 
@@ -158,22 +189,27 @@ def _decodes(path: Path, member_name: str) -> bool:
                 return width > 0 and height > 0
     except Image.DecompressionBombError as exc:  # beyond twice Pillow's own limit it refuses to open it at all
         found = re.search(r"\((\d+) pixels\)", str(exc))
-        raise _too_large(member_name, f"has {int(found[1]) / 1e6:.0f} megapixels" if found else
-                         "has far too many pixels") from None
+        raise _too_large(
+            member_name, f"has {int(found[1]) / 1e6:.0f} megapixels" if found else "has far too many pixels"
+        ) from None
     except DECODE_ERRORS:
         return False
 
 
 def _too_large(member_name: str, what: str) -> GandashError:
-    return GandashError(f"'{_label(member_name)}' in the zip {what}; each image may have at most "
-                        f"{MAX_IMAGE_PIXELS // 10**6} megapixels. Downscale it (training uses 32-128 px) and "
-                        "zip again.")
+    return GandashError(
+        f"'{_label(member_name)}' in the zip {what}; each image may have at most "
+        f"{MAX_IMAGE_PIXELS // 10**6} megapixels. Downscale it (training uses 32-128 px) and "
+        "zip again."
+    )
 
 
 def _why(exc: Exception) -> str:
     if isinstance(exc, NotImplementedError):  # before RuntimeError, its parent class
-        return ("it is compressed or encrypted in a way Python's zipfile cannot read. Zip the images again with "
-                "the usual deflate compression and no password")
+        return (
+            "it is compressed or encrypted in a way Python's zipfile cannot read. Zip the images again with "
+            "the usual deflate compression and no password"
+        )
     if isinstance(exc, RuntimeError):  # what zipfile raises for a member that needs a password
         return "it is encrypted. Zip the images again without a password"
     if isinstance(exc, OSError) and exc.errno:  # the disk, not the archive
@@ -200,8 +236,11 @@ def add_points(name: str, filename: str, content: bytes) -> tuple[str, dict]:
     except BaseException:  # whatever went wrong (a MemoryError too), the name stays free
         target.unlink(missing_ok=True)
         raise
-    return f"points:{target}", {"points": len(points), "min": points.min(0).values.tolist(),
-                                "max": points.max(0).values.tolist()}
+    return f"points:{target}", {
+        "points": len(points),
+        "min": points.min(0).values.tolist(),
+        "max": points.max(0).values.tolist(),
+    }
 
 
 def existing() -> list[str]:

@@ -71,8 +71,10 @@ def load(path: Path, map_location="cpu") -> dict:
     except Exception as exc:  # torch raises many types for a bad file; each gets its own whole sentence
         raise GandashError(unreadable_reason(Path(path), exc)) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT or "generator" not in state:
-        raise GandashError(f"{Path(path).name} loads, but is not a gandash checkpoint (format {FORMAT} with a "
-                           "generator's weights); it was not written by gandash, or by a much older version.")
+        raise GandashError(
+            f"{Path(path).name} loads, but is not a gandash checkpoint (format {FORMAT} with a "
+            "generator's weights); it was not written by gandash, or by a much older version."
+        )
     return state
 
 
@@ -83,9 +85,11 @@ def unreadable_reason(path: Path, exc: Exception) -> str:
     if "Weights only load failed" in text:
         found = re.search(r"GLOBAL ([\w.]+)", text)
         what = f" ({found.group(1)})" if found else ""
-        return (f"{path.name} was refused: it holds Python objects{what}, not only weights, and loading it "
-                "could run code. gandash loads checkpoints with weights_only=True and never turns that off; "
-                "the file was not written by gandash, or was changed since.")
+        return (
+            f"{path.name} was refused: it holds Python objects{what}, not only weights, and loading it "
+            "could run code. gandash loads checkpoints with weights_only=True and never turns that off; "
+            "the file was not written by gandash, or was changed since."
+        )
     if isinstance(exc, FileNotFoundError):
         return f"{path.name} is gone (deleted while it was being read)."
     if isinstance(exc, PermissionError):
@@ -115,7 +119,9 @@ def all_damaged(run_dir: Path, run_id: str, warnings: list[str]) -> AllCheckpoin
         f"every checkpoint of run {run_id} is damaged, so it was not resumed and nothing was changed: its metrics "
         f"history and files are kept. {reasons} To train the same settings again from step 0, start over as a new "
         f"run (`python -m gandash resume {run_id} --start-over`, or Start over on the Runs page); this run stays "
-        "as it is.", run_id)
+        "as it is.",
+        run_id,
+    )
 
 
 def check_resumable(run_dir: Path, run_id: str) -> None:

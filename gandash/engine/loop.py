@@ -49,8 +49,9 @@ def _evaluate(evaluator: Evaluator, trainer: Trainer, reporter: Reporter) -> dic
         return {}
 
 
-def run(trainer: Trainer, reporter: Reporter, should_stop=lambda: False,
-        initial_weights=lambda: None) -> tuple[str, str]:
+def run(
+    trainer: Trainer, reporter: Reporter, should_stop=lambda: False, initial_weights=lambda: None
+) -> tuple[str, str]:
     """Train until the budget, a stop request or divergence; returns (status, message). A fresh run
     (no checkpoint yet) whose config names init_from starts G from `initial_weights()`."""
     threads = torch.get_num_threads()
@@ -69,8 +70,11 @@ def _checkpoint(trainer: Trainer, reporter: Reporter) -> None:
         path = trainer.save_checkpoint()
     except StorageError as exc:
         kept = checkpoints.listing(trainer.run_dir)
-        kept_text = (f"the checkpoint of step {checkpoints.step_of(kept[0])} is kept, and resume continues from it"
-                     if kept else "no checkpoint of this run was written yet")
+        kept_text = (
+            f"the checkpoint of step {checkpoints.step_of(kept[0])} is kept, and resume continues from it"
+            if kept
+            else "no checkpoint of this run was written yet"
+        )
         raise StorageError(f"{exc} The run stopped at step {trainer.step}; {kept_text}.", exc.errno) from None
     reporter.checkpoint(trainer.step, path)
 
@@ -120,9 +124,11 @@ def _run(trainer: Trainer, reporter: Reporter, should_stop, initial_weights) -> 
         if values is not None:
             if not all(np.isfinite(v) for v in values.values()) or not trainer.is_finite():
                 status = "diverged"
-                message = (f"the losses became NaN or infinite at step {trainer.step}; nothing after the "
-                           f"checkpoint of step {saved_step} was kept. Try a lower learning rate (lr_d, lr_g), "
-                           "fewer D steps, or the hinge or wgan-gp variants.")
+                message = (
+                    f"the losses became NaN or infinite at step {trainer.step}; nothing after the "
+                    f"checkpoint of step {saved_step} was kept. Try a lower learning rate (lr_d, lr_g), "
+                    "fewer D steps, or the hinge or wgan-gp variants."
+                )
                 break
             now = time.perf_counter()
             values["images_per_sec"] = window_steps * images_per_step / max(now - window_start, 1e-9)
@@ -137,9 +143,11 @@ def _run(trainer: Trainer, reporter: Reporter, should_stop, initial_weights) -> 
             exploded = explosion.add(trainer.step, values)
             if exploded is not None:
                 status = "diverged"
-                message = (f"{exploded.title} ({exploded.evidence}), so the run stopped itself at step "
-                           f"{trainer.step}; nothing after the checkpoint of step {saved_step} was kept. "
-                           f"{exploded.advice}")
+                message = (
+                    f"{exploded.title} ({exploded.evidence}), so the run stopped itself at step "
+                    f"{trainer.step}; nothing after the checkpoint of step {saved_step} was kept. "
+                    f"{exploded.advice}"
+                )
                 break
         if trainer.step % config.sample_every == 0:
             reporter.sample(trainer.step, trainer.save_samples())

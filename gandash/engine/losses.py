@@ -99,8 +99,10 @@ def r1_penalty(discriminator, real: Tensor, labels: Tensor | None = None) -> Ten
 
 # --- losses of the multi-network variants (issue 7) -------------------------------------------
 
-def mutual_information(category_logits: Tensor, category: Tensor, continuous_mean: Tensor,
-                       continuous: Tensor) -> Tensor:
+
+def mutual_information(
+    category_logits: Tensor, category: Tensor, continuous_mean: Tensor, continuous: Tensor
+) -> Tensor:
     """InfoGAN's -L_I (Chen et al. 2016, eq. 5) up to the constant H(c): the negative log-likelihood
     of the codes G was given under Q(c | G(z, c)). Cross-entropy for the one-hot category, and a
     unit-variance factored Gaussian for the continuous codes (summed over codes, mean over rows):

@@ -18,17 +18,18 @@ import torch
 from gandash.core.config import TrainConfig
 from gandash.data import degrade, kernel_grid
 from gandash.engine import losses
-from gandash.engine.trainer import Nets, Trainer, mean_prob
+from gandash.engine.trainer import Nets, Trainer
+from gandash.quality import fidelity
 
 SAMPLE_PAIRS = 8
 
 
 @dataclass(frozen=True)
 class PairedRecipe:
-    content: str                # mse (the seed tutorial) | charbonnier (robust L1)
-    frequency_weight: float     # L1 between the Fourier transforms: restores the high frequencies blur removed
-    adversarial_weight: float   # small: the content term sets the picture, D only pushes towards crisp texture
-    cosine_lr: bool             # decay both learning rates to 10% over a step budget
+    content: str  # mse (the seed tutorial) | charbonnier (robust L1)
+    frequency_weight: float  # L1 between the Fourier transforms: restores the high frequencies blur removed
+    adversarial_weight: float  # small: the content term sets the picture, D only pushes towards crisp texture
+    cosine_lr: bool  # decay both learning rates to 10% over a step budget
 
 
 RECIPES = {
@@ -52,8 +53,7 @@ def frequency_l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def psnr(x: torch.Tensor, y: torch.Tensor) -> float:
     """PSNR in dB of images in [-1, 1] (peak 1 on the [0, 1] scale)."""
-    mse = ((x.detach().float().clamp(-1, 1) - y.float()) / 2).pow(2).mean().item()
-    return 10 * math.log10(1 / max(mse, 1e-12))
+    return fidelity.psnr(x.clamp(-1, 1).add(1).div(2), y.add(1).div(2))
 
 
 class PairedTrainer(Trainer):
@@ -63,8 +63,9 @@ class PairedTrainer(Trainer):
         # The same pairs in every sample grid, drawn from their own RNG so training's is untouched.
         generator = torch.Generator().manual_seed(config.seed + 12345)
         index = torch.randint(len(self.data), (SAMPLE_PAIRS,), generator=generator)
-        blurred, sharp, kernels = degrade.degrade(self._crops(index, generator), config.image_size, generator,
-                                               noise=0, jpeg=0)
+        blurred, sharp, kernels = degrade.degrade(
+            self._crops(index, generator), config.image_size, generator, noise=0, jpeg=0
+        )
         self.fixed_blurred, self.fixed_sharp = blurred.to(self.hw.device), sharp.to(self.hw.device)
         self.fixed_kernels = kernel_grid.as_estimated(kernels, generator, miss=0).to(self.hw.device)
         self.base_lr = (config.lr_g, config.lr_d)
@@ -78,12 +79,19 @@ class PairedTrainer(Trainer):
         crops = []
         for tile in tiles:
             # of three random places, the one with the most edges: flat crops teach nothing about blur
-            candidates = [tile[:, top:top + size, left:left + size] for top, left in
-                          torch.randint(tiles.shape[-1] - size + 1, (3, 2), generator=generator).tolist()]
+            candidates = [
+                tile[:, top : top + size, left : left + size]
+                for top, left in torch.randint(tiles.shape[-1] - size + 1, (3, 2), generator=generator).tolist()
+            ]
             crop = max(candidates, key=lambda c: c.float().diff(dim=-1).abs().mean().item())
-            turns, flip, order = (int(v) for v in (torch.randint(4, (), generator=generator),
-                                                   torch.randint(2, (), generator=generator),
-                                                   torch.randint(6, (), generator=generator)))
+            turns, flip, order = (
+                int(v)
+                for v in (
+                    torch.randint(4, (), generator=generator),
+                    torch.randint(2, (), generator=generator),
+                    torch.randint(6, (), generator=generator),
+                )
+            )
             crop = torch.rot90(crop, turns, (1, 2))
             crop = crop.flip(2) if flip else crop
             if crop.shape[0] == 3:  # colour casts are not what deblurring is about: any channel order
@@ -115,7 +123,7 @@ class PairedTrainer(Trainer):
         interior trains the net for what it will be used for (bench/deblur.py, fine-tuning the 20 000-step
         U-Net for 2000 steps: +0.08 dB on the held-out photos this way, -0.02 dB on whole crops)."""
         m = min(self.config.loss_margin, x.shape[-1] // 4, x.shape[-2] // 4)
-        return x[..., m:x.shape[-2] - m, m:x.shape[-1] - m] if m else x
+        return x[..., m : x.shape[-2] - m, m : x.shape[-1] - m] if m else x
 
     def _content(self, restored: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
         r = self.recipe
@@ -150,30 +158,25 @@ class PairedTrainer(Trainer):
         for index in range(k):
             last = index == k - 1
             loss_d, real_logits, fake_logits, norm_d, restored, sharp, blurred = self._d_update_pair(
-                measure and last, keep_restored=last)
+                measure and last, keep_restored=last
+            )
         loss_g, content, fake_logits_g, norm_g = self._g_update_pair(restored, sharp, measure)
-        self._finite &= torch.isfinite(loss_d.detach()) & torch.isfinite(loss_g.detach())
-        if not measure:
-            return None
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "content": content.item(),
-                "d_x": mean_prob(real_logits), "d_g_z1": mean_prob(fake_logits), "d_g_z2": mean_prob(fake_logits_g),
-                "grad_norm_d": norm_d, "grad_norm_g": norm_g,
-                "psnr_blurry": psnr(blurred, sharp), "psnr_restored": psnr(restored, sharp)}
+        values = self.step_report(measure, (loss_d, real_logits, fake_logits, norm_d), (loss_g, fake_logits_g, norm_g))
+        if values is not None:
+            values.update(content=content.item(), psnr_blurry=psnr(blurred, sharp), psnr_restored=psnr(restored, sharp))
+        return values
 
     # --- step-by-step mode ------------------------------------------------------------------------
     def single_d_step(self) -> dict[str, float]:
         loss, real_logits, fake_logits, norm, *_ = self._d_update_pair(measure=True, keep_restored=False)
-        self._finite &= torch.isfinite(loss.detach())
-        return {"loss_d": loss.item(), "d_x": mean_prob(real_logits), "d_g_z1": mean_prob(fake_logits),
-                "grad_norm_d": norm}
+        return self.d_report(loss, real_logits, fake_logits, norm)
 
     def single_g_step(self) -> dict[str, float]:
         blurred, sharp, kernels = self._next_pair()
         with self._autocast():
             restored = self.generator(blurred, kernels)
         loss, _, fake_logits, norm = self._g_update_pair(restored, sharp, measure=True)
-        self._finite &= torch.isfinite(loss.detach())
-        return {"loss_g": loss.item(), "d_g_z2": mean_prob(fake_logits), "grad_norm_g": norm}
+        return self.g_report(loss, fake_logits, norm)
 
     # --- samples ----------------------------------------------------------------------------------
     def save_samples(self) -> Path:

@@ -36,8 +36,9 @@ def manifold(generator: torch.nn.Module, z_dim: int, device: torch.device, lines
 
 
 @torch.no_grad()
-def decision_surface(discriminator: torch.nn.Module, extent: float, device: torch.device,
-                     resolution: int = 64) -> np.ndarray:
+def decision_surface(
+    discriminator: torch.nn.Module, extent: float, device: torch.device, resolution: int = 64
+) -> np.ndarray:
     """sigmoid(D) on a resolution^2 grid over [-extent, extent]^2 (rows are y, from -extent up):
     the landscape GAN Lab draws behind the points. A packing D sees each grid point `pack` times."""
     axis = torch.linspace(-extent, extent, resolution)

@@ -25,8 +25,15 @@ class Stepper:
                 self.paused, self.d_done = False, 0
             elif command in ("step", "step-d", "step-g") and self.paused:
                 self._one(command)
-            self.reporter.phase({"paused": self.paused, "d_done": self.d_done, "k": self.trainer.config.d_steps,
-                                 "last": self.last, "step": self.trainer.step})
+            self.reporter.phase(
+                {
+                    "paused": self.paused,
+                    "d_done": self.d_done,
+                    "k": self.trainer.config.d_steps,
+                    "last": self.last,
+                    "step": self.trainer.step,
+                }
+            )
         if self.paused:
             time.sleep(0.05)
         return self.paused

@@ -24,6 +24,7 @@ from gandash.core.config import TrainConfig, lr_factor
 from gandash.core.errors import GandashError
 from gandash.core.paths import atomic_write_bytes
 from gandash.engine import checkpoints, losses, snapshots
+from gandash.engine.updates import clip_weights, ema_with_warmup, grad_norm, make_optimizer, mean_prob
 
 GRID_SIZE = 64  # fixed-noise images in each sample grid
 TOY_SAMPLES = 1024
@@ -47,8 +48,9 @@ class Trainer:
         self.variant = variant
         self.hw = device.pick(config.device, config.mixed_precision, conv_net=self.variant.data_kind == "image")
         torch.manual_seed(config.seed)
-        self.data = dataset or data.load(config.dataset, config.data_dir, config.image_size or None,
-                                         config.channels or None, seed=config.seed)
+        self.data = dataset or data.load(
+            config.dataset, config.data_dir, config.image_size or None, config.channels or None, seed=config.seed
+        )
         self._place_data()
         self.generator, self.discriminator = self.variant.build(config)
         memory = torch.channels_last if self.hw.channels_last else torch.preserve_format
@@ -56,14 +58,18 @@ class Trainer:
         self.discriminator.to(self.hw.device, memory_format=memory)
         self.opt_g = make_optimizer(config, self.generator.parameters(), config.lr_g)
         self.opt_d = make_optimizer(config, self.discriminator.parameters(), config.lr_d)
-        self.ema = (AveragedModel(self.generator, multi_avg_fn=ema_with_warmup(config.ema_decay),
-                                  use_buffers=True) if config.ema_decay else None)
+        self.ema = (
+            AveragedModel(self.generator, multi_avg_fn=ema_with_warmup(config.ema_decay), use_buffers=True)
+            if config.ema_decay
+            else None
+        )
         self.scaler = torch.amp.GradScaler("cuda") if self.hw.amp_dtype == torch.float16 else None
         self.step, self.epoch, self.position, self.train_seconds = 0, 0, 0, 0.0
         self._order: torch.Tensor | None = None
         self._finite = torch.ones((), dtype=torch.bool, device=self.hw.device)
-        self.fixed_noise, self.fixed_labels = fixed_inputs(config, GRID_SIZE if config.image_size else TOY_SAMPLES,
-                                                           self.hw.device)
+        self.fixed_noise, self.fixed_labels = fixed_inputs(
+            config, GRID_SIZE if config.image_size else TOY_SAMPLES, self.hw.device
+        )
         self.best = checkpoints.BestTracker(self.run_dir)  # reads best.json: a resumed run keeps its best
 
     # --- data ------------------------------------------------------------------------------
@@ -93,7 +99,7 @@ class Trainer:
         if self._order is None:
             generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.epoch)
             self._order = torch.randperm(n, generator=generator)
-        index = self._order[self.position:self.position + size]
+        index = self._order[self.position : self.position + size]
         self.position += size
         return index
 
@@ -185,19 +191,45 @@ class Trainer:
             last = index == k - 1
             loss_d, real_logits, fake_logits, norm_d, fake, labels = self._d_update(measure and last, keep_fake=last)
         loss_g, fake_logits_g, norm_g = self._g_update(fake, labels, measure)
+        return self.step_report(measure, (loss_d, real_logits, fake_logits, norm_d), (loss_g, fake_logits_g, norm_g))
+
+    # --- what a step reports (every trainer's rows have these names) ---------------------------------
+    def step_report(self, measure: bool, d: tuple, g: tuple) -> dict[str, float] | None:
+        """After k D steps and a G step: note whether the losses stayed finite, and when measuring, the
+        row of losses, D(x), D(G(z)) before and after the G step, and gradient norms."""
+        (loss_d, real_logits, fake_logits, norm_d), (loss_g, fake_logits_g, norm_g) = d, g
         self._finite &= torch.isfinite(loss_d.detach()) & torch.isfinite(loss_g.detach())
         if not measure:
             return None
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_x": mean_prob(real_logits),
-                "d_g_z1": mean_prob(fake_logits), "d_g_z2": mean_prob(fake_logits_g),
-                "grad_norm_d": norm_d, "grad_norm_g": norm_g}
+        return {
+            "loss_d": loss_d.item(),
+            "loss_g": loss_g.item(),
+            "d_x": mean_prob(real_logits),
+            "d_g_z1": mean_prob(fake_logits),
+            "d_g_z2": mean_prob(fake_logits_g),
+            "grad_norm_d": norm_d,
+            "grad_norm_g": norm_g,
+        }
+
+    def d_report(self, loss: torch.Tensor, real_logits, fake_logits, norm) -> dict[str, float]:
+        """The row of a lone D step (step-by-step mode)."""
+        self._finite &= torch.isfinite(loss.detach())
+        return {
+            "loss_d": loss.item(),
+            "d_x": mean_prob(real_logits),
+            "d_g_z1": mean_prob(fake_logits),
+            "grad_norm_d": norm,
+        }
+
+    def g_report(self, loss: torch.Tensor, fake_logits, norm) -> dict[str, float]:
+        """The row of a lone G step (step-by-step mode)."""
+        self._finite &= torch.isfinite(loss.detach())
+        return {"loss_g": loss.item(), "d_g_z2": mean_prob(fake_logits), "grad_norm_g": norm}
 
     # --- step-by-step mode: one line of Algorithm 1 at a time ---------------------------------
     def single_d_step(self) -> dict[str, float]:
         loss, real_logits, fake_logits, norm, _, _ = self._d_update(measure=True, keep_fake=False)
-        self._finite &= torch.isfinite(loss.detach())
-        return {"loss_d": loss.item(), "d_x": mean_prob(real_logits), "d_g_z1": mean_prob(fake_logits),
-                "grad_norm_d": norm}
+        return self.d_report(loss, real_logits, fake_logits, norm)
 
     def single_g_step(self) -> dict[str, float]:
         """A generator step on fresh noise (Algorithm 1 samples a new minibatch of z for G)."""
@@ -206,8 +238,7 @@ class Trainer:
         with self._autocast():
             fake = self.generator(z, labels)
         loss, fake_logits, norm = self._g_update(fake, labels, measure=True)
-        self._finite &= torch.isfinite(loss.detach())
-        return {"loss_g": loss.item(), "d_g_z2": mean_prob(fake_logits), "grad_norm_g": norm}
+        return self.g_report(loss, fake_logits, norm)
 
     def is_finite(self) -> bool:
         return bool(self._finite.item())
@@ -251,8 +282,14 @@ class Trainer:
         real = self.data.points[:TOY_SAMPLES].cpu().numpy()
         extent = float(np.abs(real).max()) * 1.4
         buffer = io.BytesIO()
-        np.savez(buffer, points=points, real=real, extent=extent, manifold=manifold,
-                 surface=snapshots.decision_surface(self.discriminator, extent, self.hw.device))
+        np.savez(
+            buffer,
+            points=points,
+            real=real,
+            extent=extent,
+            manifold=manifold,
+            surface=snapshots.decision_surface(self.discriminator, extent, self.hw.device),
+        )
         atomic_write_bytes(path.with_suffix(".npz"), buffer.getvalue())
         images.save_png(path, images.scatter_png(points, real, extent=extent))
         return path
@@ -264,12 +301,16 @@ class Trainer:
             rng["cuda"] = torch.cuda.get_rng_state_all()
         return {
             "config": asdict(self.config),
-            "generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
-            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
             "ema": self.ema.module.state_dict() if self.ema is not None else None,
             "ema_count": int(self.ema.n_averaged) if self.ema is not None else 0,
             "scaler": self.scaler.state_dict() if self.scaler else None,
-            "rng": rng, "epoch": self.epoch, "position": self.position,
+            "rng": rng,
+            "epoch": self.epoch,
+            "position": self.position,
             "train_seconds": self.train_seconds,
         }
 
@@ -278,23 +319,27 @@ class Trainer:
         self.best.offer(self.step, values)
 
     def save_checkpoint(self) -> Path:
-        return checkpoints.save(self.run_dir, self.step, self.state(), self.config.keep_checkpoints,
-                                best=self.best.take())
+        return checkpoints.save(
+            self.run_dir, self.step, self.state(), self.config.keep_checkpoints, best=self.best.take()
+        )
 
     def start_from(self, weights: dict) -> None:
         """Fine-tuning: G (and its EMA) begin as trained weights; D and the optimisers start afresh."""
         try:
             self.generator.load_state_dict(weights)
         except RuntimeError as exc:
-            raise GandashError(f"the weights of init_from {self.config.init_from} do not fit this run's generator "
-                               f"(another width or shape? {str(exc).splitlines()[0]})") from None
+            raise GandashError(
+                f"the weights of init_from {self.config.init_from} do not fit this run's generator "
+                f"(another width or shape? {str(exc).splitlines()[0]})"
+            ) from None
         if self.ema is not None:
             self.ema.module.load_state_dict(weights)
 
     def load_state(self, state: dict) -> None:
         if state["config"].get("variant") != self.config.variant:
-            raise GandashError(f"the checkpoint is of variant '{state['config'].get('variant')}', "
-                               f"not '{self.config.variant}'.")
+            raise GandashError(
+                f"the checkpoint is of variant '{state['config'].get('variant')}', not '{self.config.variant}'."
+            )
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -312,22 +357,6 @@ class Trainer:
         self._order = None
 
 
-def ema_with_warmup(decay: float):
-    """EMA of G's weights whose decay grows as min(decay, (1 + n) / (10 + n)) over the first updates.
-    A plain 0.999 EMA still holds 0.999^2000 = 14% of the random initial weights after 2000 steps,
-    and a short CPU run's samples came out as blurry averages; the warm-up forgets the start."""
-    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged) -> None:
-        n = float(num_averaged)
-        weight = 1.0 - min(decay, (1.0 + n) / (10.0 + n))
-        floats = [(a, c) for a, c in zip(averaged, current) if a.is_floating_point()]
-        if floats:
-            torch._foreach_lerp_([a for a, _ in floats], [c for _, c in floats], weight)
-        for a, c in zip(averaged, current):  # counters such as BatchNorm's num_batches_tracked
-            if not a.is_floating_point():
-                a.copy_(c)
-    return update
-
-
 def fixed_inputs(config: TrainConfig, count: int, where: torch.device):
     """The same noise (and labels: each class in turn) for every sample grid of a run, drawn from
     its own generator so it does not disturb the training RNG."""
@@ -335,30 +364,3 @@ def fixed_inputs(config: TrainConfig, count: int, where: torch.device):
     noise = torch.randn(count, config.z_dim, generator=generator).to(where)
     labels = torch.arange(count) % config.num_classes if config.num_classes else None
     return noise, (labels.to(where) if labels is not None else None)
-
-
-def make_optimizer(config: TrainConfig, params, lr: float) -> torch.optim.Optimizer:
-    """Adam (the DCGAN recipe), or RMSProp for the original WGAN, whose authors saw momentum make the
-    clipped critic unstable."""
-    if config.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    return torch.optim.Adam(params, lr=lr, betas=(config.beta1, config.beta2))
-
-
-@torch.no_grad()
-def clip_weights(discriminator: torch.nn.Module, value: float) -> None:
-    """The original WGAN's crude Lipschitz bound: every critic weight into [-value, value] (0 = off)."""
-    if value:
-        for parameter in discriminator.parameters():
-            parameter.clamp_(-value, value)
-
-
-def mean_prob(logits: torch.Tensor) -> float:
-    return torch.sigmoid(logits.detach().float()).mean().item()
-
-
-def grad_norm(params) -> float:
-    grads = [p.grad for p in params if p.grad is not None]
-    return float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
-
-

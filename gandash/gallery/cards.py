@@ -1,25 +1,20 @@
-"""What the Gallery page says about each variant beyond its registry entry (the idea in a paragraph,
-what it is good and bad at, extra objectives), the seed presets, and where a variant's demo model is.
-Plain data and small lookups: the page and its tests read it; no streamlit here.
+"""The Gallery's cards as text and data: what the page says about each variant beyond its registry entry
+(the idea in a paragraph, what it is good and bad at, extra objectives), the families, the seed presets,
+which bundled model a card shows and what Train-this prefills. Plain data and lookups; drawing the
+pictures is gallery.pictures' job. No streamlit here.
+
+The registry and the demo files (gandash.variants, gandash.restore) import torch, which alone takes
+~1.5 s to load: they are imported inside the lookups that need them, so importing this module (and
+reading a card's text) does not load torch.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from gandash import data, latent, variants
-from gandash.core import images, paths
 from gandash.core.errors import GandashError
-from gandash.data import degrade, kernel_grid
-from gandash.restore import deblur, kernel_estimate
-from gandash.variants import base, demos
 
 FAMILIES = ("unconditional", "conditional", "image-to-image", "multi-scale", "toy")
 
@@ -46,75 +41,94 @@ CARDS: dict[str, Card] = {
         "non-saturating loss that nearly every GAN has used since.",
         "being understood in an afternoon; small images; a baseline for everything else.",
         "anything with spatial structure (it ignores that neighbouring pixels are related); unstable "
-        "training and mode collapse.", objectives=(NON_SATURATING,)),
+        "training and mode collapse.",
+        objectives=(NON_SATURATING,),
+    ),
     "dcgan": Card(
         "Convolutions instead of dense layers: G upsamples with transposed convolutions, D downsamples with "
         "strided ones, BatchNorm everywhere but G's output and D's input, ReLU in G and LeakyReLU in D, Adam "
         "2e-4 with beta1 0.5. These architecture rules made GANs train reliably on images for the first time.",
         "clean 28-64 px images in minutes; the latent space interpolates smoothly.",
         "high resolutions; it still collapses modes on some seeds, and BatchNorm couples the samples of a batch.",
-        objectives=(NON_SATURATING,)),
+        objectives=(NON_SATURATING,),
+    ),
     "cgan": Card(
         "Give both nets the class label: G draws the class you ask for, D judges whether an image is a "
         "real example of that class. Here the label enters D by projection (an inner product with the "
         "class embedding), which trains more stably than concatenation.",
         "choosing what to draw; class-balanced samples; blending classes in the latent explorer.",
-        "needs labels; can ignore z (little variety within a class) when the label says everything."),
+        "needs labels; can ignore z (little variety within a class) when the label says everything.",
+    ),
     "wgan-gp": Card(
         "The critic estimates the Wasserstein-1 distance, which keeps giving useful gradients even when the "
         "real and fake distributions do not overlap. The 1-Lipschitz constraint is enforced softly by "
         "penalising critic gradients whose norm is not 1 on points between real and fake samples.",
         "stable training across architectures; a loss curve that tracks sample quality.",
-        "5 critic steps per G step make it slower; no BatchNorm allowed in the critic."),
+        "5 critic steps per G step make it slower; no BatchNorm allowed in the critic.",
+    ),
     "lsgan": Card(
         "Replace the cross-entropy with a least-squares loss: fakes that are classified correctly but lie far "
         "from the decision boundary are still penalised, so G keeps getting gradients.",
         "a drop-in change with steadier gradients than the cross-entropy.",
-        "can still collapse modes; quality is close to DCGAN's."),
+        "can still collapse modes; quality is close to DCGAN's.",
+    ),
     "hinge": Card(
         "Spectral normalisation divides each D weight by its largest singular value, bounding D's Lipschitz "
         "constant cheaply; with the hinge loss this became the standard recipe of BigGAN-era models.",
         "stable training without gradient penalties; cheap per step.",
-        "a constrained D can underfit on small nets; hyper-parameters differ from DCGAN's."),
+        "a constrained D can underfit on small nets; hyper-parameters differ from DCGAN's.",
+    ),
     "toy": Card(
         "Small MLPs on 2D point clouds, where every sample and D's decision surface can be seen at once; "
         "the place to watch mode collapse happen and how its remedies counter it. The recipe's G is a mixture "
         "of 50 small generators, z picking one, so each can settle on its own mode; set generators=1 for the "
         "plain GAN, and try packing (PacGAN), another remedy.",
-        "intuition: seeing the game play out.", "nothing beyond 2D.", train_dataset="ring", explore="none"),
+        "intuition: seeing the game play out.",
+        "nothing beyond 2D.",
+        train_dataset="ring",
+        explore="none",
+    ),
     "deblur-seed": Card(
         "The seed tutorial's deblurring GAN: a three-layer convolutional G maps a blurred crop to a sharp one, "
         "trained mostly by the pixel MSE to the sharp crop, with a small adversarial term from a strided D.",
-        "a readable image-to-image baseline.", "blurry results on strong blur; small receptive field.",
-        train_dataset="blurred:photos", explore="deblur"),
+        "a readable image-to-image baseline.",
+        "blurry results on strong blur; small receptive field.",
+        train_dataset="blurred:photos",
+        explore="deblur",
+    ),
     "deblur": Card(
         "A small net reads the blur (Gaussian, motion or defocus) from the whole photo's spectrum; Wiener "
         "deconvolution undoes it, and a residual U-Net, judged by a PatchGAN on local patches, corrects the "
         "ringing and noise that leaves. A robust pixel loss and an FFT loss restore the detail blur removed.",
         "real photos of any size (tiled); fast on a CPU.",
         "blur that is not one kernel for the whole photo (a moving subject, depth of field); very wide blur.",
-        train_dataset="blurred:photos", explore="deblur"),
+        train_dataset="blurred:photos",
+        explore="deblur",
+    ),
     "wgan": Card(
         "The first Wasserstein GAN: the critic approximates the Earth-Mover distance, and the Lipschitz "
         "constraint is enforced by clipping every critic weight to [-0.01, 0.01] after each update, with "
         "RMSProp because momentum destabilised the clipped critic. WGAN-GP later replaced the clipping.",
         "meaningful loss curves; no mode collapse in the paper's experiments.",
         "slow (small learning rate, 5 critic steps); clipping wastes capacity and can make gradients vanish "
-        "or explode."),
+        "or explode.",
+    ),
     "infogan": Card(
         "Split G's input into noise and a few codes and add a head Q on D that must recover the codes from "
         "the image. Maximising this mutual information makes G tie each code to a visible factor — on "
         "clothes, the categorical code tends to pick a garment type and the continuous ones width or "
         "brightness — without ever seeing a label.",
         "disentangled, explorable factors for free (see the Codes tab of the latent explorer).",
-        "which factor each code captures is up to training; categories do not line up with the real classes."),
+        "which factor each code captures is up to training; categories do not line up with the real classes.",
+    ),
     "lapgan": Card(
         "Generating a whole image at once is hard; generating the next level of detail given a coarser image "
         "is easier. LAPGAN builds a Laplacian pyramid: a small G draws a 7×7 image, and each finer G sees the "
         "upsampled coarser image and adds the residual the upsampling lost, each judged by its own D. Every "
         "level is trained on real coarser images, and sampling chains the levels.",
         "coarse-to-fine structure; each level's job is small, so each net can be small.",
-        "errors of the coarse level are inherited by every finer one; several nets to tune."),
+        "errors of the coarse level are inherited by every finer one; several nets to tune.",
+    ),
     "stackgan": Card(
         "Two stages, like sketching then painting: stage I draws a rough half-size image from noise and the "
         "condition, stage II refines it to full size, correcting defects and adding detail. Conditioning "
@@ -122,7 +136,8 @@ CARDS: dict[str, Card] = {
         "which smooths the conditioning and stops a few conditions from being memorised. Here the condition "
         "is the class label instead of the paper's text embedding.",
         "higher resolutions than one stage reaches; a class-conditional model with variety within a class.",
-        "needs labels; two stages to balance; at 28 px the second stage has little to add."),
+        "needs labels; two stages to balance; at 28 px the second stage has little to add.",
+    ),
     "discogan": Card(
         "Learn a mapping between two kinds of images without a single paired example: G_AB turns an A into "
         "a B that D_B cannot tell from real Bs, G_BA maps back, and each round trip must return the "
@@ -130,7 +145,10 @@ CARDS: dict[str, Card] = {
         "Here the domains are two Fashion-MNIST classes (sneakers and sandals) or two folders of images.",
         "unpaired translation between related domains (shape kept, style changed).",
         "domains that differ in shape or layout; the reconstruction can be met by hiding information in "
-        "the translation.", train_dataset="domains:fashion-mnist:7,5", explore="none"),
+        "the translation.",
+        train_dataset="domains:fashion-mnist:7,5",
+        explore="none",
+    ),
     "srgan": Card(
         "Super-resolution asks for detail that is not in the input, so the pixel loss alone averages every "
         "plausible answer into a blur. SRGAN adds a discriminator that knows what real high-resolution "
@@ -140,24 +158,39 @@ CARDS: dict[str, Card] = {
         "downloads), its SRGAN-MSE variant.",
         "sharper x4 enlargements than bicubic interpolation where the texture is typical of the training set.",
         "invented detail can be wrong; PSNR often falls below a pure MSE model's while it looks sharper.",
-        train_dataset="lowres:photos", explore="none"),
+        train_dataset="lowres:photos",
+        explore="none",
+    ),
 }
 
-# Seed presets: configurations readers of the original tutorials recognise, one click away.
-SEED_PRESETS = {
-    "Vanilla MLP GAN on Fashion-MNIST (the seed tutorial)": dict(variant="vanilla", dataset="fashion-mnist"),
-    "DCGAN 64×64 z=100 (pytorch/examples)": dict(variant="dcgan", dataset="fashion-mnist", z_dim=100,
-                                                 **base.PYTORCH_EXAMPLES_DCGAN64),
-    "small deblurring GAN (deblur-seed)": dict(variant="deblur-seed", dataset="blurred:photos"),
-}
+
+def seed_presets() -> dict[str, dict]:
+    """Configurations readers of the original tutorials recognise, one click away: {button label: prefill}.
+    A function, not a constant, because the DCGAN recipe comes from gandash.variants (torch); a new dict on
+    each call, so a caller changing one cannot change the next page's."""
+    from gandash.variants import base
+
+    return {
+        "Vanilla MLP GAN on Fashion-MNIST (the seed tutorial)": {"variant": "vanilla", "dataset": "fashion-mnist"},
+        "DCGAN 64×64 z=100 (pytorch/examples)": dict(
+            variant="dcgan", dataset="fashion-mnist", z_dim=100, **base.PYTORCH_EXAMPLES_DCGAN64
+        ),
+        "small deblurring GAN (deblur-seed)": {"variant": "deblur-seed", "dataset": "blurred:photos"},
+    }
 
 
 def card(name: str) -> Card:
-    return CARDS.get(name) or Card(variants.get(name).description, "", "")
+    if name in CARDS:
+        return CARDS[name]
+    from gandash import variants
+
+    return Card(variants.get(name).description, "", "")
 
 
 def families(name: str) -> set[str]:
     """A variant's families for the filters: its own plus 'conditional' when it takes labels."""
+    from gandash import variants
+
     variant = variants.get(name)
     return {variant.family} | ({"conditional"} if variant.conditional else set())
 
@@ -174,12 +207,16 @@ def demo_problems() -> list[str]:
 
 
 def _stamps() -> tuple[tuple[str, int], ...]:
+    from gandash.variants import demos
+
     return tuple((name, demos.path_for(name).stat().st_mtime_ns) for name in demos.available())
 
 
 @lru_cache(maxsize=4)
 def _bundled(stamps: tuple[tuple[str, int], ...]) -> tuple[dict[str, str], list[str]]:
     """({variant: demo}, problems), read once per set of files: describe() loads the whole file."""
+    from gandash.variants import demos
+
     order = list(demos.PRESETS)
     found, problems = {}, []
     for name, _ in sorted(stamps, key=lambda s: (order.index(s[0]) if s[0] in order else len(order), s[0])):
@@ -196,202 +233,51 @@ def _bundled(stamps: tuple[tuple[str, int], ...]) -> tuple[dict[str, str], list[
 @dataclass(frozen=True)
 class Samples:
     """Where a card's pictures come from: a bundled demo, or (for `deblur`) the Deblur page's weights."""
+
     caption: str
     path: Path  # the weights file: its modification time keys the cache
     demo: str | None = None
 
 
-# what the columns of an image-to-image demo's picture are (gallery.demo_frames lays them out)
-COLUMNS = {"paired": "blurred | restored | sharp", "lowres": "input enlarged | x4 by G | original",
-           "domains": "a | G_AB(a) | G_BA(G_AB(a))", "points": "its points (orange) over the real ones (grey)"}
+# what the columns of an image-to-image demo's picture are (pictures.demo_frames lays them out)
+COLUMNS = {
+    "paired": "blurred | restored | sharp",
+    "lowres": "input enlarged | x4 by G | original",
+    "domains": "a | G_AB(a) | G_BA(G_AB(a))",
+    "points": "its points (orange) over the real ones (grey)",
+}
 
 
 def samples_for(name: str) -> Samples | None:
+    from gandash import variants
+    from gandash.restore import deblur
+    from gandash.variants import demos
+
     demo = demo_for(name)
     if demo:
         variant = variants.get(name)
         shows = COLUMNS.get(variant.data_kind, "a class per column" if variant.conditional else "")
         return Samples(f"the bundled demo '{demo}'" + (f": {shows}" if shows else ""), demos.path_for(demo), demo)
     if name == "deblur" and deblur.BUNDLED.is_file():
-        return Samples("the Deblur page's bundled U-Net on photos it never trained on: blurred | restored | sharp "
-                       "(Gaussian, motion and defocus blur)", deblur.BUNDLED)
+        return Samples(
+            "the Deblur page's bundled U-Net on photos it never trained on: blurred | restored | sharp "
+            "(Gaussian, motion and defocus blur)",
+            deblur.BUNDLED,
+        )
     return None
 
 
 def preset_for(name: str) -> str | None:
     """The demo preset of a variant (bundled or not): what `pretrain --only` builds."""
+    from gandash.variants import demos
+
     return next((demo for demo, preset in demos.PRESETS.items() if preset["variant"] == name), None)
 
 
 def prefill(name: str) -> dict:
     """What Train-this puts into the Train page."""
+    from gandash.variants import demos
+
     preset = demos.PRESETS.get(preset_for(name) or "", {})
     dataset = preset.get("dataset") or card(name).train_dataset
     return {"variant": name, "dataset": dataset, **card(name).extra}
-
-
-SAMPLES = 32
-VIEW = 64  # small images are enlarged to this many pixels (nearest) so 28 px clothes can be seen
-CROP = 128  # pixels of each held-out photo the deblur card shows, at 1:1
-
-
-CACHE_VERSION = 3  # bump when the pictures are drawn differently: older files are then ignored
-
-
-SHIPPED = paths.WEIGHTS / "cards"  # the bundled models' pictures, made by pretrain
-
-
-def cached_png(samples: Samples) -> bytes:
-    """sample_png, from the pictures shipped beside the bundled weights (so even a new install's first
-    Gallery visit draws nothing), else kept in $GANDASH_HOME/cache/gallery/ under the weights file's name
-    and time, so the first visit after the app restarts shows every card at once (a deblur card takes
-    ~1 s to make)."""
-    shipped = shipped_card(samples.path)
-    if shipped.is_file():
-        return shipped.read_bytes()
-    stamp = samples.path.stat().st_mtime_ns
-    target = paths.home() / "cache" / "gallery" / f"{samples.path.stem}-{stamp}-v{CACHE_VERSION}.png"
-    if target.is_file():
-        return target.read_bytes()
-    png = sample_png(samples)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    mine = re.compile(rf"^{re.escape(samples.path.stem)}-\d+-v\d+\.png$")
-    for old in target.parent.iterdir():  # pictures of weights since replaced
-        if mine.match(old.name):
-            old.unlink(missing_ok=True)
-    paths.atomic_write_bytes(target, png)
-    return png
-
-
-def shipped_card(weights: Path) -> Path:
-    """Named by the weights' content, not their time: a checkout sets every file's time anew."""
-    stat = weights.stat()
-    return SHIPPED / f"{weights.stem}-{_digest(str(weights), stat.st_mtime_ns, stat.st_size)}-v{CACHE_VERSION}.png"
-
-
-@lru_cache(maxsize=64)
-def _digest(path: str, mtime_ns: int, size: int) -> str:
-    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:12]
-
-
-def write_shipped_cards() -> list[Path]:
-    """Draw every bundled model's picture into SHIPPED (after `pretrain` rebuilt the bundled weights)."""
-    SHIPPED.mkdir(parents=True, exist_ok=True)
-    wanted = []
-    for name in variants.REGISTRY:
-        found = samples_for(name)
-        if found is not None:
-            target = shipped_card(found.path)
-            if not target.is_file():
-                paths.atomic_write_bytes(target, sample_png(found))
-            wanted.append(target)
-    for old in SHIPPED.glob("*.png"):  # pictures of weights since replaced
-        if old not in wanted:
-            old.unlink()
-    return wanted
-
-
-def sample_png(samples: Samples) -> bytes:
-    """The card's picture, as PNG bytes."""
-    if samples.demo is None:
-        frames, nrow = deblur_frames()
-    elif demos.describe(samples.demo)["variant"] in POINT_VARIANTS:
-        return points_png(samples.demo)
-    else:
-        frames, nrow = demo_frames(samples.demo)
-    scale = max(1, VIEW // frames.shape[-1])
-    if scale > 1:
-        frames = torch.nn.functional.interpolate(frames, scale_factor=scale, mode="nearest")
-    return images.grid_png(frames, nrow=nrow)
-
-
-POINT_VARIANTS = {name for name, variant in variants.REGISTRY.items() if variant.data_kind == "points"}
-
-
-@torch.no_grad()
-def points_png(demo: str, n: int = 2000) -> bytes:
-    """A 2D demo's points (orange) over points of its real mixture (grey), as a PNG scatter."""
-    model = latent.load(demo=demo)
-    c = model.config
-    dataset = data.load(c.dataset, c.data_dir, c.image_size, c.channels)
-    fake = latent.render(model, torch.randn(n, c.z_dim, generator=torch.Generator().manual_seed(0)))
-    real = dataset.points[torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:n]]
-    return images.scatter_png(fake.numpy(), real.numpy())
-
-
-@torch.no_grad()
-def demo_frames(demo: str) -> tuple[torch.Tensor, int]:
-    """(images NCHW in [-1, 1], images per row) showing what a demo image model does: samples from fixed
-    seeds (conditional models: a class per column); for image-to-image models input | output (| target)
-    on images spread over its dataset (which must be on this machine)."""
-    model = latent.load(demo=demo)
-    c = model.config
-    kind = variants.get(c.variant).data_kind
-    if kind == "image":
-        per_row = model.classes if 0 < model.classes <= 16 else 8  # conditional: a class per column
-        n = per_row * max(1, SAMPLES // per_row)
-        seeds = torch.randint(10**6, (n,), generator=torch.Generator().manual_seed(0))
-        z = torch.stack([latent.anchor(int(s), c.z_dim, model) for s in seeds])
-        labels = torch.arange(n) % model.classes if model.classes else None
-        return latent.render(model, z, labels), per_row
-    dataset = data.load(c.dataset, c.data_dir, c.image_size, c.channels)
-    if kind == "domains":
-        rows = (dataset.labels == 0).nonzero().flatten()[:8]
-    else:  # spread over the set: the first tiles of a photo set are all of one photo
-        rows = torch.linspace(0, len(dataset) - 1, 8).long().unique()
-    if kind == "paired":  # blurred as in training (no noise or JPEG), restored, sharp
-        blurred, sharp, kernels = degrade.degrade(dataset.images[rows], c.image_size,
-                                               torch.Generator().manual_seed(0), noise=0, jpeg=0)
-        columns = [blurred, model.generator(blurred, kernel_grid.as_estimated(kernels, miss=0)), sharp]
-    else:
-        x = dataset.batch(rows, torch.device("cpu"))
-        margin = (x.shape[-1] - c.image_size) // 2  # photo tiles keep a margin around the crop
-        x = x[:, :, margin:margin + c.image_size, margin:margin + c.image_size]
-        if kind == "lowres":
-            from gandash.nets.srgan import SCALE
-
-            low = degrade.downsample(x, SCALE)
-            columns = [torch.nn.functional.interpolate(low, scale_factor=4, mode="nearest"), model.generator(low), x]
-        else:
-            there = model.generator.ab(x)
-            columns = [x, there, model.generator.ba(there)]
-    return torch.stack([col.float().clamp(-1, 1) for col in columns], 1).flatten(0, 1), 2 * len(columns)
-
-
-DEBLUR_EXAMPLES = (("rocket", "gaussian", 1.5), ("coffee", "motion", 7.0), ("motorcycle", "defocus", 2.0))
-
-
-def deblur_frames() -> tuple[torch.Tensor, int]:
-    """Blurred | restored | sharp crops of the held-out photos (one blur kind each) by the bundled U-Net,
-    which restores the crop with the blurred photo around it, as the Deblur page restores a whole photo."""
-    generator, rows = deblur.bundled_model(), []
-    for name, kind, strength in DEBLUR_EXAMPLES:
-        sharp = data.photo(name).astype(np.float32) / 255
-        blurred = degrade.blur_array(sharp, degrade.kernel_for(kind, strength, 30.0))
-        blurry = np.round(np.clip(blurred, 0, 1) * 255) / np.float32(255)  # 8 bits, as a saved photo has
-        top, left = _most_detailed(sharp, CROP, margin=deblur.CONTEXT)
-        pad = deblur.CONTEXT  # the crop keeps this much of the photo around it: the net sees real context
-        window = blurry[top - pad:top + CROP + pad, left - pad:left + CROP + pad]
-        inner = (slice(pad, pad + CROP),) * 2
-        kernel = kernel_estimate.estimate(blurry).kernel  # read from the whole photo, as the page does
-        crops = [window[inner], deblur.restore(window, generator, kernel=kernel)[inner],
-                 sharp[top:top + CROP, left:left + CROP]]
-        rows += [torch.from_numpy(np.ascontiguousarray(c.transpose(2, 0, 1))).mul(2).sub(1) for c in crops]
-    return torch.stack(rows).clamp(-1, 1), 3
-
-
-def _most_detailed(pixels: np.ndarray, size: int, margin: int, stride: int = 16) -> tuple[int, int]:
-    """(top, left) of the size x size square, `margin` inside the borders, with the most edges: blur
-    takes edges away, so that is where restoring them shows (a patch of sky shows nothing)."""
-    gray = pixels.mean(axis=2)
-    edges = np.abs(np.diff(gray, axis=0))[:, :-1] + np.abs(np.diff(gray, axis=1))[:-1, :]
-    total = np.pad(edges, ((1, 0), (1, 0))).cumsum(0).cumsum(1)  # summed-area table
-    height, width = gray.shape
-    best, where = -1.0, (margin, margin)
-    for top in range(margin, height - size - margin, stride):
-        for left in range(margin, width - size - margin, stride):
-            bottom, right = min(top + size, edges.shape[0]), min(left + size, edges.shape[1])
-            energy = total[bottom, right] - total[top, right] - total[bottom, left] + total[top, left]
-            if energy > best:
-                best, where = energy, (top, left)
-    return where

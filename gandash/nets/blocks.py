@@ -45,8 +45,13 @@ class ResidualBlock(nn.Module):
     def __init__(self, channels: int, norm: bool = True):
         super().__init__()
         norm_layer = (lambda: nn.BatchNorm2d(channels)) if norm else nn.Identity
-        self.body = nn.Sequential(nn.Conv2d(channels, channels, 3, 1, 1), norm_layer(), nn.PReLU(channels),
-                                  nn.Conv2d(channels, channels, 3, 1, 1), norm_layer())
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, 1, 1),
+            norm_layer(),
+            nn.PReLU(channels),
+            nn.Conv2d(channels, channels, 3, 1, 1),
+            norm_layer(),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)

@@ -20,8 +20,9 @@ def maybe_sn(layer: nn.Module, use: bool) -> nn.Module:
     return spectral_norm(layer) if use else layer
 
 
-def projection(logits: torch.Tensor, features: torch.Tensor, embedding: nn.Embedding | None,
-               labels: torch.Tensor | None) -> torch.Tensor:
+def projection(
+    logits: torch.Tensor, features: torch.Tensor, embedding: nn.Embedding | None, labels: torch.Tensor | None
+) -> torch.Tensor:
     """Miyato & Koyama's projection discriminator: add <embed(y), features> to the logit."""
     if embedding is None:
         return logits

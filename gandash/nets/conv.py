@@ -35,12 +35,13 @@ def plan(image_size: int) -> tuple[int, int] | None:
 
 
 def supported_sizes() -> list[int]:
-    return sorted(s for s in {seed * 2 ** n for seed in SEED_SIZES for n in range(2, 7)} if s <= 256)
+    return sorted(s for s in {seed * 2**n for seed in SEED_SIZES for n in range(2, 7)} if s <= 256)
 
 
 class ConvGenerator(nn.Module):
-    def __init__(self, z_dim: int, channels: int, image_size: int, width: int = 64, num_classes: int = 0,
-                 extra_convs: int = 0):
+    def __init__(
+        self, z_dim: int, channels: int, image_size: int, width: int = 64, num_classes: int = 0, extra_convs: int = 0
+    ):
         super().__init__()
         seed, doublings = plan(image_size)
         self.z_dim = z_dim
@@ -48,11 +49,17 @@ class ConvGenerator(nn.Module):
         mult = 2 ** (doublings - 1)
         z_in = z_dim + (50 if num_classes else 0)
         # (N, z, 1, 1) -> (N, width*mult, seed, seed)
-        layers = [nn.ConvTranspose2d(z_in, width * mult, seed, 1, 0, bias=False),
-                  nn.BatchNorm2d(width * mult), nn.ReLU(True)] + _generator_convs(width * mult, extra_convs)
+        layers = [
+            nn.ConvTranspose2d(z_in, width * mult, seed, 1, 0, bias=False),
+            nn.BatchNorm2d(width * mult),
+            nn.ReLU(True),
+        ] + _generator_convs(width * mult, extra_convs)
         for _ in range(doublings - 1):  # each block doubles the size and halves the channels
-            layers += [nn.ConvTranspose2d(width * mult, width * mult // 2, 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(width * mult // 2), nn.ReLU(True)]
+            layers += [
+                nn.ConvTranspose2d(width * mult, width * mult // 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(width * mult // 2),
+                nn.ReLU(True),
+            ]
             mult //= 2
             layers += _generator_convs(width * mult, extra_convs)
         layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False), nn.Tanh()]  # (N, C, size, size)
@@ -75,8 +82,11 @@ def _generator_convs(channels: int, count: int) -> list[nn.Module]:
 def _discriminator_convs(channels: int, count: int, norm: str) -> list[nn.Module]:
     layers = []
     for _ in range(count):
-        layers += [nn.Conv2d(channels, channels, 3, 1, 1, bias=False), *_norm(norm, channels),
-                   nn.LeakyReLU(0.2, inplace=True)]
+        layers += [
+            nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+            *_norm(norm, channels),
+            nn.LeakyReLU(0.2, inplace=True),
+        ]
     return layers
 
 
@@ -106,8 +116,15 @@ class ConvDiscriminator(nn.Module):
     projection on the last features (Miyato & Koyama). With the projection alone and BatchNorm, a
     6-minute Fashion-MNIST run drew the asked-for class only 23% of the time."""
 
-    def __init__(self, channels: int, image_size: int, width: int = 64, norm: str = "batch",
-                 num_classes: int = 0, extra_convs: int = 0):
+    def __init__(
+        self,
+        channels: int,
+        image_size: int,
+        width: int = 64,
+        norm: str = "batch",
+        num_classes: int = 0,
+        extra_convs: int = 0,
+    ):
         super().__init__()
         seed, doublings = plan(image_size)
         spectral = norm == "spectral"
@@ -116,8 +133,11 @@ class ConvDiscriminator(nn.Module):
         mult = 1
         for _ in range(doublings - 1):  # halve the size, double the channels, down to seed x seed
             layers += _discriminator_convs(width * mult, extra_convs, norm)
-            layers += [nn.Conv2d(width * mult, width * mult * 2, 4, 2, 1, bias=False), *_norm(norm, width * mult * 2),
-                       nn.LeakyReLU(0.2, inplace=True)]
+            layers += [
+                nn.Conv2d(width * mult, width * mult * 2, 4, 2, 1, bias=False),
+                *_norm(norm, width * mult * 2),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
             mult *= 2
         self.main = nn.Sequential(*layers)  # (N, width*mult, seed, seed)
         self.head = nn.Conv2d(width * mult, 1, seed, 1, 0, bias=False)  # (N, 1, 1, 1)

@@ -22,9 +22,13 @@ class SeedGenerator(nn.Module):
     def __init__(self, channels: int = 3, width: int = 64):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(width, channels, 3, padding=1), nn.Tanh())
+            nn.Conv2d(channels, width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, channels, 3, padding=1),
+            nn.Tanh(),
+        )
 
     def forward(self, x: torch.Tensor, labels=None) -> torch.Tensor:
         return self.body(x)
@@ -37,9 +41,12 @@ class SeedDiscriminator(nn.Module):
     def __init__(self, channels: int = 3, width: int = 64):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True),         # (w, H/2, W/2)
-            nn.Conv2d(width, width * 2, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True),     # (2w, H/4, W/4)
-            nn.AdaptiveAvgPool2d(4))                                                   # (2w, 4, 4)
+            nn.Conv2d(channels, width, 4, 2, 1),
+            nn.LeakyReLU(0.2, inplace=True),  # (w, H/2, W/2)
+            nn.Conv2d(width, width * 2, 4, 2, 1),
+            nn.LeakyReLU(0.2, inplace=True),  # (2w, H/4, W/4)
+            nn.AdaptiveAvgPool2d(4),
+        )  # (2w, 4, 4)
         self.head = nn.Linear(width * 2 * 16, 1)
 
     def forward(self, x: torch.Tensor, labels=None) -> torch.Tensor:
@@ -51,8 +58,9 @@ class ResBlock(nn.Module):
 
     def __init__(self, width: int):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True),
-                                  nn.Conv2d(width, width, 3, padding=1))
+        self.body = nn.Sequential(
+            nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(width, width, 3, padding=1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -88,8 +96,10 @@ def wiener(x: torch.Tensor, kernels: torch.Tensor, balances: tuple[float, ...]) 
     transfer = torch.fft.rfft2(psf)
     power, roughness = transfer.abs().pow(2), torch.fft.rfft2(laplacian).abs().pow(2)
     spectrum = torch.fft.rfft2(x) * transfer.conj()
-    return [torch.fft.irfft2(spectrum / (power + balance * roughness), s=size)[..., pad:pad + h, pad:pad + w]
-            for balance in balances]
+    return [
+        torch.fft.irfft2(spectrum / (power + balance * roughness), s=size)[..., pad : pad + h, pad : pad + w]
+        for balance in balances
+    ]
 
 
 class DeblurUNet(nn.Module):
@@ -114,15 +124,15 @@ class DeblurUNet(nn.Module):
         inputs = c * (1 + len(self.BALANCES))
         self.head = nn.Sequential(nn.PixelUnshuffle(2), nn.Conv2d(4 * inputs, w, 3, padding=1))  # (w, H/2, W/2)
         self.enc1 = nn.Sequential(*[ResBlock(w) for _ in range(blocks - 1)])
-        self.down1 = nn.Conv2d(w, 2 * w, 3, stride=2, padding=1)                           # (2w, H/4, W/4)
+        self.down1 = nn.Conv2d(w, 2 * w, 3, stride=2, padding=1)  # (2w, H/4, W/4)
         self.enc2 = nn.Sequential(*[ResBlock(2 * w) for _ in range(blocks - 1)])
-        self.down2 = nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1)                       # (4w, H/8, W/8)
+        self.down2 = nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1)  # (4w, H/8, W/8)
         self.middle = nn.Sequential(*[ResBlock(4 * w) for _ in range(blocks)])
-        self.up2 = Up(4 * w, 2 * w)                                                        # (2w, H/4, W/4)
+        self.up2 = Up(4 * w, 2 * w)  # (2w, H/4, W/4)
         self.dec2 = nn.Sequential(*[ResBlock(2 * w) for _ in range(blocks - 1)])
-        self.up1 = Up(2 * w, w)                                                            # (w, H/2, W/2)
+        self.up1 = Up(2 * w, w)  # (w, H/2, W/2)
         self.dec1 = nn.Sequential(*[ResBlock(w) for _ in range(blocks - 1)])
-        self.tail = nn.Sequential(nn.Conv2d(w, 4 * c, 3, padding=1), nn.PixelShuffle(2))   # (c, H, W)
+        self.tail = nn.Sequential(nn.Conv2d(w, 4 * c, 3, padding=1), nn.PixelShuffle(2))  # (c, H, W)
         nn.init.zeros_(self.tail[0].weight)  # start as the smooth Wiener estimate: training only corrects it
         nn.init.zeros_(self.tail[0].bias)
 
@@ -157,10 +167,12 @@ class KernelEstimator(nn.Module):
                 layers += [nn.Conv2d(a if i == 0 else b, b, 3, padding=1), nn.ReLU(inplace=True)]
             return layers + [nn.MaxPool2d(2)]
 
-        self.features = nn.Sequential(*stage(1, w, 2), *stage(w, 2 * w, 2), *stage(2 * w, 4 * w, 1),
-                                      *stage(4 * w, 4 * w, 1))                                  # (4w, 4, 4)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * w * 16, 256), nn.ReLU(inplace=True),
-                                  nn.Linear(256, classes))
+        self.features = nn.Sequential(
+            *stage(1, w, 2), *stage(w, 2 * w, 2), *stage(2 * w, 4 * w, 1), *stage(4 * w, 4 * w, 1)
+        )  # (4w, 4, 4)
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(4 * w * 16, 256), nn.ReLU(inplace=True), nn.Linear(256, classes)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -174,10 +186,14 @@ class PatchDiscriminator(nn.Module):
         super().__init__()
         w = width
         self.body = nn.Sequential(
-            spectral_norm(nn.Conv2d(channels, w, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True),      # (w, H/2)
-            spectral_norm(nn.Conv2d(w, 2 * w, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True),         # (2w, H/4)
-            spectral_norm(nn.Conv2d(2 * w, 4 * w, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True),     # (4w, H/8)
-            spectral_norm(nn.Conv2d(4 * w, 1, 3, padding=1)))                                     # (1, H/8)
+            spectral_norm(nn.Conv2d(channels, w, 4, 2, 1)),
+            nn.LeakyReLU(0.2, inplace=True),  # (w, H/2)
+            spectral_norm(nn.Conv2d(w, 2 * w, 4, 2, 1)),
+            nn.LeakyReLU(0.2, inplace=True),  # (2w, H/4)
+            spectral_norm(nn.Conv2d(2 * w, 4 * w, 4, 2, 1)),
+            nn.LeakyReLU(0.2, inplace=True),  # (4w, H/8)
+            spectral_norm(nn.Conv2d(4 * w, 1, 3, padding=1)),
+        )  # (1, H/8)
 
     def forward(self, x: torch.Tensor, labels=None) -> torch.Tensor:
         return self.body(x).flatten(1)  # (N, patches)

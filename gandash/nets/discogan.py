@@ -20,11 +20,17 @@ class Translator(nn.Module):
     def __init__(self, channels: int, width: int):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True),                       # (w, S/2)
-            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width),
-            nn.LeakyReLU(0.2, True),                                                           # (2w, S/4)
-            nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(True),
-            nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh())                           # (C, S)
+            nn.Conv2d(channels, width, 4, 2, 1),
+            nn.LeakyReLU(0.2, True),  # (w, S/2)
+            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(2 * width),
+            nn.LeakyReLU(0.2, True),  # (2w, S/4)
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(width, channels, 4, 2, 1),
+            nn.Tanh(),
+        )  # (C, S)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -48,8 +48,9 @@ class InfoDiscriminator(conv.ConvDiscriminator):
         super().__init__(channels, image_size, width, norm="batch")
         seed, doublings = conv.plan(image_size)
         features = width * 2 ** (doublings - 1) * seed * seed
-        self.q = nn.Sequential(nn.Flatten(), nn.Linear(features, 128), nn.LeakyReLU(0.2, inplace=True),
-                               nn.Linear(128, CODE_DIM))
+        self.q = nn.Sequential(
+            nn.Flatten(), nn.Linear(features, 128), nn.LeakyReLU(0.2, inplace=True), nn.Linear(128, CODE_DIM)
+        )
         self.q.apply(dcgan_init)
 
     def forward_with_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -42,9 +42,14 @@ class Refiner(nn.Module):
         self.size = size
         self.noise = nn.Linear(z_part, size * size)  # z -> (N, 1, S, S), as LAPGAN's extra noise channel
         self.body = nn.Sequential(
-            nn.Conv2d(channels + 1, width, 3, 1, 1), nn.BatchNorm2d(width), nn.ReLU(True),
-            nn.Conv2d(width, width, 3, 1, 1), nn.BatchNorm2d(width), nn.ReLU(True),
-            nn.Conv2d(width, channels, 3, 1, 1))  # the residual: no tanh, it may be negative or > 1
+            nn.Conv2d(channels + 1, width, 3, 1, 1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(True),
+            nn.Conv2d(width, width, 3, 1, 1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(True),
+            nn.Conv2d(width, channels, 3, 1, 1),
+        )  # the residual: no tanh, it may be negative or > 1
 
     def forward(self, condition: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         plane = self.noise(z).view(len(z), 1, self.size, self.size)
@@ -61,9 +66,15 @@ class LapGenerator(nn.Module):
         # The coarsest level is small enough for an MLP, as in the paper; without BatchNorm it
         # collapsed to one image on Fashion-MNIST (the 4 000-step demo: 5 of 10 classes, 83% one class).
         self.coarse = nn.Sequential(
-            nn.Linear(parts[0], width * 8), nn.BatchNorm1d(width * 8), nn.ReLU(True),
-            nn.Linear(width * 8, width * 8), nn.BatchNorm1d(width * 8), nn.ReLU(True),
-            nn.Linear(width * 8, channels * coarse * coarse), nn.Tanh())
+            nn.Linear(parts[0], width * 8),
+            nn.BatchNorm1d(width * 8),
+            nn.ReLU(True),
+            nn.Linear(width * 8, width * 8),
+            nn.BatchNorm1d(width * 8),
+            nn.ReLU(True),
+            nn.Linear(width * 8, channels * coarse * coarse),
+            nn.Tanh(),
+        )
         self.refiners = nn.ModuleList(Refiner(channels, s, p, width) for s, p in zip(self.sizes[1:], parts[1:]))
         self.apply(dcgan_init)
 
@@ -96,8 +107,9 @@ class LapDiscriminator(nn.Module):
     def __init__(self, channels: int, image_size: int, width: int = 64):
         super().__init__()
         levels = sizes(image_size)
-        self.judges = nn.ModuleList([SmallConvD(channels, levels[0], width)] +
-                                    [SmallConvD(2 * channels, s, width) for s in levels[1:]])
+        self.judges = nn.ModuleList(
+            [SmallConvD(channels, levels[0], width)] + [SmallConvD(2 * channels, s, width) for s in levels[1:]]
+        )
 
     def level_logits(self, outputs: list[torch.Tensor], conditions: list[torch.Tensor]) -> list[torch.Tensor]:
         """Logits of each level's output (coarsest image, then residuals) given its condition."""

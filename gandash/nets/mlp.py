@@ -13,8 +13,15 @@ from gandash.nets.common import embed_labels, maybe_sn, projection
 class MLPGenerator(nn.Module):
     """z (N, z_dim) -> Linear+LeakyReLU layers -> tanh -> (N, *out_shape); linear output for points."""
 
-    def __init__(self, z_dim: int, out_shape: tuple[int, ...], hidden: tuple[int, ...],
-                 num_classes: int = 0, tanh: bool = True, batch_norm: bool = False):
+    def __init__(
+        self,
+        z_dim: int,
+        out_shape: tuple[int, ...],
+        hidden: tuple[int, ...],
+        num_classes: int = 0,
+        tanh: bool = True,
+        batch_norm: bool = False,
+    ):
         super().__init__()
         self.out_shape = tuple(out_shape)
         self.z_dim = z_dim
@@ -67,8 +74,10 @@ class MixtureGenerator(nn.Module):
         self.z_dim, self.generators, self.out_shape = z_dim, generators, (out_dim,)
         sizes = (z_dim - 1, *hidden, out_dim)
         # the first layer's biases start far apart, so the generators start in different places
-        self.layers = nn.ModuleList(GroupedLinear(generators, a, b, bias_std=1.0 if i == 0 else 0.0)
-                                    for i, (a, b) in enumerate(zip(sizes, sizes[1:])))
+        self.layers = nn.ModuleList(
+            GroupedLinear(generators, a, b, bias_std=1.0 if i == 0 else 0.0)
+            for i, (a, b) in enumerate(zip(sizes, sizes[1:]))
+        )
         self.activation = nn.LeakyReLU(0.2)
 
     def which_generator(self, z: torch.Tensor) -> torch.Tensor:
@@ -109,8 +118,14 @@ class MLPDiscriminator(nn.Module):
     """(N, *in_shape) -> flattened -> LeakyReLU layers -> one logit; `pack` rows are judged together
     (PacGAN, Lin et al. 2018) so the discriminator can see a lack of diversity."""
 
-    def __init__(self, in_shape: tuple[int, ...], hidden: tuple[int, ...], num_classes: int = 0,
-                 spectral: bool = False, pack: int = 1):
+    def __init__(
+        self,
+        in_shape: tuple[int, ...],
+        hidden: tuple[int, ...],
+        num_classes: int = 0,
+        spectral: bool = False,
+        pack: int = 1,
+    ):
         super().__init__()
         self.pack = pack
         layers, width = [], math.prod(in_shape) * pack
@@ -125,4 +140,3 @@ class MLPDiscriminator(nn.Module):
         flat = x.reshape(len(x) // self.pack, -1)  # (N / pack, pack * features)
         h = self.features(flat)
         return projection(self.head(h).squeeze(1), h, self.label_embedding, labels)
-

@@ -22,8 +22,9 @@ class SRGenerator(nn.Module):
     def __init__(self, channels: int, width: int = 64, blocks: int = 4):
         super().__init__()
         self.head = nn.Sequential(nn.Conv2d(channels, width, 9, 1, 4), nn.PReLU(width))
-        self.body = nn.Sequential(*[ResidualBlock(width) for _ in range(blocks)],
-                                  nn.Conv2d(width, width, 3, 1, 1), nn.BatchNorm2d(width))
+        self.body = nn.Sequential(
+            *[ResidualBlock(width) for _ in range(blocks)], nn.Conv2d(width, width, 3, 1, 1), nn.BatchNorm2d(width)
+        )
         upsample = []
         for _ in range(2):  # x2 twice: sub-pixel convolution (Shi et al. 2016) instead of transposed convs
             upsample += [nn.Conv2d(width, width * 4, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU(width)]

@@ -13,8 +13,8 @@ from torch import nn
 from gandash.nets.blocks import ResidualBlock, SmallConvD, down
 from gandash.nets.common import dcgan_init, embed_labels
 
-COND_DIM = 16    # size of c (the paper: 128 for text embeddings; a class needs far less)
-EMBED_DIM = 32   # size of the class embedding e, the stand-in for the paper's text embedding
+COND_DIM = 16  # size of c (the paper: 128 for text embeddings; a class needs far less)
+EMBED_DIM = 32  # size of the class embedding e, the stand-in for the paper's text embedding
 
 
 class ConditioningAugmentation(nn.Module):
@@ -41,10 +41,18 @@ class StageOne(nn.Module):
     def __init__(self, z_dim: int, channels: int, low: int, width: int):
         super().__init__()
         self.seed, self.width = low // 2, width
-        self.fc = nn.Sequential(nn.Linear(z_dim + COND_DIM, 2 * width * self.seed ** 2, bias=False),
-                                nn.BatchNorm1d(2 * width * self.seed ** 2), nn.ReLU(True))
-        self.up = nn.Sequential(nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width),
-                                nn.ReLU(True), nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
+        self.fc = nn.Sequential(
+            nn.Linear(z_dim + COND_DIM, 2 * width * self.seed**2, bias=False),
+            nn.BatchNorm1d(2 * width * self.seed**2),
+            nn.ReLU(True),
+        )
+        self.up = nn.Sequential(
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(True),
+            nn.Conv2d(width, channels, 3, 1, 1),
+            nn.Tanh(),
+        )
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         h = self.fc(torch.cat([z, c], 1)).view(len(z), 2 * self.width, self.seed, self.seed)
@@ -57,11 +65,20 @@ class StageTwo(nn.Module):
     def __init__(self, channels: int, width: int):
         super().__init__()
         self.encode = nn.Sequential(nn.Conv2d(channels, width, 3, 1, 1), nn.ReLU(True))
-        self.join = nn.Sequential(nn.Conv2d(width + COND_DIM, 2 * width, 3, 1, 1, bias=False),
-                                  nn.BatchNorm2d(2 * width), nn.ReLU(True), ResidualBlock(2 * width))
-        self.up = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
-                                nn.Conv2d(2 * width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
-                                nn.ReLU(True), nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
+        self.join = nn.Sequential(
+            nn.Conv2d(width + COND_DIM, 2 * width, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(2 * width),
+            nn.ReLU(True),
+            ResidualBlock(2 * width),
+        )
+        self.up = nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(2 * width, width, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(True),
+            nn.Conv2d(width, channels, 3, 1, 1),
+            nn.Tanh(),
+        )
 
     def forward(self, low: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         h = self.encode(low)

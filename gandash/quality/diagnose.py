@@ -82,6 +82,7 @@ def diagnose(history: dict[str, list[tuple[int, float]]], config=None) -> list[F
 
 # --- helpers ---------------------------------------------------------------------------------
 
+
 def _series(history, *names) -> tuple[str, np.ndarray, np.ndarray]:
     """The first of `names` that has values: (name, steps, values)."""
     for name in names:
@@ -109,21 +110,32 @@ def _setting(config, name: str, default=None):
 
 # --- the checks ------------------------------------------------------------------------------
 
+
 def _divergence(history, config) -> list[Finding]:
     """NaN/Inf anywhere, or a loss or gradient norm that grew by orders of magnitude."""
-    advice = ("Lower the learning rates (lr_d and lr_g, e.g. halve them), use fewer D steps, or a variant with a "
-              "bounded critic (hinge with spectral norm, or wgan-gp's gradient penalty); resume from a checkpoint "
-              "before the blow-up.")
+    advice = (
+        "Lower the learning rates (lr_d and lr_g, e.g. halve them), use fewer D steps, or a variant with a "
+        "bounded critic (hinge with spectral norm, or wgan-gp's gradient penalty); resume from a checkpoint "
+        "before the blow-up."
+    )
     found = []
     for name in ("loss_d", "loss_g", "grad_norm_d", "grad_norm_g", "d_x", "d_g_z1", "d_g_z2"):
         _, steps, values = _series(history, name)
         bad = ~np.isfinite(values)
         if bad.any():
             first = int(np.argmax(bad))
-            return [Finding("error", "Training diverged", f"{name} became {values[first]} at step {steps[first]} "
-                            f"(last finite value {values[first - 1]:.4g})" if first else
-                            f"{name} is {values[first]} from step {steps[first]}", advice, name,
-                            (int(steps[first]), int(steps[-1])))]
+            return [
+                Finding(
+                    "error",
+                    "Training diverged",
+                    f"{name} became {values[first]} at step {steps[first]} (last finite value {values[first - 1]:.4g})"
+                    if first
+                    else f"{name} is {values[first]} from step {steps[first]}",
+                    advice,
+                    name,
+                    (int(steps[first]), int(steps[-1])),
+                )
+            ]
     for name in ("loss_d", "loss_g", "grad_norm_d", "grad_norm_g"):
         _, steps, values = _series(history, name)
         if len(values) < 10:
@@ -131,10 +143,17 @@ def _divergence(history, config) -> list[Finding]:
         k = _tail(len(values), 0.2)
         early, late = np.median(np.abs(values[:k])), np.median(np.abs(values[-k:]))
         if late >= 50 and late >= 20 * max(early, 1e-3):
-            found.append(Finding("error", f"{name} is exploding",
-                                 f"median |{name}| grew from {early:.3g} (steps {steps[0]}-{steps[k - 1]}) to "
-                                 f"{late:.3g} (steps {steps[-k]}-{steps[-1]})", advice, name,
-                                 (int(steps[0]), int(steps[-1]))))
+            found.append(
+                Finding(
+                    "error",
+                    f"{name} is exploding",
+                    f"median |{name}| grew from {early:.3g} (steps {steps[0]}-{steps[k - 1]}) to "
+                    f"{late:.3g} (steps {steps[-k]}-{steps[-1]})",
+                    advice,
+                    name,
+                    (int(steps[0]), int(steps[-1])),
+                )
+            )
     return found[:1] + [f for f in found[1:] if f.metric.startswith("grad")][:1]
 
 
@@ -148,7 +167,7 @@ def _discriminator_wins(history, config) -> list[Finding]:
     k = _tail(len(fake))
     fake_late = float(np.median(fake[-k:]))
     _, _, real = _series(history, "d_x")
-    real_late = float(np.median(real[-_tail(len(real)):])) if len(real) else math.nan
+    real_late = float(np.median(real[-_tail(len(real)) :])) if len(real) else math.nan
     if fake_late >= 0.05 or (len(real) and real_late <= 0.8):
         return []
     evidence = f"D(G(z)) ({name}) has a median of {fake_late:.3g} over steps {steps[-k]}-{steps[-1]}"
@@ -163,24 +182,39 @@ def _discriminator_wins(history, config) -> list[Finding]:
         evidence += f"; G's gradient norm went from {early:.3g} to {late:.3g}" + (" (vanishing)" if vanished else "")
     tips = []
     if _setting(config, "g_loss") == "minimax" or config is None:
-        tips.append("use the non-saturating generator loss (--set g_loss=non-saturating): the minimax loss "
-                    "log(1 - D(G(z))) has almost no gradient when D rejects every sample")
+        tips.append(
+            "use the non-saturating generator loss (--set g_loss=non-saturating): the minimax loss "
+            "log(1 - D(G(z))) has almost no gradient when D rejects every sample"
+        )
     lr_d, lr_g = _setting(config, "lr_d"), _setting(config, "lr_g")
-    tips.append(f"lower D's learning rate (lr_d is {lr_d:g}, lr_g is {lr_g:g}; try lr_d = lr_g)" if lr_d and lr_g
-                else "lower D's learning rate (lr_d) to G's")
+    tips.append(
+        f"lower D's learning rate (lr_d is {lr_d:g}, lr_g is {lr_g:g}; try lr_d = lr_g)"
+        if lr_d and lr_g
+        else "lower D's learning rate (lr_d) to G's"
+    )
     d_steps = _setting(config, "d_steps", 1)
     if d_steps and d_steps > 1:
         tips.append(f"take fewer D steps per G step (d_steps is {d_steps}; try 1)")
     tips.append("or weaken D: a smaller width, spectral norm or an R1 penalty (r1_weight)")
-    return [Finding("error" if vanished else "warning", "The discriminator wins outright", evidence,
-                    "; ".join(tips).capitalize() + ".", name, (int(steps[-k]), int(steps[-1])))]
+    return [
+        Finding(
+            "error" if vanished else "warning",
+            "The discriminator wins outright",
+            evidence,
+            "; ".join(tips).capitalize() + ".",
+            name,
+            (int(steps[-k]), int(steps[-1])),
+        )
+    ]
 
 
 def _mode_collapse(history, config) -> list[Finding]:
     found = []
-    advice = ("The generator covers only part of the data. Try a larger batch, packing (pack=2..4, toy runs), a "
-              "lower lr_g, the hinge or wgan-gp variants, EMA (ema_decay=0.999), or resume from the checkpoint "
-              "where coverage was best.")
+    advice = (
+        "The generator covers only part of the data. Try a larger batch, packing (pack=2..4, toy runs), a "
+        "lower lr_g, the hinge or wgan-gp variants, EMA (ema_decay=0.999), or resume from the checkpoint "
+        "where coverage was best."
+    )
     for name, total_name, total_default in (("classes_covered", None, 10), ("modes", "modes_total", None)):
         _, steps, values = _series(history, name)
         if not len(values):
@@ -193,22 +227,43 @@ def _mode_collapse(history, config) -> list[Finding]:
         what = "classes" if name == "classes_covered" else "modes"
         had_coverage = name == "classes_covered" or not total or best >= 0.5 * total  # 1 -> 0 early is noise
         if best - last >= drop_needed and had_coverage:
-            found.append(Finding("warning", f"Mode collapse: {what} lost",
-                                 f"{name} fell from {best:g} at step {steps[best_at]} to {last:g} at step {steps[-1]}",
-                                 advice, name, (int(steps[best_at]), int(steps[-1]))))
+            found.append(
+                Finding(
+                    "warning",
+                    f"Mode collapse: {what} lost",
+                    f"{name} fell from {best:g} at step {steps[best_at]} to {last:g} at step {steps[-1]}",
+                    advice,
+                    name,
+                    (int(steps[best_at]), int(steps[-1])),
+                )
+            )
         elif total and 1 <= last <= max(2.0, 0.25 * total) and _on_data(history):
-            found.append(Finding("error", f"Mode collapse: only {last:g} of {total:g} {what}",
-                                 f"{name} is {last:g} of {total:g} at step {steps[-1]}", advice, name,
-                                 (int(steps[-1]), int(steps[-1]))))
+            found.append(
+                Finding(
+                    "error",
+                    f"Mode collapse: only {last:g} of {total:g} {what}",
+                    f"{name} is {last:g} of {total:g} at step {steps[-1]}",
+                    advice,
+                    name,
+                    (int(steps[-1]), int(steps[-1])),
+                )
+            )
     for name in ("recall", "coverage"):
         _, steps, values = _series(history, name)
         if len(values) >= 2 and not found:
             best_at = int(np.argmax(values))
             if values[best_at] >= 0.2 and values[-1] < 0.5 * values[best_at]:
-                found.append(Finding("warning", "Sample diversity dropped",
-                                     f"{name} fell from {values[best_at]:.3f} at step {steps[best_at]} to "
-                                     f"{values[-1]:.3f} at step {steps[-1]}", advice, name,
-                                     (int(steps[best_at]), int(steps[-1]))))
+                found.append(
+                    Finding(
+                        "warning",
+                        "Sample diversity dropped",
+                        f"{name} fell from {values[best_at]:.3f} at step {steps[best_at]} to "
+                        f"{values[-1]:.3f} at step {steps[-1]}",
+                        advice,
+                        name,
+                        (int(steps[best_at]), int(steps[-1])),
+                    )
+                )
     return found
 
 
@@ -254,8 +309,10 @@ def _oscillation(history, config) -> list[Finding]:
         smooth = _smooth(fake[half:], 3)
         swings = _swings(smooth, 0.2, 0.6)
         if swings >= 3:
-            evidence = (f"D(G(z)) ({name}) swung {swings} times between below 0.2 and above 0.6 over steps "
-                        f"{steps[half]}-{steps[-1]}")
+            evidence = (
+                f"D(G(z)) ({name}) swung {swings} times between below 0.2 and above 0.6 over steps "
+                f"{steps[half]}-{steps[-1]}"
+            )
     loss_name, loss_steps, loss_g = _series(history, "loss_g")
     if not evidence and len(loss_g) >= 20 and np.isfinite(loss_g).all():
         half = len(loss_g) // 2
@@ -263,8 +320,10 @@ def _oscillation(history, config) -> list[Finding]:
         centre = float(np.median(smooth))
         swings = _swings(smooth, centre - 0.5, centre + 0.5)
         if swings >= 3:
-            evidence = (f"loss_g (smoothed over 5 points) swung {swings} times by more than ±0.5 around "
-                        f"{centre:.3g} over steps {loss_steps[half]}-{loss_steps[-1]}")
+            evidence = (
+                f"loss_g (smoothed over 5 points) swung {swings} times by more than ±0.5 around "
+                f"{centre:.3g} over steps {loss_steps[half]}-{loss_steps[-1]}"
+            )
             name, steps = loss_name, loss_steps
     if not evidence:
         return []
@@ -278,15 +337,24 @@ def _oscillation(history, config) -> list[Finding]:
             gain = after.max() - best_before if sign > 0 else best_before - after.min()
             if gain > max(0.05 * abs(best_before), NOISE_FLOOR.get(q_name, 0.0)):
                 return []  # swinging, but the samples still get better: ordinary GAN dynamics
-            evidence += f"; {q_name} did not improve meanwhile (best {q_values.min() if sign < 0 else q_values.max():.4g})"
+            evidence += (
+                f"; {q_name} did not improve meanwhile (best {q_values.min() if sign < 0 else q_values.max():.4g})"
+            )
             severity = "warning"
     else:
         evidence += "; no quality metric was logged to tell whether samples still improve"
-    return [Finding(severity, "Oscillation without progress", evidence,
-                    "D and G keep overpowering each other in turn. Lower both learning rates (e.g. halve lr_d and "
-                    "lr_g), lower Adam's beta1 (0 to 0.5), add a gradient penalty (r1_weight or gp_weight), or keep "
-                    "an EMA of G (ema_decay=0.999) for smoother samples.",
-                    name, (int(steps[len(steps) // 2]), int(steps[-1])))]
+    return [
+        Finding(
+            severity,
+            "Oscillation without progress",
+            evidence,
+            "D and G keep overpowering each other in turn. Lower both learning rates (e.g. halve lr_d and "
+            "lr_g), lower Adam's beta1 (0 to 0.5), add a gradient penalty (r1_weight or gp_weight), or keep "
+            "an EMA of G (ema_decay=0.999) for smoother samples.",
+            name,
+            (int(steps[len(steps) // 2]), int(steps[-1])),
+        )
+    ]
 
 
 def _plateau(history, config) -> list[Finding]:
@@ -310,11 +378,20 @@ def _plateau(history, config) -> list[Finding]:
         return []
     worse = -gain > max(0.10 * abs(best_before), NOISE_FLOOR.get(name, 1e-9))
     ema = _setting(config, "ema_decay")
-    advice = ("More steps at these settings are unlikely to help: keep the best checkpoint"
-              + ", lower both learning rates (e.g. x0.5)"
-              + ("" if ema else ", keep an EMA of G (ema_decay=0.999)")
-              + ", or give the nets more capacity (width).")
-    return [Finding("warning" if worse else "info",
-                    "The generator got worse" if worse else "The generator stopped improving",
-                    f"{name}: best {best_before:.4g} by step {steps[-k - 1]}; best since, over {k} evaluations "
-                    f"to step {steps[-1]}: {best_late:.4g}", advice, name, (int(steps[-k]), int(steps[-1])))]
+    advice = (
+        "More steps at these settings are unlikely to help: keep the best checkpoint"
+        + ", lower both learning rates (e.g. x0.5)"
+        + ("" if ema else ", keep an EMA of G (ema_decay=0.999)")
+        + ", or give the nets more capacity (width)."
+    )
+    return [
+        Finding(
+            "warning" if worse else "info",
+            "The generator got worse" if worse else "The generator stopped improving",
+            f"{name}: best {best_before:.4g} by step {steps[-k - 1]}; best since, over {k} evaluations "
+            f"to step {steps[-1]}: {best_late:.4g}",
+            advice,
+            name,
+            (int(steps[-k]), int(steps[-1])),
+        )
+    ]

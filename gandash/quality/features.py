@@ -56,10 +56,15 @@ class Classifier(nn.Module):
             return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
         self.body = nn.Sequential(
-            *block(1, 32), nn.MaxPool2d(2),    # (N, 32, 14, 14)
-            *block(32, 64), nn.MaxPool2d(2),   # (N, 64, 7, 7)
-            *block(64, 128), nn.MaxPool2d(2),  # (N, 128, 3, 3)
-            nn.Flatten(), nn.Linear(128 * 9, FEATURES), nn.ReLU(inplace=True),  # (N, FEATURES): the feature space
+            *block(1, 32),
+            nn.MaxPool2d(2),  # (N, 32, 14, 14)
+            *block(32, 64),
+            nn.MaxPool2d(2),  # (N, 64, 7, 7)
+            *block(64, 128),
+            nn.MaxPool2d(2),  # (N, 128, 3, 3)
+            nn.Flatten(),
+            nn.Linear(128 * 9, FEATURES),
+            nn.ReLU(inplace=True),  # (N, FEATURES): the feature space
         )
         self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(FEATURES, num_classes))
 
@@ -85,7 +90,7 @@ class Classifier(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            return torch.cat([net(prepare(images[i:i + batch])) for i in range(0, len(images), batch)])
+            return torch.cat([net(prepare(images[i : i + batch])) for i in range(0, len(images), batch)])
         finally:
             self.train(was_training)
 
@@ -111,16 +116,21 @@ def load(dataset: str) -> Classifier:
     """The bundled classifier of `dataset`, in eval mode (shared: treat it as read-only)."""
     path = weights_path(dataset)
     if not path.is_file():
-        how = (f"train it with `python -m gandash train-classifier --dataset {dataset}`" if dataset in SUPPORTED
-               else f"classifiers exist for {', '.join(SUPPORTED)} only")
+        how = (
+            f"train it with `python -m gandash train-classifier --dataset {dataset}`"
+            if dataset in SUPPORTED
+            else f"classifiers exist for {', '.join(SUPPORTED)} only"
+        )
         raise GandashError(f"no feature classifier for '{dataset}' ({path} is missing); {how}.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         model = Classifier(num_classes=state["head.1.weight"].shape[0])
         model.load_state_dict(state)
     except Exception as exc:  # torch raises many types for a bad file; all mean "not our weights"
-        raise GandashError(f"{path} is not a readable classifier ({type(exc).__name__}: {str(exc)[:200]}); "
-                           f"train it again with `python -m gandash train-classifier --dataset {dataset}`.") from None
+        raise GandashError(
+            f"{path} is not a readable classifier ({type(exc).__name__}: {str(exc)[:200]}); "
+            f"train it again with `python -m gandash train-classifier --dataset {dataset}`."
+        ) from None
     return model.eval()
 
 
@@ -136,8 +146,10 @@ def test_split(dataset: str, data_dir: str | None = None) -> tuple[torch.Tensor,
         if image_file and label_file:
             images, labels = data.read_idx(image_file), data.read_idx(label_file)
             return torch.from_numpy(images[:, None].copy()), torch.from_numpy(labels.astype("int64"))
-    raise GandashError(f"the {dataset} test split (t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) was not "
-                       f"found in {', '.join(str(f) for f in folders)}; metrics and classifier accuracy need it.")
+    raise GandashError(
+        f"the {dataset} test split (t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) was not "
+        f"found in {', '.join(str(f) for f in folders)}; metrics and classifier accuracy need it."
+    )
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
@@ -158,11 +170,18 @@ def _augment(x: torch.Tensor, flip: bool, generator: torch.Generator) -> torch.T
         x = torch.where(mirror.view(-1, 1, 1, 1), x.flip(3), x)
     padded = F.pad(x, (2, 2, 2, 2), value=-1.0)
     dx, dy = torch.randint(0, 5, (2,), generator=generator).tolist()
-    return padded[:, :, dy:dy + SIZE, dx:dx + SIZE]
+    return padded[:, :, dy : dy + SIZE, dx : dx + SIZE]
 
 
-def train(dataset: str, epochs: int = 3, seed: int = 0, batch_size: int = 128, data_dir: str | None = None,
-          out: Path | None = None, log=print) -> dict:
+def train(
+    dataset: str,
+    epochs: int = 3,
+    seed: int = 0,
+    batch_size: int = 128,
+    data_dir: str | None = None,
+    out: Path | None = None,
+    log=print,
+) -> dict:
     """Train the classifier of `dataset` (seeded), report test accuracy, write its weights atomically."""
     if dataset not in SUPPORTED:
         raise GandashError(f"train-classifier supports {', '.join(SUPPORTED)} (got '{dataset}').")
@@ -179,7 +198,7 @@ def train(dataset: str, epochs: int = 3, seed: int = 0, batch_size: int = 128, d
         model.train()
         order = torch.randperm(len(train_set), generator=generator)
         for start in range(0, len(order) - batch_size + 1, batch_size):
-            index = order[start:start + batch_size]
+            index = order[start : start + batch_size]
             x = _augment(to_float(train_set.images[index]), dataset == "fashion-mnist", generator)
             loss = F.cross_entropy(model(x), train_set.labels[index], label_smoothing=0.05)
             optimizer.zero_grad(set_to_none=True)
@@ -188,13 +207,20 @@ def train(dataset: str, epochs: int = 3, seed: int = 0, batch_size: int = 128, d
             schedule.step()
             step += 1
         test_accuracy = accuracy(model, test_images, test_labels)
-        log(f"epoch {epoch + 1}/{epochs}: loss {loss.item():.3f}  test accuracy {test_accuracy:.4f}  "
-            f"({time.perf_counter() - started:.0f}s)")
+        log(
+            f"epoch {epoch + 1}/{epochs}: loss {loss.item():.3f}  test accuracy {test_accuracy:.4f}  "
+            f"({time.perf_counter() - started:.0f}s)"
+        )
     target = Path(out) if out else weights_path(dataset)
     target.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     atomic_write_bytes(target, buffer.getvalue())
     load.cache_clear()
-    return {"dataset": dataset, "test_accuracy": test_accuracy, "seconds": time.perf_counter() - started,
-            "path": str(target), "bytes": target.stat().st_size}
+    return {
+        "dataset": dataset,
+        "test_accuracy": test_accuracy,
+        "seconds": time.perf_counter() - started,
+        "path": str(target),
+        "bytes": target.stat().st_size,
+    }

@@ -92,8 +92,9 @@ def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
     return max(float(metric.compute()), 0.0)  # round-off makes identical sets ~ -1e-9
 
 
-def kid(real: torch.Tensor, fake: torch.Tensor, subset_size: int = 1000, subsets: int = 10,
-        seed: int = 0) -> tuple[float, float]:
+def kid(
+    real: torch.Tensor, fake: torch.Tensor, subset_size: int = 1000, subsets: int = 10, seed: int = 0
+) -> tuple[float, float]:
     """KID (mean, std over random subsets) between feature sets, with torchmetrics' unbiased polynomial
     MMD. Its Metric class draws subsets from the global RNG and keeps every feature in a buffer, so
     the subsets are drawn here, seeded, and 10 of them (not 100) keep it near a second on a CPU."""
@@ -101,9 +102,15 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subset_size: int = 1000, subsets
 
     size = min(subset_size, len(real), len(fake))
     generator = torch.Generator().manual_seed(seed)
-    scores = torch.stack([poly_mmd(real[torch.randperm(len(real), generator=generator)[:size]].float(),
-                                   fake[torch.randperm(len(fake), generator=generator)[:size]].float())
-                          for _ in range(subsets)])
+    scores = torch.stack(
+        [
+            poly_mmd(
+                real[torch.randperm(len(real), generator=generator)[:size]].float(),
+                fake[torch.randperm(len(fake), generator=generator)[:size]].float(),
+            )
+            for _ in range(subsets)
+        ]
+    )
     return float(scores.mean()), float(scores.std(unbiased=False))
 
 
@@ -115,8 +122,9 @@ def _cdist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def _knn_radii(x: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
     """Distance from each row to its k-th nearest other row."""
-    return torch.cat([_cdist(x[i:i + chunk], x).topk(k + 1, largest=False).values[:, k]
-                      for i in range(0, len(x), chunk)])
+    return torch.cat(
+        [_cdist(x[i : i + chunk], x).topk(k + 1, largest=False).values[:, k] for i in range(0, len(x), chunk)]
+    )
 
 
 @torch.no_grad()
@@ -129,18 +137,20 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, k_pr: int = 3, k_dc: int = 5, c
     fake_pr = _knn_radii(fake, k_pr, chunk)
     in_real_ball, density_hits = [], 0.0
     for i in range(0, len(fake), chunk):
-        d = _cdist(fake[i:i + chunk], real)  # (chunk, N)
+        d = _cdist(fake[i : i + chunk], real)  # (chunk, N)
         in_real_ball.append((d <= real_pr).any(1))
         density_hits += (d <= real_dc).sum().item()
     recall_hits, covered = [], []
     for i in range(0, len(real), chunk):
-        d = _cdist(real[i:i + chunk], fake)  # (chunk, M)
+        d = _cdist(real[i : i + chunk], fake)  # (chunk, M)
         recall_hits.append((d <= fake_pr).any(1))
-        covered.append(d.min(1).values <= real_dc[i:i + chunk])
-    return {"precision": torch.cat(in_real_ball).float().mean().item(),
-            "recall": torch.cat(recall_hits).float().mean().item(),
-            "density": density_hits / (k_dc * len(fake)),
-            "coverage": torch.cat(covered).float().mean().item()}
+        covered.append(d.min(1).values <= real_dc[i : i + chunk])
+    return {
+        "precision": torch.cat(in_real_ball).float().mean().item(),
+        "recall": torch.cat(recall_hits).float().mean().item(),
+        "density": density_hits / (k_dc * len(fake)),
+        "coverage": torch.cat(covered).float().mean().item(),
+    }
 
 
 def class_histogram(logits: torch.Tensor, num_classes: int) -> dict:
@@ -148,9 +158,12 @@ def class_histogram(logits: torch.Tensor, num_classes: int) -> dict:
     counts = torch.bincount(logits.argmax(1), minlength=num_classes).double()
     share = counts / counts.sum()
     nonzero = share[share > 0]
-    return {"classes_covered": float((counts >= max(1.0, 0.1 * len(logits) / num_classes)).sum()),
-            "class_kl": float((nonzero * (nonzero * num_classes).log()).sum()),
-            "class_min_share": float(share.min()), "class_max_share": float(share.max())}
+    return {
+        "classes_covered": float((counts >= max(1.0, 0.1 * len(logits) / num_classes)).sum()),
+        "class_kl": float((nonzero * (nonzero * num_classes).log()).sum()),
+        "class_min_share": float(share.min()),
+        "class_max_share": float(share.max()),
+    }
 
 
 def label_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -167,8 +180,12 @@ def mode_coverage(points: np.ndarray, modes: np.ndarray, sigma: float) -> dict:
     nearest, near_dist = dist.argmin(1), dist.min(1)
     good = near_dist <= 3 * sigma
     counts = np.bincount(nearest[good], minlength=len(modes))
-    return {"modes": int((counts > 0).sum()), "of": len(modes),
-            "hq_percent": 100.0 * good.sum() / max(len(points), 1), "per_mode": counts.tolist()}
+    return {
+        "modes": int((counts > 0).sum()),
+        "of": len(modes),
+        "hq_percent": 100.0 * good.sum() / max(len(points), 1),
+        "per_mode": counts.tolist(),
+    }
 
 
 def inception_available() -> bool:
@@ -184,15 +201,18 @@ def standard_fid(real_images: torch.Tensor, fake_images: torch.Tensor, batch: in
     already on disk, so this never downloads."""
     if not inception_available():
         return None
+    from torchmetrics.image.fid import FrechetInceptionDistance  # here: torchmetrics takes ~2 s to import
+
     metric = FrechetInceptionDistance(feature=2048, normalize=True)
     for images, real in ((real_images, True), (fake_images, False)):
         for i in range(0, len(images), batch):
-            x = images[i:i + batch].float().add(1).div(2).clamp(0, 1)
+            x = images[i : i + batch].float().add(1).div(2).clamp(0, 1)
             metric.update(x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x, real=real)
-    return float(metric.compute())
+    return max(float(metric.compute()), 0.0)  # round-off makes identical sets ~ -1e-20
 
 
 # --- evaluate: pick the metrics for the run's dataset -----------------------------------------
+
 
 def _as_samples(source, config, n: int, seed: int) -> dict:
     """Anything evaluate() accepts -> {'images': float NCHW [-1, 1], 'labels'?} or {'points': (N, 2)}."""
@@ -260,12 +280,14 @@ def _image_metrics(samples: dict, config, seed: int, inception: bool) -> dict[st
     dataset = config.dataset
     if not features.available(dataset):
         known = ", ".join(d for d in features.SUPPORTED if features.available(d))
-        raise GandashError(f"no feature space for '{dataset}': image metrics need a classifier of that dataset "
-                           f"(bundled: {known or 'none'}). Toy 2D datasets need none.")
+        raise GandashError(
+            f"no feature space for '{dataset}': image metrics need a classifier of that dataset "
+            f"(bundled: {known or 'none'}). Toy 2D datasets need none."
+        )
     real_feats, real_logits = _reference(dataset, config.image_size, config.channels, config.data_dir)
     _REFERENCE_IN_MEMORY.add((dataset, config.image_size, config.channels, config.data_dir))
     fake_feats, fake_logits = features.load(dataset).features_and_logits(samples["images"])
-    pick = torch.randperm(len(real_feats), generator=torch.Generator().manual_seed(seed))[:len(fake_feats)]
+    pick = torch.randperm(len(real_feats), generator=torch.Generator().manual_seed(seed))[: len(fake_feats)]
     kid_mean, _ = kid(real_feats, fake_feats, seed=seed)
     result = {"fid": frechet_distance(real_feats, fake_feats), "kid": 1000 * kid_mean}
     result.update(prdc(real_feats[pick], fake_feats))
@@ -282,13 +304,14 @@ def _image_metrics(samples: dict, config, seed: int, inception: bool) -> dict[st
 def _point_metrics(points: torch.Tensor, config, seed: int) -> dict[str, float]:
     meta = data.info(config.dataset)
     real = data.load(config.dataset, config.data_dir, seed=seed + 1).points  # not the training draw
-    pick = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[:len(points)]
+    pick = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))[: len(points)]
     finite = points[torch.isfinite(points).all(1)]
     result = {}
     if meta.modes:
         coverage = mode_coverage(points.numpy(), np.asarray(meta.modes), meta.mode_std)
-        result.update(modes=float(coverage["modes"]), modes_total=float(coverage["of"]),
-                      hq_percent=coverage["hq_percent"])
+        result.update(
+            modes=float(coverage["modes"]), modes_total=float(coverage["of"]), hq_percent=coverage["hq_percent"]
+        )
     if len(finite) > 5:
         result["frechet"] = frechet_distance(real[pick], finite)
         result.update(prdc(real[pick], finite))

@@ -18,8 +18,9 @@ MAX_SAMPLES = 100_000
 
 
 @torch.no_grad()
-def sample(generator: torch.nn.Module, config: TrainConfig, n: int, seed: int = 0,
-           label: int | None = None, batch: int = 500) -> dict[str, np.ndarray]:
+def sample(
+    generator: torch.nn.Module, config: TrainConfig, n: int, seed: int = 0, label: int | None = None, batch: int = 500
+) -> dict[str, np.ndarray]:
     """n samples from seeded noise: {'images' uint8 (N,H,W[,3]), 'labels'} or {'points' (N, 2)}."""
     if not 1 <= n <= MAX_SAMPLES:
         raise GandashError(f"--n must be from 1 to {MAX_SAMPLES} (got {n}).")
@@ -31,7 +32,9 @@ def sample(generator: torch.nn.Module, config: TrainConfig, n: int, seed: int = 
     labels = None
     if config.num_classes:
         labels = torch.full((n,), label) if label is not None else torch.arange(n) % config.num_classes
-    outputs = [generator(z[i:i + batch], None if labels is None else labels[i:i + batch]) for i in range(0, n, batch)]
+    outputs = [
+        generator(z[i : i + batch], None if labels is None else labels[i : i + batch]) for i in range(0, n, batch)
+    ]
     out = torch.cat(outputs)
     if config.image_size == 0:
         return {"points": out.float().numpy()}

@@ -26,9 +26,11 @@ from gandash.restore.poses import POSES, posed, unposed
 from gandash.variants import loading
 
 BUNDLED = paths.WEIGHTS / "deblur.pt"
-TRAIN_COMMAND = ("python -m gandash train --variant deblur --dataset blurred:photos --max-steps 20000 --set "
-                 "loss_margin=0, then the same with --max-steps 30000 --set init_from=RUN1 --set lr_g=3e-4 --set "
-                 "lr_d=6e-5, then python bench/deblur.py --export RUN2 (the README has the steps)")
+TRAIN_COMMAND = (
+    "python -m gandash train --variant deblur --dataset blurred:photos --max-steps 20000 --set "
+    "loss_margin=0, then the same with --max-steps 30000 --set init_from=RUN1 --set lr_g=3e-4 --set "
+    "lr_d=6e-5, then python bench/deblur.py --export RUN2 (the README has the steps)"
+)
 MAX_PIXELS = 50_000_000  # about a minute on a 2-core CPU; larger photos are refused with this number
 LIMITS = photos.Limits(MAX_PIXELS, 16, "deblur")
 VARIANTS = ("deblur", "deblur-seed")  # the runs that restore blur; srgan and discogan do other jobs
@@ -46,13 +48,15 @@ def read_photo(source: Path | bytes, name: str = "") -> Photo:
 
 # --- the model --------------------------------------------------------------------------------
 
+
 @lru_cache(maxsize=1)
 def bundled_model() -> torch.nn.Module:
     """The bundled U-Net (a plain state dict, loaded with weights_only=True); its width is read from
     the weights so retrained weights of another width load too."""
     if not BUNDLED.is_file():
-        raise GandashError(f"the bundled deblurring weights ({BUNDLED}) are missing; recreate them with: "
-                           f"{TRAIN_COMMAND}.")
+        raise GandashError(
+            f"the bundled deblurring weights ({BUNDLED}) are missing; recreate them with: {TRAIN_COMMAND}."
+        )
     state = torch.load(BUNDLED, map_location="cpu", weights_only=True)
     generator = DeblurUNet(3, state["head.1.weight"].shape[0])
     generator.load_state_dict(state)
@@ -85,8 +89,10 @@ def load_run(model: str, allowed: tuple[str, ...], verb: str, default_hint: str)
         kind = variants.REGISTRY[variant].title if variant in variants.REGISTRY else "unknown variant"
         tool = OTHER_TOOL.get(variant)
         elsewhere = f" It works with `python -m gandash {tool} IN --out OUT --model {model}`." if tool else ""
-        raise GandashError(f"run '{model}' is a run of {variant} ({kind}), which does not {verb}.{elsewhere} "
-                           f"To {verb}, pick a run of {' or '.join(allowed)}, {default_hint}.")
+        raise GandashError(
+            f"run '{model}' is a run of {variant} ({kind}), which does not {verb}.{elsewhere} "
+            f"To {verb}, pick a run of {' or '.join(allowed)}, {default_hint}."
+        )
     generator, config, step = loading.load_generator(run_dir, ema=True)
     return generator, f"{config.variant} run {model} (step {step})"
 
@@ -95,9 +101,11 @@ def runs_of(store, allowed: tuple[str, ...]) -> list[tuple[str, str]]:
     """(run id, label) of every run of the `allowed` variants with a checkpoint, newest first."""
     from gandash.engine import checkpoints
 
-    return [(run["id"], f"{run['name'] or run['id']} ({run['variant']}, step {run['step']})")
-            for run in store.runs()
-            if run["variant"] in allowed and checkpoints.listing(Path(run["run_dir"]))]
+    return [
+        (run["id"], f"{run['name'] or run['id']} ({run['variant']}, step {run['step']})")
+        for run in store.runs()
+        if run["variant"] in allowed and checkpoints.listing(Path(run["run_dir"]))
+    ]
 
 
 def trained_models(store) -> list[tuple[str, str]]:
@@ -107,6 +115,7 @@ def trained_models(store) -> list[tuple[str, str]]:
 
 
 # --- tiled restoration ------------------------------------------------------------------------
+
 
 def model_channels(generator: torch.nn.Module) -> int:
     """The colour channels a generator takes (1 or 3)."""
@@ -145,16 +154,21 @@ def run_net(generator: torch.nn.Module, window: np.ndarray, kernel: np.ndarray |
     conditions = () if kernel is None else (torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float32))[None],)
     wanted = model_channels(generator)
     if wanted == 1:
-        y = torch.cat([generator(x[:, c:c + 1], *conditions).float() for c in range(x.shape[1])], 1)
+        y = torch.cat([generator(x[:, c : c + 1], *conditions).float() for c in range(x.shape[1])], 1)
     else:
         y = generator(x.repeat(1, wanted, 1, 1) if x.shape[1] == 1 else x, *conditions).float()
         y = y.mean(1, keepdim=True) if x.shape[1] == 1 else y
     return y.clamp(-1, 1)[0].add(1).div(2).numpy().transpose(1, 2, 0)
 
 
-def restore(pixels: np.ndarray, generator: torch.nn.Module, tile: int = TILE,
-            progress: Callable[[float], None] | None = None, kernel: np.ndarray | None = None,
-            poses: int | None = None) -> np.ndarray:
+def restore(
+    pixels: np.ndarray,
+    generator: torch.nn.Module,
+    tile: int = TILE,
+    progress: Callable[[float], None] | None = None,
+    kernel: np.ndarray | None = None,
+    poses: int | None = None,
+) -> np.ndarray:
     """Deblur (H, W, C) pixels (uint8, uint16, or float in [0, 1]) tile by tile; returns the same shape
     and dtype (float32 for float). The U-Net deconvolves with `kernel`, by default the one estimated
     from the whole photo (each tile sees too little of it to tell); when no blur is found the photo
@@ -171,60 +185,23 @@ def restore(pixels: np.ndarray, generator: torch.nn.Module, tile: int = TILE,
     poses = poses_for(pixels.shape[0] * pixels.shape[1]) if poses is None else poses
     if not 1 <= poses <= len(POSES):
         raise GandashError(f"poses must be from 1 to {len(POSES)} (got {poses}).")
-    return tiling.run(pixels, lambda window: run_posed(generator, window, kernel, poses), tile, CONTEXT, OVERLAP,
-                      multiple=MULTIPLE, progress=progress)
+    return tiling.run(
+        pixels,
+        lambda window: run_posed(generator, window, kernel, poses),
+        tile,
+        CONTEXT,
+        OVERLAP,
+        multiple=MULTIPLE,
+        progress=progress,
+    )
 
 
-def deblur_photo(photo: Photo, generator: torch.nn.Module, tile: int = TILE,
-                 progress: Callable[[float], None] | None = None, kernel: np.ndarray | None = None) -> Photo:
+def deblur_photo(
+    photo: Photo,
+    generator: torch.nn.Module,
+    tile: int = TILE,
+    progress: Callable[[float], None] | None = None,
+    kernel: np.ndarray | None = None,
+) -> Photo:
     """The restored photo: same size, depth and alpha; a gray photo stays gray."""
     return replace(photo, pixels=restore(photo.pixels, generator, tile, progress, kernel))
-
-# --- classical baselines (scikit-image) -------------------------------------------------------
-
-def unsharp(pixels: np.ndarray, radius: float = 2.0, amount: float = 1.0) -> np.ndarray:
-    """Unsharp masking: add back `amount` times the difference from a Gaussian blur of `radius`."""
-    from skimage.filters import unsharp_mask
-
-    # one channel at a time: scikit-image 0.26's channel_axis=-1 path returns garbage for 2 of 3 channels
-    channels = [unsharp_mask(pixels[..., c].astype(np.float64), radius=radius, amount=amount)
-                for c in range(pixels.shape[2])]
-    return np.stack(channels, axis=2).astype(np.float32)
-
-
-def _per_channel(pixels: np.ndarray, kernel: np.ndarray, method) -> np.ndarray:
-    """Apply a 2D deconvolution to each channel of a mirror-padded copy: without the padding the
-    FFT's wrap-around rings at the borders."""
-    pad = kernel.shape[0]
-    padded = np.pad(pixels, ((pad, pad), (pad, pad), (0, 0)), mode="reflect" if min(pixels.shape[:2]) > pad
-                    else "symmetric")
-    out = np.stack([method(padded[..., c].astype(np.float64), kernel) for c in range(pixels.shape[2])], axis=2)
-    return np.clip(out[pad:-pad, pad:-pad], 0, 1).astype(np.float32)
-
-
-def wiener(pixels: np.ndarray, kernel: np.ndarray, balance: float = 0.02) -> np.ndarray:
-    """Wiener deconvolution with the known kernel; `balance` trades sharpness against noise."""
-    from skimage.restoration import wiener as skimage_wiener
-
-    return _per_channel(pixels, kernel, lambda x, k: skimage_wiener(x, k, balance, clip=False))
-
-
-def richardson_lucy(pixels: np.ndarray, kernel: np.ndarray, iterations: int = 20) -> np.ndarray:
-    """Richardson-Lucy deconvolution with the known kernel (iterative, positivity preserving)."""
-    from skimage.restoration import richardson_lucy as skimage_rl
-
-    return _per_channel(pixels, kernel, lambda x, k: skimage_rl(x, k, num_iter=iterations, clip=False))
-
-
-def scores(reference: np.ndarray, candidates: dict[str, np.ndarray]) -> list[dict]:
-    """PSNR (dB) and SSIM of each candidate against the sharp reference (scikit-image's metrics); 8-bit,
-    16-bit or float [0, 1] pixels."""
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-
-    reference, rows = photos.to_float(reference), []
-    for name, pixels in candidates.items():
-        x = np.clip(photos.to_float(pixels), 0, 1)
-        rows.append({"method": name,
-                     "PSNR (dB)": float(peak_signal_noise_ratio(reference, x, data_range=1.0)),
-                     "SSIM": float(structural_similarity(reference, x, data_range=1.0, channel_axis=-1))})
-    return rows

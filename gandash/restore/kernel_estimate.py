@@ -31,8 +31,8 @@ from gandash.data import degrade
 from gandash.data.kernel_grid import GRID, describe, kernel_of, nearest
 from gandash.restore.poses import POSES, posed
 
-WINDOW = 64          # Welch window: a 21 px shake's stripes are 3 frequency bins apart
-MAX_WINDOWS = 2048   # enough for a stable average; a 12 MP photo is sampled on a coarser lattice
+WINDOW = 64  # Welch window: a 21 px shake's stripes are 3 frequency bins apart
+MAX_WINDOWS = 2048  # enough for a stable average; a 12 MP photo is sampled on a coarser lattice
 BUNDLED = paths.WEIGHTS / "kernel-estimator.pt"
 TRAIN_COMMAND = "python -m gandash train-kernel-estimator --steps 6000"
 
@@ -113,14 +113,16 @@ def bundled_estimator() -> torch.nn.Module:
     from gandash.nets.deblur import KernelEstimator
 
     if not BUNDLED.is_file():
-        raise GandashError(f"the bundled blur-kernel estimator ({BUNDLED}) is missing; recreate it with: "
-                           f"{TRAIN_COMMAND}.")
+        raise GandashError(
+            f"the bundled blur-kernel estimator ({BUNDLED}) is missing; recreate it with: {TRAIN_COMMAND}."
+        )
     estimator = KernelEstimator(len(GRID))
     estimator.load_state_dict(torch.load(BUNDLED, map_location="cpu", weights_only=True))
     return estimator.eval()
 
 
 # --- training ---------------------------------------------------------------------------------
+
 
 def _training_photos() -> list[torch.Tensor]:
     from gandash import data
@@ -131,6 +133,7 @@ def _training_photos() -> list[torch.Tensor]:
 def training_example(photos: list[torch.Tensor], generator: torch.Generator) -> tuple[torch.Tensor, int]:
     """(spectrum, GRID index) of a random crop (128-384 px) of a training photo, blurred by a kernel of
     the deblurring training mix (one in ten left sharp), with the same mild noise and 8-bit rounding."""
+
     def uniform(low: float, high: float) -> float:
         return degrade._uniform(low, high, generator)
 
@@ -140,16 +143,23 @@ def training_example(photos: list[torch.Tensor], generator: torch.Generator) -> 
     top = int(torch.randint(image.shape[0] - size + 1, (), generator=generator))
     left = int(torch.randint(image.shape[1] - size + 1, (), generator=generator))
     margin = kernel.shape[0] // 2  # keep only what the blur saw real pixels for
-    blurred = degrade.blur(image[None, None, top:top + size, left:left + size], torch.from_numpy(kernel)[None])[0, 0]
-    blurred = blurred[margin:size - margin, margin:size - margin]
+    blurred = degrade.blur(image[None, None, top : top + size, left : left + size], torch.from_numpy(kernel)[None])[
+        0, 0
+    ]
+    blurred = blurred[margin : size - margin, margin : size - margin]
     if uniform(0, 1) < 0.3:
         blurred = blurred + torch.randn(blurred.shape, generator=generator) * uniform(0, 0.005)
     blurred = torch.round(blurred.clamp(0, 1) * 255) / 255
     return spectrum(blurred), nearest(kernel)
 
 
-def train(steps: int = 6000, batch_size: int = 32, seed: int = 0, out: Path = BUNDLED,
-          report: Callable[[int, float, float], None] | None = None) -> float:
+def train(
+    steps: int = 6000,
+    batch_size: int = 32,
+    seed: int = 0,
+    out: Path = BUNDLED,
+    report: Callable[[int, float, float], None] | None = None,
+) -> float:
     """Train the estimator from scratch (Adam, cosine decay) and write its weights atomically to
     `out`; returns the accuracy (nearest GRID entry) on the last 20 batches."""
     from gandash.core.paths import atomic_write_bytes

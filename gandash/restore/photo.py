@@ -25,8 +25,16 @@ from gandash.core.errors import GandashError
 
 FORMATS = "JPEG, PNG, WebP, TIFF, BMP or GIF"
 # what Pillow raises for files that are not images, are damaged or truncated, or are too large to decode
-DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error,
-                 Image.DecompressionBombError)
+DECODE_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    IndexError,
+    TypeError,
+    struct.error,
+    Image.DecompressionBombError,
+)
 # Pillow keeps 16-bit colour as 8-bit RGB(A): its unpacker takes each sample's high byte. Decoding a
 # second time with the opposite byte order takes the low bytes instead (see _deep_colour).
 _DEEP_RAWMODE = re.compile(r"^(RGBA?);16([BLN])$")
@@ -35,6 +43,7 @@ _DEEP_RAWMODE = re.compile(r"^(RGBA?);16([BLN])$")
 @dataclass(frozen=True)
 class Limits:
     """What a tool accepts: at most `max_pixels`, at least `min_side` px a side; `verb` for messages."""
+
     max_pixels: int
     min_side: int
     verb: str  # "deblur", "upscale"
@@ -42,9 +51,9 @@ class Limits:
 
 @dataclass(frozen=True)
 class Photo:
-    pixels: np.ndarray          # uint8 or uint16 (H, W, C): C is 1 for gray, 3 for colour
-    alpha: np.ndarray | None = None   # (H, W) of the same dtype, or None
-    note: str = ""              # what reading it changed, for the person (e.g. "read at 8 bits")
+    pixels: np.ndarray  # uint8 or uint16 (H, W, C): C is 1 for gray, 3 for colour
+    alpha: np.ndarray | None = None  # (H, W) of the same dtype, or None
+    note: str = ""  # what reading it changed, for the person (e.g. "read at 8 bits")
 
     @property
     def size(self) -> tuple[int, int]:
@@ -60,6 +69,7 @@ class Photo:
 
 
 # --- in -----------------------------------------------------------------------------------------
+
 
 def _label(source: Path | bytes, name: str) -> str:
     return name or (Path(source).name if isinstance(source, (str, Path)) else "the image")
@@ -94,37 +104,51 @@ def read(source: Path | bytes, name: str, limits: Limits) -> Photo:
     except UnidentifiedImageError:
         size = _png_size(source)
         if size and 0 in size:
-            raise GandashError(f"{label} has no pixels: its PNG header says it is {size[0]}x{size[1]}. "
-                               "Choose a photo with something in it.") from None
-        raise GandashError(f"{label} is not an image: its contents are not {FORMATS}, whatever its name says. "
-                           "Choose a photo in one of those formats.") from None
+            raise GandashError(
+                f"{label} has no pixels: its PNG header says it is {size[0]}x{size[1]}. "
+                "Choose a photo with something in it."
+            ) from None
+        raise GandashError(
+            f"{label} is not an image: its contents are not {FORMATS}, whatever its name says. "
+            "Choose a photo in one of those formats."
+        ) from None
     except Image.DecompressionBombError as exc:
         found = re.search(r"\((\d+) pixels\)", str(exc))
         size = f" ({int(found.group(1)) / 1e6:.0f} megapixels)" if found else ""
-        raise GandashError(f"{label} is far too large{size}; the limit is {limits.max_pixels / 1e6:.0f} megapixels "
-                           f"to {limits.verb}. Downscale or crop it first.") from None
+        raise GandashError(
+            f"{label} is far too large{size}; the limit is {limits.max_pixels / 1e6:.0f} megapixels "
+            f"to {limits.verb}. Downscale or crop it first."
+        ) from None
     except DECODE_ERRORS as exc:
-        raise GandashError(f"{label} is not a readable image ({type(exc).__name__}: {str(exc)[:120]}). "
-                           f"Choose a {FORMATS} photo.") from None
+        raise GandashError(
+            f"{label} is not a readable image ({type(exc).__name__}: {str(exc)[:120]}). Choose a {FORMATS} photo."
+        ) from None
     if frames > 1:
-        raise GandashError(f"{label} is animated or has {frames} pages; {limits.verb} works on one still picture. "
-                           "Save the frame you want as PNG and upload that.")
+        raise GandashError(
+            f"{label} is animated or has {frames} pages; {limits.verb} works on one still picture. "
+            "Save the frame you want as PNG and upload that."
+        )
     if width == 0 or height == 0:
         raise GandashError(f"{label} has no pixels ({width}x{height}). Choose a photo with something in it.")
     if width * height > limits.max_pixels:
-        raise GandashError(f"{label} is {width}x{height} ({width * height / 1e6:.0f} megapixels); the limit is "
-                           f"{limits.max_pixels / 1e6:.0f} megapixels to {limits.verb}. Downscale or crop it first.")
+        raise GandashError(
+            f"{label} is {width}x{height} ({width * height / 1e6:.0f} megapixels); the limit is "
+            f"{limits.max_pixels / 1e6:.0f} megapixels to {limits.verb}. Downscale or crop it first."
+        )
     if min(width, height) < limits.min_side:
-        raise GandashError(f"{label} is {width}x{height}; each side needs at least {limits.min_side} pixels to "
-                           f"{limits.verb}.")
+        raise GandashError(
+            f"{label} is {width}x{height}; each side needs at least {limits.min_side} pixels to {limits.verb}."
+        )
     try:
         deep = _deep_colour(image, source)
         if deep is not None:
             return deep
         return _from_image(_upright(_loaded(image)))
     except DECODE_ERRORS as exc:  # truncated or corrupt data shows up only when decoding
-        raise GandashError(f"{label} could not be decoded ({type(exc).__name__}: {str(exc)[:120]}); the file is "
-                           "probably truncated or damaged. Export it again.") from None
+        raise GandashError(
+            f"{label} could not be decoded ({type(exc).__name__}: {str(exc)[:120]}); the file is "
+            "probably truncated or damaged. Export it again."
+        ) from None
 
 
 def _rawmodes(image: Image.Image) -> list[str]:
@@ -157,8 +181,9 @@ def _deep_colour(image: Image.Image, source: Path | bytes) -> Photo | None:
     opposite = {"B": "L", "L": "B", "N": "B" if native == "L" else "L"}
     high = _upright(_loaded(image))
     other = _open(source)
-    other.tile = [_with_rawmode(tile, f"{match.group(1)};16{opposite[match.group(2)]}")
-                  for tile, match in zip(other.tile, found)]
+    other.tile = [
+        _with_rawmode(tile, f"{match.group(1)};16{opposite[match.group(2)]}") for tile, match in zip(other.tile, found)
+    ]
     low = _upright(_loaded(other))
     samples = (np.asarray(high).astype(np.uint16) << 8) | np.asarray(low)
     alpha = samples[..., 3].copy() if samples.shape[2] == 4 else None
@@ -205,6 +230,7 @@ def from_array(array: np.ndarray) -> Photo:
 
 # --- conversions for display and scoring ----------------------------------------------------------
 
+
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
     """8-bit copies of 8-bit, 16-bit or float [0, 1] pixels (for display: previews and crops)."""
     if pixels.dtype == np.uint8:
@@ -229,6 +255,7 @@ def pil(pixels: np.ndarray) -> Image.Image:
 
 # --- out ------------------------------------------------------------------------------------------
 
+
 def _format(fmt: str) -> str:
     return {"JPG": "JPEG", "TIF": "TIFF"}.get(fmt.upper(), fmt.upper())
 
@@ -237,7 +264,9 @@ def depth_note(photo: Photo, fmt: str) -> str:
     """What writing `photo` as `fmt` loses, in a sentence, or ''."""
     fmt = _format(fmt)
     if photo.depth == 16 and fmt not in ("PNG", "TIFF"):
-        return f"{fmt} holds 8 bits per channel, so the 16-bit photo was written at 8 bits; use .png or .tif to keep 16."
+        return (
+            f"{fmt} holds 8 bits per channel, so the 16-bit photo was written at 8 bits; use .png or .tif to keep 16."
+        )
     return ""
 
 
@@ -254,9 +283,13 @@ def encode(photo: Photo, fmt: str = "PNG") -> bytes:
         import tifffile  # a scikit-image dependency
 
         buffer = io.BytesIO()
-        tifffile.imwrite(buffer, channels[..., 0] if channels.shape[2] == 1 else channels, compression="zlib",
-                         photometric="minisblack" if photo.gray else "rgb",
-                         extrasamples=["unassalpha"] if photo.alpha is not None else None)
+        tifffile.imwrite(
+            buffer,
+            channels[..., 0] if channels.shape[2] == 1 else channels,
+            compression="zlib",
+            photometric="minisblack" if photo.gray else "rgb",
+            extrasamples=["unassalpha"] if photo.alpha is not None else None,
+        )
         return buffer.getvalue()
     if photo.depth == 16 and fmt == "PNG":
         image = Image.fromarray(channels[..., 0])  # I;16
@@ -284,11 +317,11 @@ def png16(channels: np.ndarray, rows_per_chunk: int = 256) -> bytes:
     parts = [b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, kind, 0, 0, 0))]
     packer, step = zlib.compressobj(6), 2 * count
     for top in range(0, height, rows_per_chunk):
-        rows = channels[top:top + rows_per_chunk].astype(">u2").view(np.uint8).reshape(-1, width * step)
+        rows = channels[top : top + rows_per_chunk].astype(">u2").view(np.uint8).reshape(-1, width * step)
         filtered = np.empty((rows.shape[0], rows.shape[1] + 1), np.uint8)
         filtered[:, 0] = 1  # filter type Sub
-        filtered[:, 1:step + 1] = rows[:, :step]
-        np.subtract(rows[:, step:], rows[:, :-step], out=filtered[:, step + 1:])  # wraps mod 256 as PNG wants
+        filtered[:, 1 : step + 1] = rows[:, :step]
+        np.subtract(rows[:, step:], rows[:, :-step], out=filtered[:, step + 1 :])  # wraps mod 256 as PNG wants
         data = packer.compress(filtered.tobytes())
         if data:
             parts.append(chunk(b"IDAT", data))

@@ -54,13 +54,21 @@ def _axis(length: int, tile: int, overlap: int, scale: int) -> tuple[list[int], 
     for start in found:
         kept = min(tile, length - start)
         weights = ramp(kept * scale, overlap * scale, start > 0, start + kept < length)
-        total[start * scale:(start + kept) * scale] += weights
+        total[start * scale : (start + kept) * scale] += weights
         ramps.append(weights)
     return found, ramps, total
 
 
-def run(pixels: np.ndarray, apply: Apply, tile: int, context: int, overlap: int, scale: int = 1,
-        multiple: int = 1, progress: Callable[[float], None] | None = None) -> np.ndarray:
+def run(
+    pixels: np.ndarray,
+    apply: Apply,
+    tile: int,
+    context: int,
+    overlap: int,
+    scale: int = 1,
+    multiple: int = 1,
+    progress: Callable[[float], None] | None = None,
+) -> np.ndarray:
     """`apply` over (H, W, C) pixels (uint8, uint16 or float in [0, 1]) tile by tile; returns
     (H * scale, W * scale, C) of the same dtype (float32 for float input). Windows are grown to a
     multiple of `multiple` for nets with strided levels."""
@@ -76,7 +84,7 @@ def run(pixels: np.ndarray, apply: Apply, tile: int, context: int, overlap: int,
         kept_h = min(tile, height - top)
         accumulated = np.zeros((kept_h * scale, width * scale, channels), np.float32)
         if carry is not None:
-            accumulated[:len(carry)] += carry
+            accumulated[: len(carry)] += carry
         for left, col_ramp in zip(cols, col_ramps):
             kept_w = min(tile, width - left)
             win_h = math.ceil((kept_h + 2 * context) / multiple) * multiple
@@ -87,9 +95,9 @@ def run(pixels: np.ndarray, apply: Apply, tile: int, context: int, overlap: int,
             if integer:
                 window /= top_value
             result = apply(window)
-            kept = result[context * scale:(context + kept_h) * scale, context * scale:(context + kept_w) * scale]
+            kept = result[context * scale : (context + kept_h) * scale, context * scale : (context + kept_w) * scale]
             kept *= np.outer(row_ramps[band], col_ramp)[..., None]
-            accumulated[:, left * scale:(left + kept_w) * scale] += kept
+            accumulated[:, left * scale : (left + kept_w) * scale] += kept
             done += 1
             if progress:
                 progress(done / count)
@@ -97,10 +105,10 @@ def run(pixels: np.ndarray, apply: Apply, tile: int, context: int, overlap: int,
         final = kept_h * scale if last else (rows[band + 1] - top) * scale
         carry = None if last else accumulated[final:].copy()
         finished = accumulated[:final]
-        finished /= (row_total[top * scale:top * scale + final, None] * col_total[None, :])[..., None]
+        finished /= (row_total[top * scale : top * scale + final, None] * col_total[None, :])[..., None]
         if integer:
             finished *= top_value
             np.rint(finished, out=finished)
             np.clip(finished, 0, top_value, out=finished)
-        out[top * scale:top * scale + final] = finished
+        out[top * scale : top * scale + final] = finished
     return out

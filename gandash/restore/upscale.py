@@ -28,7 +28,7 @@ VARIANTS = ("srgan",)
 DEFAULT = "demo:srgan-photos"
 TILE = 192  # input px: the last convs run at 4x with 32 channels, about 75 MB per activation at this size
 CONTEXT = 16  # input px; the generator sees about 15.5 px around each pixel, so tiles equal one pass
-OVERLAP = 8   # input px (32 px of the output) cross-faded between neighbouring tiles
+OVERLAP = 8  # input px (32 px of the output) cross-faded between neighbouring tiles
 
 
 def read_photo(source: Path | bytes, name: str = "") -> Photo:
@@ -52,9 +52,11 @@ def load_model(model: str | None = None) -> tuple[torch.nn.Module, str]:
         variant = demos.describe(name)["variant"]
         if variant not in VARIANTS:
             bundled = srgan_demos()
-            raise GandashError(f"demo '{name}' is a {variant} model, which does not upscale; the bundled "
-                               f"{'upscalers are' if len(bundled) > 1 else 'upscaler is'} "
-                               f"{', '.join('demo:' + n for n in bundled) or 'missing'}.")
+            raise GandashError(
+                f"demo '{name}' is a {variant} model, which does not upscale; the bundled "
+                f"{'upscalers are' if len(bundled) > 1 else 'upscaler is'} "
+                f"{', '.join('demo:' + n for n in bundled) or 'missing'}."
+            )
         generator, config, step = demos.load_generator(name)
         return generator.eval(), f"SRGAN demo {name} (step {step})"
     return deblur.load_run(model, VARIANTS, "upscale", f"or {DEFAULT}")
@@ -73,17 +75,20 @@ def choices(store, bundled: list[tuple[str, str]] | None = None) -> list[tuple[s
     return (demo_choices() if bundled is None else bundled) + deblur.runs_of(store, VARIANTS)
 
 
-def upscale(pixels: np.ndarray, generator: torch.nn.Module, tile: int = TILE,
-            progress: Callable[[float], None] | None = None) -> np.ndarray:
+def upscale(
+    pixels: np.ndarray, generator: torch.nn.Module, tile: int = TILE, progress: Callable[[float], None] | None = None
+) -> np.ndarray:
     """(H, W, C) pixels (uint8, uint16 or float in [0, 1]) -> (4H, 4W, C) of the same dtype, tile by tile."""
     if tile < 32:
         raise GandashError(f"the tile size must be at least 32 pixels (got {tile}).")
-    return tiling.run(pixels, lambda window: deblur.run_net(generator, window), tile, CONTEXT, OVERLAP,
-                      scale=SCALE, progress=progress)
+    return tiling.run(
+        pixels, lambda window: deblur.run_net(generator, window), tile, CONTEXT, OVERLAP, scale=SCALE, progress=progress
+    )
 
 
-def upscale_photo(photo: Photo, generator: torch.nn.Module, tile: int = TILE,
-                  progress: Callable[[float], None] | None = None) -> Photo:
+def upscale_photo(
+    photo: Photo, generator: torch.nn.Module, tile: int = TILE, progress: Callable[[float], None] | None = None
+) -> Photo:
     """The photo x4 with the generator; its alpha (which the model knows nothing of) x4 by bicubic."""
     alpha = None if photo.alpha is None else bicubic(photo.alpha[..., None])[..., 0]
     return replace(photo, pixels=upscale(photo.pixels, generator, tile, progress), alpha=alpha)
@@ -96,8 +101,10 @@ def bicubic(pixels: np.ndarray, scale: int = SCALE) -> np.ndarray:
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     if pixels.dtype == np.uint8 and channels == 3:
         return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BICUBIC))
-    planes = [np.asarray(Image.fromarray(np.ascontiguousarray(pixels[..., c])).resize(size, Image.Resampling.BICUBIC))
-              for c in range(channels)]
+    planes = [
+        np.asarray(Image.fromarray(np.ascontiguousarray(pixels[..., c])).resize(size, Image.Resampling.BICUBIC))
+        for c in range(channels)
+    ]
     return np.stack(planes, axis=2).astype(pixels.dtype)
 
 

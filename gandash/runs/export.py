@@ -43,6 +43,7 @@ def timeline_gif(paths: list[Path], seconds_per_frame: float = 0.4, max_frames: 
     if not frames:
         raise GandashError("this run has no readable sample images yet.")
     buffer = io.BytesIO()
-    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=int(seconds_per_frame * 1000), loop=0)
+    frames[0].save(
+        buffer, format="GIF", save_all=True, append_images=frames[1:], duration=int(seconds_per_frame * 1000), loop=0
+    )
     return buffer.getvalue()

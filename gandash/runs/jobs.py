@@ -25,14 +25,12 @@ from typing import TYPE_CHECKING
 
 from gandash.core import paths
 from gandash.core.errors import GandashError
-from gandash.runs import lease
+from gandash.runs import lease, liveness
 from gandash.runs.store import ACTIVE, RESUMABLE, Store
 
 if TYPE_CHECKING:
     from gandash.core.config import TrainConfig
 
-HEARTBEAT_STALE = 60.0  # seconds without a heartbeat before a live worker is shown as stalled (paused, busy)
-START_GRACE = 30.0  # seconds a launched worker may take to start before only a verified process keeps it alive
 PROJECT_ROOT = paths.PROJECT_ROOT
 
 
@@ -44,8 +42,9 @@ def max_jobs() -> int:
 
 
 def new_run_id(config: TrainConfig) -> str:
-    dataset = config.dataset.split(":", 1)[-1].rstrip("/").rsplit("/", 1)[-1] if ":" in config.dataset \
-        else config.dataset
+    dataset = (
+        config.dataset.split(":", 1)[-1].rstrip("/").rsplit("/", 1)[-1] if ":" in config.dataset else config.dataset
+    )
     slug = re.sub(r"[^a-z0-9]+", "-", f"{config.variant}-{dataset}".lower()).strip("-")[:40]
     return f"{slug}-{time.strftime('%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
@@ -63,8 +62,9 @@ def create(config: TrainConfig, store: Store | None = None, start: bool = True, 
     run_dir.mkdir(parents=True)
     config.save(run_dir / "config.json")
     device = resolve_device_type(config.device, available_accelerators())
-    store.create_run(run_id, asdict(config), run_dir, "starting" if foreground else "queued", device,
-                     config.total_steps)
+    store.create_run(
+        run_id, asdict(config), run_dir, "starting" if foreground else "queued", device, config.total_steps
+    )
     if foreground:
         store.update_run(run_id, pid=os.getpid(), started=time.time(), heartbeat=time.time())
     elif start:
@@ -87,16 +87,26 @@ def schedule(store: Store | None = None) -> list[str]:
 def _launch(store: Store, run: dict) -> None:
     """Start the worker of a run claimed as 'starting' (the claim put the launch time in `heartbeat`)."""
     run_dir = Path(run["run_dir"])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT),
-                                                                    os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])))
     try:
         with open(run_dir / "worker.log", "ab") as log:
-            process = subprocess.Popen([sys.executable, "-m", "gandash", "worker", str(run_dir)],
-                                       stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True, cwd=PROJECT_ROOT, env=env)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gandash", "worker", str(run_dir)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=PROJECT_ROOT,
+                env=env,
+            )
     except OSError as exc:
-        store.transition(run["id"], ("starting",), status="failed", ended=time.time(),
-                         message=f"the worker could not be started ({exc.strerror or exc})")
+        store.transition(
+            run["id"],
+            ("starting",),
+            status="failed",
+            ended=time.time(),
+            message=f"the worker could not be started ({exc.strerror or exc})",
+        )
         return
     store.transition(run["id"], ("starting",), pid=process.pid)
 
@@ -114,90 +124,55 @@ def stop(run_id: str, store: Store | None = None, wait: bool = True, grace: floa
     Only a process verified to be this run's worker is signalled."""
     store = store or Store()
     run = get(run_id, store)
-    if run["status"] == "queued" and store.transition(run_id, ("queued",), status="stopped",
-                                                      message="removed from the queue"):
+    if run["status"] == "queued" and store.transition(
+        run_id, ("queued",), status="stopped", message="removed from the queue"
+    ):
         return "stopped"
     if run["status"] not in ACTIVE:
         raise GandashError(f"run {run_id} is {run['status']}, not running.")
     if run["status"] == "starting" and store.transition(
-            run_id, ("starting",), status="stopped", pid=None, ended=time.time(),
-            message="stopped before its worker started; resume starts it from the last checkpoint"):
+        run_id,
+        ("starting",),
+        status="stopped",
+        pid=None,
+        ended=time.time(),
+        message="stopped before its worker started; resume starts it from the last checkpoint",
+    ):
         # a worker on its way finds the run stopped and leaves without training (it may not be recognisable
         # yet: between fork and exec its command line is its parent's); one already recognisable is told now
         with contextlib.suppress(GandashError):
-            target = _worker_process(run)
+            target = liveness.worker_process(run)
             if target is not None:
-                _signal(target, signal.SIGTERM)
+                liveness.send_signal(target, signal.SIGTERM)
         return "stopped"
     run = get(run_id, store)  # the worker may have started meanwhile: then it is the lease's holder
-    target = _worker_process(run)
+    target = liveness.worker_process(run)
     if target is not None:
-        _signal(target, signal.SIGTERM)
-        _signal(target, signal.SIGCONT)  # a worker paused with SIGSTOP would only see the SIGTERM when woken
+        liveness.send_signal(target, signal.SIGTERM)
+        # a worker paused with SIGSTOP would only see the SIGTERM once woken
+        liveness.send_signal(target, signal.SIGCONT)
         deadline = time.monotonic() + grace
         while wait and lease.is_process(target) and time.monotonic() < deadline:
-            _reap(target["pid"])
+            liveness.reap(target["pid"])
             time.sleep(0.2)
         if wait and lease.is_process(target):
-            _signal(target, signal.SIGKILL)
+            liveness.send_signal(target, signal.SIGKILL)
             store.add_event(run_id, "warning", f"the worker did not stop within {grace:.0f}s and was killed")
     if not wait:
         return run["status"]
     if target is not None:
-        _wait_gone(target, 10.0)
+        liveness.wait_gone(target, 10.0)
     if not lease.is_held(Path(run["run_dir"])):  # the worker ended without saying so (killed, or still starting)
-        store.transition(run_id, ACTIVE, status="stopped", pid=None, ended=time.time(),
-                         message="stopped before its worker could checkpoint; resume continues from the last "
-                                 "checkpoint")
+        store.transition(
+            run_id,
+            ACTIVE,
+            status="stopped",
+            pid=None,
+            ended=time.time(),
+            message="stopped before its worker could checkpoint; resume continues from the last checkpoint",
+        )
     reconcile(store)
     return (store.run(run_id) or run)["status"]
-
-
-def _worker_process(run: dict) -> dict | None:
-    """The identity of the run's worker, verified, or None if it has none. The lease's holder is the
-    worker; a worker launched but not yet holding its lease is known by its pid and command line."""
-    run_dir = Path(run["run_dir"])
-    holder = lease.holder(run_dir)
-    if holder is not None:
-        if not lease.is_process(holder):
-            raise GandashError(f"run {run['id']}'s lease is held by a process that cannot be verified as its "
-                               f"worker (recorded pid {holder.get('pid')}); nothing was signalled. If no gandash "
-                               "worker runs, a program may have inherited the lock: end it, then stop again.")
-        return holder
-    pid = run["pid"]
-    if run["status"] == "starting" and pid and lease.is_worker_process(pid, run_dir):
-        return {"pid": pid, "start": lease.start_time(pid), "argv": lease.command_line(pid), "host": None}
-    return None
-
-
-def _signal(target: dict, signum: int) -> None:
-    """Signal the verified process, and its process group when it leads one (a background worker does:
-    it runs in its own session; a foreground `gandash train` does not, and its shell must not be hit)."""
-    pid = target["pid"]
-    if not lease.is_process(target):
-        return  # it ended (or was replaced) since it was verified
-    try:
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, signum)
-        else:
-            os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
-
-
-def _wait_gone(target: dict, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while lease.is_process(target) and time.monotonic() < deadline:
-        _reap(target["pid"])
-        time.sleep(0.05)
-    _reap(target["pid"])
-
-
-def _reap(pid: int | None) -> None:
-    """Collect our own finished child, so it does not linger as a zombie (not our child: nothing to do)."""
-    if pid:
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)
 
 
 def resume(run_id: str, store: Store | None = None, start: bool = True, **budget) -> None:
@@ -209,7 +184,7 @@ def resume(run_id: str, store: Store | None = None, start: bool = True, **budget
         raise GandashError(f"run {run_id} is already {run['status']}.")
     if run["status"] not in RESUMABLE:
         raise GandashError(f"run {run_id} is {run['status']} and cannot be resumed.")
-    refuse_if_leased(run, "resumed")
+    liveness.refuse_if_leased(run, "resumed")
     run_dir = Path(run["run_dir"])
     from gandash.engine import checkpoints
 
@@ -223,8 +198,10 @@ def resume(run_id: str, store: Store | None = None, start: bool = True, **budget
         config.save(run_dir / "config.json")
         store.update_run(run_id, config=config.to_json(), total_steps=config.total_steps)
     elif run["status"] == "completed":
-        raise GandashError(f"run {run_id} already used its whole budget; give a larger --max-steps "
-                           "or --max-minutes to train it further.")
+        raise GandashError(
+            f"run {run_id} already used its whole budget; give a larger --max-steps "
+            "or --max-minutes to train it further."
+        )
     store.transition(run_id, RESUMABLE, status="queued", ended=None, message="queued to resume")
     store.add_event(run_id, "info", "queued to resume from the last checkpoint")
     if start:
@@ -270,74 +247,28 @@ def send(run_id: str, command: str, store: Store | None = None) -> None:
     store.add_command(run_id, command)
 
 
-def refuse_if_leased(run: dict, doing: str) -> None:
-    """A run whose lease is held has a live worker, whatever its status says: it may only be paused."""
-    holder = lease.holder(Path(run["run_dir"]))
-    if holder is not None:
-        raise GandashError(f"run {run['id']} cannot be {doing}: its worker (pid {holder.get('pid')}) is still "
-                           "alive and holds the run's lease. It may be paused (a suspended machine, heavy "
-                           "swapping, a long evaluation) and will carry on; stop it first, or wait for it.")
-
-
-def worker_alive(run: dict, now: float | None = None) -> bool:
-    """The lease decides. A launched worker that has not taken it yet is given START_GRACE seconds, and
-    after that lives as long as its process (verified by its command line) does."""
-    run_dir = Path(run["run_dir"])
-    if lease.is_held(run_dir):
-        return True
-    if run["status"] != "starting":
-        return False
-    now = now or time.time()
-    launched = run["heartbeat"] or run["started"] or run["created"]
-    pid = run["pid"]
-    _reap(pid)
-    if now - launched < START_GRACE:
-        return pid is None or lease.start_time(pid) is not None
-    return bool(pid) and lease.is_worker_process(pid, run_dir)
-
-
-STALLED = ("the worker is alive (it holds the run's lease) but not progressing: paused, suspended or very busy. "
-           "It carries on when it can; Stop ends it.")
-
-
-def stalled_for(run: dict, now: float | None = None) -> float:
-    """Seconds since a running worker's last heartbeat when that is over HEARTBEAT_STALE, else 0: it is
-    alive (it holds its lease) but not progressing, e.g. paused by a suspend."""
-    if run["status"] != "running" or not run["heartbeat"]:
-        return 0.0
-    silent = (now or time.time()) - run["heartbeat"]
-    return silent if silent > float(os.environ.get("GANDASH_HEARTBEAT_STALE") or HEARTBEAT_STALE) else 0.0
-
-
 def reconcile(store: Store | None = None) -> list[str]:
     """Mark runs whose worker is gone as crashed (app restart, kill -9, reboot), then fill free slots."""
     store = store or Store()
     crashed = []
     for run in store.runs(ACTIVE):
-        if worker_alive(run):
+        if liveness.worker_alive(run):
             continue
-        last = _last_log_line(Path(run["run_dir"]))
+        last = liveness.last_log_line(Path(run["run_dir"]))
         if store.transition(
-                run["id"], ACTIVE, status="crashed", pid=None, ended=time.time(),
-                message="the worker stopped without finishing (killed, out of memory or a restart)"
-                        + (f"; its log ends: {last}" if last else "")
-                        + "; resume it to continue from its last checkpoint"):
+            run["id"],
+            ACTIVE,
+            status="crashed",
+            pid=None,
+            ended=time.time(),
+            message="the worker stopped without finishing (killed, out of memory or a restart)"
+            + (f"; its log ends: {last}" if last else "")
+            + "; resume it to continue from its last checkpoint",
+        ):
             store.add_event(run["id"], "error", "the worker process is gone; marked crashed")
             crashed.append(run["id"])
     schedule(store)
     return crashed
-
-
-def _last_log_line(run_dir: Path, limit: int = 200) -> str:
-    """The last non-empty line of worker.log (say, the error that killed it), shortened."""
-    try:
-        with open(run_dir / "worker.log", "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 4096))
-            lines = [line.strip() for line in handle.read().decode(errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return ""
-    return lines[-1][:limit] if lines else ""
 
 
 def rollback(run_id: str, step: int, store: Store | None = None) -> None:
@@ -349,7 +280,7 @@ def rollback(run_id: str, step: int, store: Store | None = None) -> None:
     run = get(run_id, store)
     if run["status"] in ACTIVE + ("queued",):
         raise GandashError(f"run {run_id} is {run['status']}; stop it before rolling it back.")
-    refuse_if_leased(run, "rolled back")
+    liveness.refuse_if_leased(run, "rolled back")
     run_dir = Path(run["run_dir"])
     target = checkpoints.path_for(run_dir, step)
     if not target.is_file():
@@ -359,8 +290,13 @@ def rollback(run_id: str, step: int, store: Store | None = None) -> None:
     for path in checkpoints.listing(run_dir):
         if checkpoints.step_of(path) > step:
             path.replace(archive / path.name)
-    store.transition(run_id, RESUMABLE, status="stopped", step=step,
-                     message=f"rolled back to the checkpoint of step {step}; resume to continue from there")
+    store.transition(
+        run_id,
+        RESUMABLE,
+        status="stopped",
+        step=step,
+        message=f"rolled back to the checkpoint of step {step}; resume to continue from there",
+    )
     store.add_event(run_id, "info", f"rolled back to step {step}")
 
 
@@ -369,7 +305,7 @@ def delete(run_id: str, store: Store | None = None) -> None:
     run = get(run_id, store)
     if run["status"] in ACTIVE:
         raise GandashError(f"run {run_id} is {run['status']}; stop it before deleting it.")
-    refuse_if_leased(run, "deleted")
+    liveness.refuse_if_leased(run, "deleted")
     folder = paths.run_dir(run_id)
     if folder.exists():
         shutil.rmtree(folder)

@@ -36,7 +36,7 @@ class Lease:
             os.close(self.fd)  # closing the last descriptor drops the flock
             self.fd = -1
 
-    def __enter__(self) -> "Lease":
+    def __enter__(self) -> Lease:
         return self
 
     def __exit__(self, *_) -> None:
@@ -103,6 +103,7 @@ def holder(run_dir: Path) -> dict | None:
 
 
 # --- process identity ------------------------------------------------------------------------------
+
 
 def own_identity() -> dict:
     pid = os.getpid()

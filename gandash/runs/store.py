@@ -39,16 +39,31 @@ CREATE TABLE IF NOT EXISTS commands (
     id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, time REAL NOT NULL, command TEXT NOT NULL,
     taken REAL);
 """
-COLUMNS_ADDED_LATER = {"phase": "TEXT NOT NULL DEFAULT ''",  # step-by-step state, JSON
-                       # times the run's metrics were truncated (a resume or rollback): readers holding a
-                       # cursor start over when it changes, as the rows after the cursor were rewritten
-                       "rewinds": "INTEGER NOT NULL DEFAULT 0"}
+COLUMNS_ADDED_LATER = {
+    "phase": "TEXT NOT NULL DEFAULT ''",  # step-by-step state, JSON
+    # times the run's metrics were truncated (a resume or rollback): readers holding a
+    # cursor start over when it changes, as the rows after the cursor were rewritten
+    "rewinds": "INTEGER NOT NULL DEFAULT 0",
+}
 
 TABLES = ("runs", "metrics", "samples", "events", "commands")
 ACTIVE = ("starting", "running")  # a worker process exists (or is about to)
 RESUMABLE = ("stopped", "crashed", "failed", "diverged", "completed")
-RUN_FIELDS = ("name", "status", "device", "pid", "heartbeat", "started", "ended", "step", "total_steps",
-              "message", "tags", "config", "phase")
+RUN_FIELDS = (
+    "name",
+    "status",
+    "device",
+    "pid",
+    "heartbeat",
+    "started",
+    "ended",
+    "step",
+    "total_steps",
+    "message",
+    "tags",
+    "config",
+    "phase",
+)
 
 
 class StoreBusy(GandashError):
@@ -76,7 +91,7 @@ class Store:
                             if column not in have:
                                 db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
-    def _write(self) -> "_Transaction":
+    def _write(self) -> _Transaction:
         return _Transaction(self)
 
     def _read(self, query: str, args: tuple = ()) -> list[sqlite3.Row]:
@@ -102,13 +117,26 @@ class Store:
             self._local.connection = None
 
     # --- runs ------------------------------------------------------------------------------
-    def create_run(self, run_id: str, config: dict, run_dir: Path, status: str, device: str,
-                   total_steps: int | None) -> None:
+    def create_run(
+        self, run_id: str, config: dict, run_dir: Path, status: str, device: str, total_steps: int | None
+    ) -> None:
         with self._write() as db:
-            db.execute("INSERT INTO runs (id, name, variant, dataset, config, status, device, run_dir, created, "
-                       "total_steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (run_id, config.get("name", ""), config["variant"], config["dataset"], json.dumps(config),
-                        status, device, str(run_dir), time.time(), total_steps))
+            db.execute(
+                "INSERT INTO runs (id, name, variant, dataset, config, status, device, run_dir, created, "
+                "total_steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    config.get("name", ""),
+                    config["variant"],
+                    config["dataset"],
+                    json.dumps(config),
+                    status,
+                    device,
+                    str(run_dir),
+                    time.time(),
+                    total_steps,
+                ),
+            )
 
     def run(self, run_id: str) -> dict | None:
         rows = self._read("SELECT * FROM runs WHERE id = ?", (run_id,))
@@ -136,8 +164,10 @@ class Store:
         columns = ", ".join(f"{key} = ?" for key in values)
         marks = ",".join("?" * len(from_statuses))
         with self._write() as db:
-            cursor = db.execute(f"UPDATE runs SET {columns} WHERE id = ? AND status IN ({marks})",
-                                (*values.values(), run_id, *from_statuses))
+            cursor = db.execute(
+                f"UPDATE runs SET {columns} WHERE id = ? AND status IN ({marks})",
+                (*values.values(), run_id, *from_statuses),
+            )
         return cursor.rowcount == 1
 
     def claim_queued(self, limit: int) -> list[dict]:
@@ -149,36 +179,51 @@ class Store:
         with self._write() as db:
             busy: dict[str, int] = {}
             marks = ",".join("?" * len(ACTIVE))
-            for device, count in db.execute(f"SELECT device, COUNT(*) FROM runs WHERE status IN ({marks}) "
-                                            "GROUP BY device", ACTIVE):
+            for device, count in db.execute(
+                f"SELECT device, COUNT(*) FROM runs WHERE status IN ({marks}) GROUP BY device", ACTIVE
+            ):
                 busy[device] = count
             for row in db.execute("SELECT * FROM runs WHERE status = 'queued' ORDER BY created").fetchall():
                 if busy.get(row["device"], 0) >= limit:
                     continue
-                db.execute("UPDATE runs SET status = 'starting', heartbeat = ?, started = COALESCE(started, ?), "
-                           "pid = NULL, message = '' WHERE id = ?", (now, now, row["id"]))
+                db.execute(
+                    "UPDATE runs SET status = 'starting', heartbeat = ?, started = COALESCE(started, ?), "
+                    "pid = NULL, message = '' WHERE id = ?",
+                    (now, now, row["id"]),
+                )
                 busy[row["device"]] = busy.get(row["device"], 0) + 1
                 claimed.append(_run_dict(row))
         return claimed
 
     def delete_run(self, run_id: str) -> None:
         with self._write() as db:
-            for table, key in (("metrics", "run_id"), ("samples", "run_id"), ("events", "run_id"),
-                               ("commands", "run_id"), ("runs", "id")):
+            for table, key in (
+                ("metrics", "run_id"),
+                ("samples", "run_id"),
+                ("events", "run_id"),
+                ("commands", "run_id"),
+                ("runs", "id"),
+            ):
                 db.execute(f"DELETE FROM {table} WHERE {key} = ?", (run_id,))
 
     # --- what a worker writes ----------------------------------------------------------------
-    def write_batch(self, run_id: str, metrics: list[tuple], samples: list[tuple], events: list[tuple],
-                    run_values: dict) -> None:
+    def write_batch(
+        self, run_id: str, metrics: list[tuple], samples: list[tuple], events: list[tuple], run_values: dict
+    ) -> None:
         """One transaction per flush: metrics (step, name, value, time), samples (step, path),
         events (time, level, text), and the run's own row (step, heartbeat ...)."""
         with self._write() as db:
-            db.executemany("INSERT INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)",
-                           [(run_id, *row) for row in metrics])
-            db.executemany("INSERT OR REPLACE INTO samples (run_id, step, path) VALUES (?, ?, ?)",
-                           [(run_id, *row) for row in samples])
-            db.executemany("INSERT INTO events (run_id, time, level, text) VALUES (?, ?, ?, ?)",
-                           [(run_id, *row) for row in events])
+            db.executemany(
+                "INSERT INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)",
+                [(run_id, *row) for row in metrics],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO samples (run_id, step, path) VALUES (?, ?, ?)",
+                [(run_id, *row) for row in samples],
+            )
+            db.executemany(
+                "INSERT INTO events (run_id, time, level, text) VALUES (?, ?, ?, ?)", [(run_id, *row) for row in events]
+            )
             if run_values:
                 columns = ", ".join(f"{key} = ?" for key in run_values)
                 db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*run_values.values(), run_id))
@@ -200,8 +245,9 @@ class Store:
 
     def take_commands(self, run_id: str) -> list[str]:
         """The worker's side: pending commands in order, marked as taken."""
-        pending = self._read("SELECT id, command FROM commands WHERE run_id = ? AND taken IS NULL ORDER BY id",
-                             (run_id,))
+        pending = self._read(
+            "SELECT id, command FROM commands WHERE run_id = ? AND taken IS NULL ORDER BY id", (run_id,)
+        )
         if not pending:
             return []
         with self._write() as db:
@@ -225,17 +271,25 @@ class Store:
         step), so a step cursor alone misses rows; rowids grow with every insert, and the step part
         lets the (run_id, step) index skip everything older."""
         step, rowid = cursor
-        return [tuple(row) for row in self._read(
-            "SELECT step, rowid, name, value, time FROM metrics WHERE run_id = ? AND step >= ? "
-            "AND (step > ? OR rowid > ?) ORDER BY step, rowid", (run_id, step, step, rowid))]
+        return [
+            tuple(row)
+            for row in self._read(
+                "SELECT step, rowid, name, value, time FROM metrics WHERE run_id = ? AND step >= ? "
+                "AND (step > ? OR rowid > ?) ORDER BY step, rowid",
+                (run_id, step, step, rowid),
+            )
+        ]
 
     def samples(self, run_id: str) -> list[tuple[int, str]]:
-        return [tuple(row) for row in self._read("SELECT step, path FROM samples WHERE run_id = ? ORDER BY step",
-                                                 (run_id,))]
+        return [
+            tuple(row) for row in self._read("SELECT step, path FROM samples WHERE run_id = ? ORDER BY step", (run_id,))
+        ]
 
     def events(self, run_id: str, after_id: int = 0, limit: int = 1000) -> list[dict]:
-        rows = self._read("SELECT id, time, level, text FROM events WHERE run_id = ? AND id > ? "
-                          "ORDER BY id DESC LIMIT ?", (run_id, after_id, limit))
+        rows = self._read(
+            "SELECT id, time, level, text FROM events WHERE run_id = ? AND id > ? ORDER BY id DESC LIMIT ?",
+            (run_id, after_id, limit),
+        )
         return [dict(row) for row in reversed(rows)]
 
 
@@ -272,8 +326,10 @@ def _busy_as_error(store: Store):
             raise paths.storage_error(store.path, OSError(errno.ENOSPC, str(exc))) from None
         if "locked" not in str(exc):
             raise
-        raise StoreBusy(f"the run store ({store.path.name}) is locked by another program and stayed locked "
-                        f"for {store.timeout:g} s; try again in a moment.") from None
+        raise StoreBusy(
+            f"the run store ({store.path.name}) is locked by another program and stayed locked "
+            f"for {store.timeout:g} s; try again in a moment."
+        ) from None
 
 
 class _Transaction:

@@ -27,7 +27,7 @@ from gandash.runs import jobs, lease
 from gandash.runs.store import ACTIVE, Store
 from gandash.variants import training
 
-HEARTBEAT_EVERY = 5.0  # seconds; jobs.HEARTBEAT_STALE is several times this
+HEARTBEAT_EVERY = 5.0  # seconds; liveness.HEARTBEAT_STALE is several times this
 
 
 class StoreReporter(Reporter):
@@ -111,8 +111,11 @@ def run(run_dir: Path, store: Store | None = None, on_step=None, held: lease.Lea
     run_dir = Path(run_dir).resolve()
     held = held or lease.acquire(run_dir)
     if held is None:
-        print(f"another worker holds the lease of {run_dir.name}; this one exits without touching the run",
-              file=sys.stderr, flush=True)
+        print(
+            f"another worker holds the lease of {run_dir.name}; this one exits without touching the run",
+            file=sys.stderr,
+            flush=True,
+        )
         return "busy"
     try:
         return _run_holding_lease(run_dir, store or Store(), on_step)
@@ -130,8 +133,17 @@ def _run_holding_lease(run_dir: Path, store: Store, on_step) -> str:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     # `started` is the first start: a resumed run keeps it, so its age and wall time stay truthful
     first_start = (store.run(run_id) or {}).get("started") or time.time()
-    if not store.transition(run_id, ACTIVE + ("queued",), status="running", pid=os.getpid(), started=first_start,
-                            heartbeat=time.time(), ended=None, message="", phase=""):
+    if not store.transition(
+        run_id,
+        ACTIVE + ("queued",),
+        status="running",
+        pid=os.getpid(),
+        started=first_start,
+        heartbeat=time.time(),
+        ended=None,
+        message="",
+        phase="",
+    ):
         status = (store.run(run_id) or {}).get("status", "deleted")
         print(f"run {run_id} is {status}, not waiting for a worker; exiting", file=sys.stderr, flush=True)
         return status
@@ -158,8 +170,11 @@ def _run_holding_lease(run_dir: Path, store: Store, on_step) -> str:
         reporter.flush()
         store.update_run(run_id, status=status, ended=time.time(), pid=None, message=message, phase="")
     except GandashError as exc:  # the store itself cannot be written (a full disk): the log keeps the outcome
-        print(f"run {run_id} ended as {status} ({message}), but the store could not record it: {exc}",
-              file=sys.stderr, flush=True)
+        print(
+            f"run {run_id} ended as {status} ({message}), but the store could not record it: {exc}",
+            file=sys.stderr,
+            flush=True,
+        )
         return status
     jobs.schedule(store)  # a slot is free: start the next queued job
     return status

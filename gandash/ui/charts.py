@@ -9,13 +9,27 @@ from gandash.runs.history import MetricHistory, debiased_ema
 
 MAX_POINTS = 1500  # per line: a chart is ~1000 px wide; SVG lines this short need no WebGL context
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
-LABELS = {"loss_d": "loss D", "loss_g": "loss G", "d_x": "D(x)", "d_g_z1": "D(G(z)) before G step",
-          "d_g_z2": "D(G(z)) after G step", "grad_norm_d": "‖∇D‖", "grad_norm_g": "‖∇G‖",
-          "images_per_sec": "images/s"}
+LABELS = {
+    "loss_d": "loss D",
+    "loss_g": "loss G",
+    "d_x": "D(x)",
+    "d_g_z1": "D(G(z)) before G step",
+    "d_g_z2": "D(G(z)) after G step",
+    "grad_norm_d": "‖∇D‖",
+    "grad_norm_g": "‖∇G‖",
+    "images_per_sec": "images/s",
+}
 
 
-def metric_figure(histories: list[tuple[str, MetricHistory]], names: tuple[str, ...], title: str,
-                  smoothing: float, x_axis: str = "step", log_y: bool = False, height: int = 280) -> go.Figure:
+def metric_figure(
+    histories: list[tuple[str, MetricHistory]],
+    names: tuple[str, ...],
+    title: str,
+    smoothing: float,
+    x_axis: str = "step",
+    log_y: bool = False,
+    height: int = 280,
+) -> go.Figure:
     """One line per (run, metric); `uirevision` keeps the user's zoom across live refreshes."""
     figure = go.Figure()
     colour = 0
@@ -33,14 +47,35 @@ def metric_figure(histories: list[tuple[str, MetricHistory]], names: tuple[str, 
             colour += 1
             legend = LABELS.get(name, name) + (f" · {label}" if len(histories) > 1 else "")
             if smoothing > 0:
-                figure.add_trace(go.Scatter(x=x[keep], y=y[keep], mode="lines", line=dict(color=tint, width=1),
-                                              opacity=0.25, showlegend=False, hoverinfo="skip"))
-            figure.add_trace(go.Scatter(x=x[keep], y=smooth[keep], mode="lines+markers" if len(x) < 30 else "lines",
-                                          name=legend, line=dict(color=tint, width=2), marker=dict(size=5)))
-    figure.update_layout(title=dict(text=title, font=dict(size=14)), height=height, uirevision=title,
-                         margin=dict(l=10, r=10, t=36, b=10),
-                         legend=dict(orientation="h", yanchor="top", y=-0.12, x=0),
-                         xaxis=dict(title=None if x_axis == "step" else "minutes", ticksuffix=""))
+                figure.add_trace(
+                    go.Scatter(
+                        x=x[keep],
+                        y=y[keep],
+                        mode="lines",
+                        line=dict(color=tint, width=1),
+                        opacity=0.25,
+                        showlegend=False,
+                        hoverinfo="skip",
+                    )
+                )
+            figure.add_trace(
+                go.Scatter(
+                    x=x[keep],
+                    y=smooth[keep],
+                    mode="lines+markers" if len(x) < 30 else "lines",
+                    name=legend,
+                    line=dict(color=tint, width=2),
+                    marker=dict(size=5),
+                )
+            )
+    figure.update_layout(
+        title=dict(text=title, font=dict(size=14)),
+        height=height,
+        uirevision=title,
+        margin=dict(l=10, r=10, t=36, b=10),
+        legend=dict(orientation="h", yanchor="top", y=-0.12, x=0),
+        xaxis=dict(title=None if x_axis == "step" else "minutes", ticksuffix=""),
+    )
     if log_y:
         figure.update_yaxes(type="log")
     return figure

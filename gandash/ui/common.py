@@ -11,7 +11,7 @@ import streamlit as st
 
 from gandash.core import paths
 from gandash.core.errors import AllCheckpointsDamaged, GandashError
-from gandash.runs import jobs
+from gandash.runs import jobs, liveness
 from gandash.runs.store import Store, StoreBusy
 
 # Seconds a page waits for a store lock. A worker holds it for a few milliseconds per flush; anything
@@ -31,8 +31,11 @@ def store() -> Store:
 
 
 def busy_warning() -> None:
-    st.warning("The run store is busy: another program holds its lock. What could not be read is missing "
-               "here; retrying on the next refresh.", icon=":material/hourglass_top:")
+    st.warning(
+        "The run store is busy: another program holds its lock. What could not be read is missing "
+        "here; retrying on the next refresh.",
+        icon=":material/hourglass_top:",
+    )
 
 
 def show_error(exc: GandashError) -> None:
@@ -45,12 +48,14 @@ def show_error(exc: GandashError) -> None:
 
 def tolerate_busy(function):
     """For live fragments: a busy store shows the warning and the next refresh tries again."""
+
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         try:
             return function(*args, **kwargs)
         except StoreBusy:
             busy_warning()
+
     return wrapper
 
 
@@ -91,14 +96,22 @@ def duration(start: float | None, end: float | None) -> str:
 # the same cores then lacks: status lines and tables are cheap, charts are not (bench/monitor_overhead.py).
 STATUS_REFRESH = 5
 CHART_REFRESH = (3, 10, 30, 0)  # 0: off
-STATUS_ICONS = {"running": "🟢", "starting": "🟡", "queued": "⏳", "stopped": "⏹️", "completed": "✅",
-                "crashed": "💥", "failed": "❌", "diverged": "⚠️"}
+STATUS_ICONS = {
+    "running": "🟢",
+    "starting": "🟡",
+    "queued": "⏳",
+    "stopped": "⏹️",
+    "completed": "✅",
+    "crashed": "💥",
+    "failed": "❌",
+    "diverged": "⚠️",
+}
 
 
 def status_label(run: dict) -> str:
     """The status with its icon; a running job that has not beaten for a while says it is stalled (alive,
     holding its lease, but paused or very busy)."""
-    if jobs.stalled_for(run):
+    if liveness.stalled_for(run):
         return "⏸️ running, stalled"
     return f"{STATUS_ICONS.get(run['status'], '')} {run['status']}"
 
@@ -220,6 +233,11 @@ def show_job_error() -> None:
         show_error(exc)
         if isinstance(exc, AllCheckpointsDamaged):
             run_id = exc.run_id
-            st.button("Start over as a new run", icon=":material/restart_alt:", on_click=start_over_job,
-                      args=(run_id,), key=f"start-over-{run_id}", help="Same settings, from step 0; this run "
-                      "stays as it is, with its history.")
+            st.button(
+                "Start over as a new run",
+                icon=":material/restart_alt:",
+                on_click=start_over_job,
+                args=(run_id,),
+                key=f"start-over-{run_id}",
+                help="Same settings, from step 0; this run stays as it is, with its history.",
+            )

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from gandash import data
 from gandash.data import degrade
+from gandash.restore import baselines as classical
 from gandash.restore import deblur, kernel_estimate, upscale
 from gandash.restore import photo as photos
 
@@ -67,10 +68,12 @@ def demo_upscaler_note(choice: str) -> str:
     from gandash.variants import demos
 
     info = demos.describe(choice.removeprefix("demo:"))
-    return (f"This bundled demo trained for {info['step']:,} steps on `{info['dataset']}` on a CPU: on held-out "
-            "photos it still scores 0.6-1.4 dB PSNR below bicubic, so compare the two. For a better upscaler, "
-            f"train `srgan` for longer on `{info['dataset']}` (Train page, or `python -m gandash train --variant "
-            f"srgan --dataset {info['dataset']}`).")
+    return (
+        f"This bundled demo trained for {info['step']:,} steps on `{info['dataset']}` on a CPU: on held-out "
+        "photos it still scores 0.6-1.4 dB PSNR below bicubic, so compare the two. For a better upscaler, "
+        f"train `srgan` for longer on `{info['dataset']}` (Train page, or `python -m gandash train --variant "
+        f"srgan --dataset {info['dataset']}`)."
+    )
 
 
 def _at_most(pixels: np.ndarray, limit: int) -> np.ndarray:
@@ -79,8 +82,9 @@ def _at_most(pixels: np.ndarray, limit: int) -> np.ndarray:
     count = image.width * image.height
     if count > limit:
         scale = (limit / count) ** 0.5
-        image = image.resize((max(16, round(image.width * scale)), max(16, round(image.height * scale))),
-                             Image.Resampling.LANCZOS)
+        image = image.resize(
+            (max(16, round(image.width * scale)), max(16, round(image.height * scale))), Image.Resampling.LANCZOS
+        )
     array = np.asarray(image)
     return array[..., None] if array.ndim == 2 else array
 
@@ -103,8 +107,11 @@ def shrunk(identity: str, _pixels: np.ndarray):
 @st.cache_data(show_spinner="Running unsharp masking, Wiener and Richardson–Lucy…", max_entries=4)
 def baselines(blurry: np.ndarray, kernel: np.ndarray) -> dict[str, np.ndarray]:
     pixels = photos.to_float(blurry)
-    return {"Unsharp mask": deblur.unsharp(pixels), "Wiener (known kernel)": deblur.wiener(pixels, kernel),
-            "Richardson–Lucy (known kernel)": deblur.richardson_lucy(pixels, kernel)}
+    return {
+        "Unsharp mask": classical.unsharp(pixels),
+        "Wiener (known kernel)": classical.wiener(pixels, kernel),
+        "Richardson–Lucy (known kernel)": classical.richardson_lucy(pixels, kernel),
+    }
 
 
 def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photos.Photo, float, str]:
@@ -134,9 +141,11 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
 def estimate_note(estimate, poses: int = 1) -> str:
     if estimate.entry[0] == "none":
         return "No blur found in this photo (or it is under 64 px a side): it is returned as it was."
-    return (f"Blur read from the photo: **{estimate.label}** ({estimate.probability:.0%} sure). The U-Net "
-            "deconvolves with it, then corrects what that leaves"
-            + (f", in {poses} poses (turned and mirrored) averaged." if poses > 1 else "."))
+    return (
+        f"Blur read from the photo: **{estimate.label}** ({estimate.probability:.0%} sure). The U-Net "
+        "deconvolves with it, then corrects what that leaves"
+        + (f", in {poses} poses (turned and mirrored) averaged." if poses > 1 else ".")
+    )
 
 
 def preview(pixels: np.ndarray, width: int = PREVIEW_WIDTH) -> Image.Image:
@@ -167,7 +176,7 @@ def crop(pixels: np.ndarray, x_percent: int, y_percent: int, size: int = 256) ->
     w, h = min(size, width), min(size, height)
     left = min(max(0, round(width * x_percent / 100) - w // 2), width - w)
     top = min(max(0, round(height * y_percent / 100) - h // 2), height - h)
-    return photos.pil(pixels[top:top + h, left:left + w])
+    return photos.pil(pixels[top : top + h, left : left + w])
 
 
 def compare(key, shown: list[tuple[str, np.ndarray]], names: tuple[str, str]) -> None:
@@ -183,8 +192,9 @@ def compare(key, shown: list[tuple[str, np.ndarray]], names: tuple[str, str]) ->
         column.image(image, caption=caption, width="stretch")
 
     st.subheader("Before and after")
-    position = st.slider(f"Slide to compare: {names[0]} on the left, {names[1]} on the right", 0, 100, 50,
-                         key="deblur-split")
+    position = st.slider(
+        f"Slide to compare: {names[0]} on the left, {names[1]} on the right", 0, 100, 50, key="deblur-split"
+    )
     st.image(before_after(images[0], images[1], position, names))  # native size: upscaling would blur it
 
     st.subheader("Zoom: 100%")

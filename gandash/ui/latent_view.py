@@ -24,6 +24,7 @@ MODEL_KEY, STEP_KEY = "latent-model", "latent-checkpoint"
 class Source:
     """A model the page can open. Equal when they name the same run or demo, so the picker keeps its
     choice when a label changes (a run's first checkpoint arriving, a rename)."""
+
     label: str = field(compare=False)
     run_id: str | None = None
     run_dir: str | None = None
@@ -41,10 +42,20 @@ def sources(store: Store) -> tuple[list[Source], list[Source]]:
         if not _from_noise(run["variant"]):
             continue
         ready = bool(checkpoints.listing(Path(run["run_dir"])))
-        label = f"{run['name'] or run['id']} · {run['variant']} on {run['dataset']}" + ("" if ready else
-                                                                                       " · no checkpoint yet")
-        runs.append(Source(label, run_id=run["id"], run_dir=run["run_dir"], ready=ready, status=run["status"],
-                           step=run["step"] or 0, checkpoint_every=run["config"].get("checkpoint_every", 0)))
+        label = f"{run['name'] or run['id']} · {run['variant']} on {run['dataset']}" + (
+            "" if ready else " · no checkpoint yet"
+        )
+        runs.append(
+            Source(
+                label,
+                run_id=run["id"],
+                run_dir=run["run_dir"],
+                ready=ready,
+                status=run["status"],
+                step=run["step"] or 0,
+                checkpoint_every=run["config"].get("checkpoint_every", 0),
+            )
+        )
     bundled = []
     order = list(demos.PRESETS)  # the presets' order: the unconditional DCGAN first
     for name in sorted(demos.available(), key=lambda n: order.index(n) if n in order else len(order)):
@@ -75,8 +86,9 @@ def pick_model(store: Store, choices: list[Source]) -> tuple[Source, Path | None
         kept = checkpoints.listing(Path(source.run_dir))
         steps = [checkpoints.step_of(p) for p in kept]
         _initial_step(source, steps)
-        step = right.selectbox("Checkpoint (step)", steps, key=STEP_KEY,
-                               help="The newest is first; older ones show the past.")
+        step = right.selectbox(
+            "Checkpoint (step)", steps, key=STEP_KEY, help="The newest is first; older ones show the past."
+        )
         checkpoint, newest = kept[steps.index(step)], steps[0]
     _write_url(source, step, newest)
     return source, checkpoint
@@ -89,16 +101,21 @@ def _initial(store: Store, choices: list[Source]) -> Source:
     if params.get("demo"):
         found = next((s for s in choices if s.demo == params["demo"]), None)
         if found is None:
-            st.warning(f"There is no bundled demo model '{params['demo']}' with a latent space here; "
-                       f"showing {choices[0].label} instead.")
+            st.warning(
+                f"There is no bundled demo model '{params['demo']}' with a latent space here; "
+                f"showing {choices[0].label} instead."
+            )
         return found or choices[0]
     if params.get("run"):
         found = next((s for s in choices if s.run_id == params["run"]), None)
         if found is None:
             run = store.run(params["run"])
-            why = ("there is no such run (see the Runs page)" if run is None else
-                   f"it is a {run['variant']} run: its generator does not make images from a random z, so "
-                   "it has no latent space to walk")
+            why = (
+                "there is no such run (see the Runs page)"
+                if run is None
+                else f"it is a {run['variant']} run: its generator does not make images from a random z, so "
+                "it has no latent space to walk"
+            )
             st.warning(f"Run **{params['run']}** cannot be explored here: {why}. Showing {choices[0].label} instead.")
         return found or choices[0]
     last = st.session_state.get("_latent-last-model")
@@ -118,8 +135,10 @@ def _initial_step(source: Source, steps: list[int]) -> None:
         if asked.isdigit() and int(asked) in steps:
             current, following = int(asked), False
         else:
-            st.warning(f"{source.label} keeps no checkpoint of step {asked} (kept: "
-                       f"{', '.join(map(str, steps))}); showing the newest.")
+            st.warning(
+                f"{source.label} keeps no checkpoint of step {asked} (kept: "
+                f"{', '.join(map(str, steps))}); showing the newest."
+            )
             current = None
     elif owner != source.run_id:
         current = None
@@ -150,22 +169,32 @@ def no_checkpoint_yet(source: Source) -> None:
     opens its generator as soon as the first checkpoint is written."""
     every, at = source.checkpoint_every, source.step
     if source.status in ACTIVE:
-        when = (f"Its worker writes one every {every} steps (it is at step {at}, so the first comes at step "
-                f"{every}) and when the run stops. This page opens it as soon as it is written.")
+        when = (
+            f"Its worker writes one every {every} steps (it is at step {at}, so the first comes at step "
+            f"{every}) and when the run stops. This page opens it as soon as it is written."
+        )
     elif source.status == "queued":
-        when = (f"It is queued: once it starts, its worker writes one every {every} steps and when it stops. "
-                "This page opens it as soon as the first is written.")
+        when = (
+            f"It is queued: once it starts, its worker writes one every {every} steps and when it stops. "
+            "This page opens it as soon as the first is written."
+        )
     else:
-        when = (f"It ended ({source.status}) at step {at}, before its first checkpoint (one is written every "
-                f"{every} steps and when a run stops), so there is no generator to explore. Its log is on the "
-                "Runs page; resume it or train a new run.")
-    st.info(f"**{source.label.removesuffix(' · no checkpoint yet')}** has no checkpoint yet. {when}",
-            icon=":material/hourglass_empty:")
+        when = (
+            f"It ended ({source.status}) at step {at}, before its first checkpoint (one is written every "
+            f"{every} steps and when a run stops), so there is no generator to explore. Its log is on the "
+            "Runs page; resume it or train a new run."
+        )
+    st.info(
+        f"**{source.label.removesuffix(' · no checkpoint yet')}** has no checkpoint yet. {when}",
+        icon=":material/hourglass_empty:",
+    )
     if source.status in ACTIVE + ("queued",):
+
         @st.fragment(run_every=3)
         def wait() -> None:
             if checkpoints.listing(Path(source.run_dir)):
                 st.rerun()
+
         wait()
 
 
@@ -219,23 +248,45 @@ def player(frames: torch.Tensor, model: latent.Model, key: str = "latent-frame")
     playing = st.session_state.get(f"{key}-playing", False)
     controls, view = st.columns([1, 4])
     with controls:
-        fps = st.select_slider("Speed", SPEEDS, value=8, key=f"{key}-fps", format_func=lambda n: f"{n} frames/s",
-                               on_change=_pause, args=(key, last))
-        st.toggle("Loop", value=True, key=f"{key}-loop", help="Start again from the first frame at the end.",
-                  on_change=_pause, args=(key, last))
-        st.button("Pause" if playing else "Play", key=f"{key}-play", width="stretch", type="primary",
-                  icon=":material/pause:" if playing else ":material/play_arrow:", on_click=_toggle,
-                  args=(key, last))
+        fps = st.select_slider(
+            "Speed",
+            SPEEDS,
+            value=8,
+            key=f"{key}-fps",
+            format_func=lambda n: f"{n} frames/s",
+            on_change=_pause,
+            args=(key, last),
+        )
+        st.toggle(
+            "Loop",
+            value=True,
+            key=f"{key}-loop",
+            help="Start again from the first frame at the end.",
+            on_change=_pause,
+            args=(key, last),
+        )
+        st.button(
+            "Pause" if playing else "Play",
+            key=f"{key}-play",
+            width="stretch",
+            type="primary",
+            icon=":material/pause:" if playing else ":material/play_arrow:",
+            on_click=_toggle,
+            args=(key, last),
+        )
     with view:
         st.fragment(run_every=SLIDER_TICK if playing else None)(_slider)(last, key)
         if playing:
             start, loop = st.session_state[f"{key}-from"], st.session_state.get(f"{key}-loop", True)
             order = list(range(start, last + 1)) + (list(range(start)) if loop else [])
-            st.image(latent.gif(frames[order], latent.display_scale(model), fps, bounce=False, loop=loop),
-                     caption=f"playing from frame {start} of {last}", width=256)
+            st.image(
+                latent.gif(frames[order], latent.display_scale(model), fps, bounce=False, loop=loop),
+                caption=f"playing from frame {start} of {last}",
+                width=256,
+            )
         else:
             frame = st.session_state.get(key, 0)
-            st.image(png(frames[frame:frame + 1], model), caption=f"frame {frame} of {last}", width=256)
+            st.image(png(frames[frame : frame + 1], model), caption=f"frame {frame} of {last}", width=256)
 
 
 def _position(key: str, last: int) -> tuple[int, bool]:

@@ -12,18 +12,23 @@ from gandash.core import images
 from gandash.core.errors import GandashError
 from gandash.engine import checkpoints
 from gandash.quality import diagnose
-from gandash.runs import export, jobs
+from gandash.runs import export, jobs, liveness
 from gandash.runs.history import MetricHistory
 from gandash.runs.store import ACTIVE, Store
 from gandash.ui import charts, common
 
-CHARTS = (("Losses", ("loss_d", "loss_g"), False), ("Discriminator outputs", ("d_x", "d_g_z1", "d_g_z2"), False),
-          ("Gradient norms", ("grad_norm_d", "grad_norm_g"), True), ("Throughput", ("images_per_sec",), False),
-          # quality, measured every so often while training (gandash.evaluator); shown when present
-          ("FID in the classifier's feature space (lower is better)", ("fid",), False),
-          ("Precision, recall, coverage", ("precision", "recall", "coverage"), False),
-          ("Classes covered", ("classes_covered",), False),
-          ("Modes covered", ("modes",), False), ("High-quality samples (%)", ("hq_percent",), False))
+CHARTS = (
+    ("Losses", ("loss_d", "loss_g"), False),
+    ("Discriminator outputs", ("d_x", "d_g_z1", "d_g_z2"), False),
+    ("Gradient norms", ("grad_norm_d", "grad_norm_g"), True),
+    ("Throughput", ("images_per_sec",), False),
+    # quality, measured every so often while training (gandash.evaluator); shown when present
+    ("FID in the classifier's feature space (lower is better)", ("fid",), False),
+    ("Precision, recall, coverage", ("precision", "recall", "coverage"), False),
+    ("Classes covered", ("classes_covered",), False),
+    ("Modes covered", ("modes",), False),
+    ("High-quality samples (%)", ("hq_percent",), False),
+)
 QUALITY = ("fid", "precision", "classes_covered", "modes", "hq_percent")
 SEVERITY_BOXES = {"error": st.error, "warning": st.warning, "info": st.info}
 
@@ -61,11 +66,14 @@ def findings(run_id: str, store: Store, config: dict) -> None:
     from gandash.core.config import TrainConfig
 
     data = history(run_id, store)
-    found = diagnose.diagnose({name: list(zip(steps, values)) for name, (steps, values, _) in data.columns.items()},
-                              TrainConfig.from_dict(config))
+    found = diagnose.diagnose(
+        {name: list(zip(steps, values)) for name, (steps, values, _) in data.columns.items()},
+        TrainConfig.from_dict(config),
+    )
     for finding in found:
         SEVERITY_BOXES.get(finding.severity, st.info)(
-            f"**{finding.title}**  \n{finding.evidence}  \n*What to try:* {finding.advice}")
+            f"**{finding.title}**  \n{finding.evidence}  \n*What to try:* {finding.advice}"
+        )
 
 
 def sample_timeline(run_id: str, store: Store) -> None:
@@ -73,8 +81,12 @@ def sample_timeline(run_id: str, store: Store) -> None:
     if not samples:
         st.info("No samples yet: a grid from the same fixed noise is saved every few hundred steps.")
         return
-    step = common.timeline("Sample step", [step for step, _ in samples], f"sample-step-{run_id}",
-                           help="The same noise every time, so you see how the generator changes.")
+    step = common.timeline(
+        "Sample step",
+        [step for step, _ in samples],
+        f"sample-step-{run_id}",
+        help="The same noise every time, so you see how the generator changes.",
+    )
     path = Path(dict(samples)[step])
     try:
         picture = images.open_image(path.read_bytes(), name=path.name)
@@ -91,8 +103,9 @@ def event_log(run_id: str, store: Store, lines: int = 12) -> None:
         return
     import time
 
-    text = "\n".join(f"{time.strftime('%H:%M:%S', time.localtime(e['time']))}  {e['level']:<7} {e['text']}"
-                     for e in events)
+    text = "\n".join(
+        f"{time.strftime('%H:%M:%S', time.localtime(e['time']))}  {e['level']:<7} {e['text']}" for e in events
+    )
     st.code(text, language=None)
 
 
@@ -100,13 +113,16 @@ def status_header(run: dict) -> None:
     """The run's title and one-line state (live), its progress, and what went wrong when it ended badly."""
     total = run["total_steps"]
     st.subheader(f"{common.STATUS_ICONS.get(run['status'], '')} {run['name'] or run['id']}")
-    st.caption(f"{run['variant']} on {run['dataset']} · {run['status']} · step {run['step']}"
-               + (f" of {total}" if total else "") + f" · {run['device']} · id `{run['id']}`")
+    st.caption(
+        f"{run['variant']} on {run['dataset']} · {run['status']} · step {run['step']}"
+        + (f" of {total}" if total else "")
+        + f" · {run['device']} · id `{run['id']}`"
+    )
     if run["status"] in ("starting", "running") and total:
         st.progress(min(run["step"] / total, 1.0))
-    stalled = jobs.stalled_for(run)
+    stalled = liveness.stalled_for(run)
     if stalled:
-        st.warning(f"No heartbeat for {stalled:.0f} s: {jobs.STALLED}", icon=":material/pause_circle:")
+        st.warning(f"No heartbeat for {stalled:.0f} s: {liveness.STALLED}", icon=":material/pause_circle:")
     if run["message"] and run["status"] in ("crashed", "failed", "diverged"):
         st.error(run["message"])
     elif run["message"]:
@@ -135,24 +151,44 @@ def housekeeping(run: dict, store: Store, folder_gone: bool = False) -> None:
         tags = st.text_input("Tags (comma separated)", value=run["tags"])
         if st.form_submit_button("Save name and tags"):
             try:
-                store.update_run(run_id, name=name.strip(),
-                                 tags=",".join(t.strip() for t in tags.split(",") if t.strip()))
+                store.update_run(
+                    run_id, name=name.strip(), tags=",".join(t.strip() for t in tags.split(",") if t.strip())
+                )
             except GandashError as exc:
                 common.show_error(exc)
             else:
                 st.rerun()
     with right:  # data as callables: files are read or built only when the user clicks
-        st.download_button("Metrics (CSV)", lambda: export.metrics_csv(store, run_id), f"{run_id}-metrics.csv",
-                           "text/csv", icon=":material/table:", key=f"csv-{run_id}", on_click="ignore")
+        st.download_button(
+            "Metrics (CSV)",
+            lambda: export.metrics_csv(store, run_id),
+            f"{run_id}-metrics.csv",
+            "text/csv",
+            icon=":material/table:",
+            key=f"csv-{run_id}",
+            on_click="ignore",
+        )
         samples = [] if folder_gone else store.samples(run_id)
         if samples:
             step, latest = samples[-1]
-            st.download_button("Latest sample grid (PNG)", lambda: Path(latest).read_bytes(),
-                               f"{run_id}-step{step}.png", "image/png", icon=":material/image:",
-                               key=f"png-{run_id}", on_click="ignore")
-            st.download_button("Sample timeline (GIF)", lambda: export.timeline_gif([Path(p) for _, p in samples]),
-                               f"{run_id}-timeline.gif", "image/gif", icon=":material/movie:",
-                               key=f"gif-{run_id}", on_click="ignore")
+            st.download_button(
+                "Latest sample grid (PNG)",
+                lambda: Path(latest).read_bytes(),
+                f"{run_id}-step{step}.png",
+                "image/png",
+                icon=":material/image:",
+                key=f"png-{run_id}",
+                on_click="ignore",
+            )
+            st.download_button(
+                "Sample timeline (GIF)",
+                lambda: export.timeline_gif([Path(p) for _, p in samples]),
+                f"{run_id}-timeline.gif",
+                "image/gif",
+                icon=":material/movie:",
+                key=f"gif-{run_id}",
+                on_click="ignore",
+            )
     if folder_gone:
         st.caption("No checkpoints: they were in the deleted folder.")
         return
@@ -177,10 +213,19 @@ def checkpoint_list(run: dict, store: Store) -> None:
         a, b, c = st.columns([3, 2, 2])
         mark = f" · ★ best ({best['label']})" if best and best["step"] == step else ""
         a.write(f"step {step} · {size / 1e6:.1f} MB{mark}")
-        b.download_button("Download", functools.partial(_read_or_explain, path), path.name,
-                          "application/octet-stream", key=f"ckpt-{run_id}-{step}", on_click="ignore")
-        if path != saved[0] and c.button("Roll back here", key=f"rollback-{run_id}-{step}",
-                                         disabled=run["status"] in ("starting", "running", "queued")):
+        b.download_button(
+            "Download",
+            functools.partial(_read_or_explain, path),
+            path.name,
+            "application/octet-stream",
+            key=f"ckpt-{run_id}-{step}",
+            on_click="ignore",
+        )
+        if path != saved[0] and c.button(
+            "Roll back here",
+            key=f"rollback-{run_id}-{step}",
+            disabled=run["status"] in ("starting", "running", "queued"),
+        ):
             try:
                 jobs.rollback(run_id, step, store)
             except GandashError as exc:
@@ -195,8 +240,10 @@ def _read_or_explain(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        return (f"{path.name} was removed after this page listed it (the run keeps only its newest "
-                "checkpoints and the best one). Reload the page for the current list.\n").encode()
+        return (
+            f"{path.name} was removed after this page listed it (the run keeps only its newest "
+            "checkpoints and the best one). Reload the page for the current list.\n"
+        ).encode()
 
 
 ALGORITHM = (
@@ -244,8 +291,13 @@ def stepper(run: dict, store: Store) -> None:
     commands = []
     if buttons[0].button("Pause", key="step-pause", disabled=paused, icon=":material/pause:"):
         commands.append("pause")
-    if buttons[1].button("Next line", key="step-next", disabled=not paused, type="primary",
-                         help="The next line of Algorithm 1: k D steps, then one G step."):
+    if buttons[1].button(
+        "Next line",
+        key="step-next",
+        disabled=not paused,
+        type="primary",
+        help="The next line of Algorithm 1: k D steps, then one G step.",
+    ):
         commands.append("step")
     if buttons[2].button("One D step", key="step-d", disabled=not paused):
         commands.append("step-d")
@@ -268,5 +320,7 @@ def stepper(run: dict, store: Store) -> None:
             value = data.latest(name)
             column.metric(charts.LABELS[name], "–" if value is None else f"{value:.3f}")
     else:
-        st.caption("Pause the job to walk through Algorithm 1 one discriminator or generator step at a time, "
-                   "watching D(x), D(G(z)) and the samples change.")
+        st.caption(
+            "Pause the job to walk through Algorithm 1 one discriminator or generator step at a time, "
+            "watching D(x), D(G(z)) and the samples change."
+        )

@@ -22,18 +22,22 @@ class Filters:
 
     def match(self, run: dict) -> bool:
         needle = self.text.strip().lower()
-        return ((not self.statuses or run["status"] in self.statuses)
-                and (not self.variants or run["variant"] in self.variants)
-                and (not needle or any(needle in str(run[key] or "").lower() for key in SEARCHED)))
+        return (
+            (not self.statuses or run["status"] in self.statuses)
+            and (not self.variants or run["variant"] in self.variants)
+            and (not needle or any(needle in str(run[key] or "").lower() for key in SEARCHED))
+        )
 
 
 def filters() -> Filters:
     """The filter widgets; their values are kept across pages and reloads."""
     left, middle, right = st.columns([2, 2, 3])
-    statuses = left.multiselect("Status", list(common.STATUS_ICONS),
-                                **common.keep("filter-status", [], allowed=common.STATUS_ICONS))
-    kinds = middle.multiselect("Variant", list(variants.REGISTRY),
-                               **common.keep("filter-variant", [], allowed=variants.REGISTRY))
+    statuses = left.multiselect(
+        "Status", list(common.STATUS_ICONS), **common.keep("filter-status", [], allowed=common.STATUS_ICONS)
+    )
+    kinds = middle.multiselect(
+        "Variant", list(variants.REGISTRY), **common.keep("filter-variant", [], allowed=variants.REGISTRY)
+    )
     text = right.text_input("Search", placeholder="name, id, dataset or tag", **common.keep("filter-text", ""))
     return Filters(tuple(statuses), tuple(kinds), text)
 
@@ -44,15 +48,23 @@ def _rate(store: Store, run: dict) -> float | None:
 
 
 def rows(runs: list[dict], store: Store, selected: str | None) -> list[dict]:
-    return [{"": "▶" if run["id"] == selected else "",
-             "status": common.status_label(run), "name": run["name"] or "",
-             "variant": run["variant"], "dataset": run["dataset"],
-             "step": f"{run['step']}" + (f"/{run['total_steps']}" if run["total_steps"] else ""),
-             "images/s": _rate(store, run), "started": common.age(run["started"] or run["created"]),
-             # wall time from the first start to the end (or now): a resumed run counts all its sessions
-             "duration": common.duration(run["started"], run["ended"]),
-             "tags": ", ".join(tag for tag in (run["tags"] or "").split(",") if tag), "id": run["id"]}
-            for run in runs]
+    return [
+        {
+            "": "▶" if run["id"] == selected else "",
+            "status": common.status_label(run),
+            "name": run["name"] or "",
+            "variant": run["variant"],
+            "dataset": run["dataset"],
+            "step": f"{run['step']}" + (f"/{run['total_steps']}" if run["total_steps"] else ""),
+            "images/s": _rate(store, run),
+            "started": common.age(run["started"] or run["created"]),
+            # wall time from the first start to the end (or now): a resumed run counts all its sessions
+            "duration": common.duration(run["started"], run["ended"]),
+            "tags": ", ".join(tag for tag in (run["tags"] or "").split(",") if tag),
+            "id": run["id"],
+        }
+        for run in runs
+    ]
 
 
 def table(runs: list[dict], store: Store, chosen: Filters, selected: str | None) -> str | None:
@@ -67,9 +79,14 @@ def table(runs: list[dict], store: Store, chosen: Filters, selected: str | None)
     if not shown:
         st.info("No run matches these filters.")
         return None
-    event = st.dataframe(rows(shown, store, selected), hide_index=True, on_select="rerun",
-                         selection_mode="single-row", key=f"runs-table-{version}",
-                         height=min(38 + 35 * len(shown), 300))
+    event = st.dataframe(
+        rows(shown, store, selected),
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=f"runs-table-{version}",
+        height=min(38 + 35 * len(shown), 300),
+    )
     clicked = event.selection.rows if event else []
     if clicked and clicked[0] < len(drawn):
         st.session_state["_runs-table-version"] = version + 1

@@ -18,8 +18,8 @@ NOT_CALLED = "not used by forward"
 
 @dataclass(frozen=True)
 class LayerRow:
-    name: str          # dotted path inside the module ("main.0")
-    type: str          # class name ("ConvTranspose2d")
+    name: str  # dotted path inside the module ("main.0")
+    type: str  # class name ("ConvTranspose2d")
     output_shape: str  # "(1, 64, 7, 7)", batch first; NOT_CALLED for layers the forward pass skipped
     parameters: int
 
@@ -50,8 +50,9 @@ def layer_table(module: nn.Module, *inputs, call=None) -> list[LayerRow]:
     shapes: dict[str, str] = {}
     order: list[str] = []
     names = {id(m): name for name, m in module.named_modules()}
-    rows_of = {name: m for name, m in module.named_modules()
-               if name and _is_row(m) and not _inside_parametrization(name)}
+    rows_of = {
+        name: m for name, m in module.named_modules() if name and _is_row(m) and not _inside_parametrization(name)
+    }
 
     def record(layer, _inputs, output):
         name = names[id(layer)]
@@ -69,8 +70,15 @@ def layer_table(module: nn.Module, *inputs, call=None) -> list[LayerRow]:
         for hook in hooks:
             hook.remove()
     ordered = order + [name for name in rows_of if name not in shapes]
-    rows = [LayerRow(name, type(rows_of[name]).__name__, shapes.get(name, NOT_CALLED),
-                     sum(p.numel() for p in rows_of[name].parameters())) for name in ordered]
+    rows = [
+        LayerRow(
+            name,
+            type(rows_of[name]).__name__,
+            shapes.get(name, NOT_CALLED),
+            sum(p.numel() for p in rows_of[name].parameters()),
+        )
+        for name in ordered
+    ]
     # parameters held directly by a container (rare: a learned scale, a class embedding table)
     for name, m in module.named_modules():
         if (not _is_row(m) or not name) and not _inside_parametrization(name):
@@ -108,4 +116,4 @@ def _table(module: nn.Module, inputs: tuple) -> list[LayerRow]:
     """A net whose forward skips some parts (InfoGAN's Q head, DiscoGAN's B -> A direction) offers
     `forward_all(x)`, which runs every part, so the table shows their shapes too."""
     every_part = getattr(module, "forward_all", None)
-    return layer_table(module, *inputs[:1 if every_part else None], call=every_part)
+    return layer_table(module, *inputs[: 1 if every_part else None], call=every_part)

@@ -57,22 +57,28 @@ def image_shape(config: TrainConfig) -> tuple[int, int, int]:
 
 def build_vanilla(config: TrainConfig):
     shape = image_shape(config)
-    return (mlp.MLPGenerator(config.z_dim, shape, (256, 512, 1024)),
-            mlp.MLPDiscriminator(shape, (1024, 512, 256)))
+    return (mlp.MLPGenerator(config.z_dim, shape, (256, 512, 1024)), mlp.MLPDiscriminator(shape, (1024, 512, 256)))
 
 
 def conv_builder(norm: str, conditional: bool = False):
     def build(config: TrainConfig):
         classes = config.num_classes if conditional else 0
-        return (conv.ConvGenerator(config.z_dim, config.channels, config.image_size, config.width, classes,
-                                   extra_convs=config.extra_convs),
-                conv.ConvDiscriminator(config.channels, config.image_size, config.width, norm, classes,
-                                       extra_convs=config.extra_convs))
+        return (
+            conv.ConvGenerator(
+                config.z_dim, config.channels, config.image_size, config.width, classes, extra_convs=config.extra_convs
+            ),
+            conv.ConvDiscriminator(
+                config.channels, config.image_size, config.width, norm, classes, extra_convs=config.extra_convs
+            ),
+        )
+
     return build
 
 
-BCE_OBJECTIVE = (r"\min_G \max_D \; \mathbb{E}_{x\sim p_\text{data}}[\log D(x)]"
-                 r" + \mathbb{E}_{z\sim p_z}[\log(1 - D(G(z)))]")
+BCE_OBJECTIVE = (
+    r"\min_G \max_D \; \mathbb{E}_{x\sim p_\text{data}}[\log D(x)]"
+    r" + \mathbb{E}_{z\sim p_z}[\log(1 - D(G(z)))]"
+)
 DCGAN_RECIPE = dict(z_dim=100, width=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, loss="bce")
 # What wins on a CPU in minutes (bench/quality.py): half the channels run ~2.5x more steps in the same
 # time, which matters more than width at 28x28; the EMA of G and a learning rate that decays to 0
@@ -92,6 +98,6 @@ CPU_FAST = dict(width=32, ema_decay=0.999, lr_schedule="linear", lr_g=6e-4, lr_d
 DEEPER = dict(extra_convs=1)
 # pytorch/examples dcgan/main.py as it ships (ngf = ndf = 64, batch 64, Adam 2e-4 constant, no EMA): the
 # Gallery's seed preset and the reference of bench/throughput.py and bench/quality.py
-PYTORCH_EXAMPLES_DCGAN64 = dict(image_size=64, batch_size=64, width=64, extra_convs=0, ema_decay=0.0, lr_schedule="constant",
-                                lr_g=2e-4, lr_d=2e-4)
-
+PYTORCH_EXAMPLES_DCGAN64 = dict(
+    image_size=64, batch_size=64, width=64, extra_convs=0, ema_decay=0.0, lr_schedule="constant", lr_g=2e-4, lr_d=2e-4
+)

@@ -50,8 +50,10 @@ def validate(config: TrainConfig) -> list[str]:
 
     def positive_number(key: str, value, upper: float | None = None, hint: str = "") -> None:
         good = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-        need(good and (upper is None or value <= upper),
-             f"{key} must be a number above 0{f' and at most {upper:g}' if upper else ''} (got {value!r}){hint}.")
+        need(
+            good and (upper is None or value <= upper),
+            f"{key} must be a number above 0{f' and at most {upper:g}' if upper else ''} (got {value!r}){hint}.",
+        )
 
     def integer(key: str, value, low: int, high: int) -> None:
         good = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
@@ -68,14 +70,21 @@ def validate(config: TrainConfig) -> list[str]:
     except GandashError as exc:
         problems.append(str(exc))
     if recipe and meta:
-        need(recipe.data_kind == meta.kind,
-             f"variant '{c.variant}' trains on {recipe.data_kind} data but '{c.dataset}' is {meta.kind} data; "
-             f"use variant '{variants.default_for(meta.kind)}' or another dataset.")
+        need(
+            recipe.data_kind == meta.kind,
+            f"variant '{c.variant}' trains on {recipe.data_kind} data but '{c.dataset}' is {meta.kind} data; "
+            f"use variant '{variants.default_for(meta.kind)}' or another dataset.",
+        )
         if recipe.conditional and meta.kind == "image":
-            need(meta.num_classes > 1, f"variant '{c.variant}' is conditional and needs labels, but '{c.dataset}' "
-                 "has none; pick a labelled dataset (fashion-mnist, mnist, cifar10, a folder of class sub-folders).")
-            need(meta.num_classes <= 1 or c.num_classes == meta.num_classes,
-                 f"num_classes must be {meta.num_classes} for '{c.dataset}' (got {c.num_classes}).")
+            need(
+                meta.num_classes > 1,
+                f"variant '{c.variant}' is conditional and needs labels, but '{c.dataset}' "
+                "has none; pick a labelled dataset (fashion-mnist, mnist, cifar10, a folder of class sub-folders).",
+            )
+            need(
+                meta.num_classes <= 1 or c.num_classes == meta.num_classes,
+                f"num_classes must be {meta.num_classes} for '{c.dataset}' (got {c.num_classes}).",
+            )
         if recipe.data_kind == meta.kind and meta.kind in IMAGE_KINDS:
             need(c.channels in (1, 3), f"channels must be 1 (gray) or 3 (colour) (got {c.channels!r}).")
             integer("image_size", c.image_size, 4, 256)
@@ -99,20 +108,32 @@ def validate(config: TrainConfig) -> list[str]:
         need(isinstance(value, (int, float)) and 0 <= value <= 1000, f"{key} must be from 0 to 1000 (got {value!r}).")
     integer("pack", c.pack, 1, 16)
     integer("generators", c.generators, 1, 256)
-    need(c.lr_schedule in LR_SCHEDULES,
-         f"lr_schedule '{c.lr_schedule}' is unknown; choose one of {', '.join(LR_SCHEDULES)}.")
+    need(
+        c.lr_schedule in LR_SCHEDULES,
+        f"lr_schedule '{c.lr_schedule}' is unknown; choose one of {', '.join(LR_SCHEDULES)}.",
+    )
     need(c.optimizer in OPTIMIZERS, f"optimizer '{c.optimizer}' is unknown; choose one of {', '.join(OPTIMIZERS)}.")
-    need(isinstance(c.clip_value, (int, float)) and 0 <= c.clip_value <= 1,
-         f"clip_value must be from 0 (off) to 1; the original WGAN clips to 0.01 (got {c.clip_value!r}).")
-    need(not isinstance(c.batch_size, int) or not isinstance(c.pack, int) or c.pack < 1
-         or c.batch_size % c.pack == 0, f"batch_size ({c.batch_size}) must be a multiple of pack ({c.pack}).")
-    need(isinstance(c.ema_decay, (int, float)) and 0 <= c.ema_decay < 1,
-         f"ema_decay must be in [0, 1): 0 turns EMA off, 0.999 is typical (got {c.ema_decay!r}).")
+    need(
+        isinstance(c.clip_value, (int, float)) and 0 <= c.clip_value <= 1,
+        f"clip_value must be from 0 (off) to 1; the original WGAN clips to 0.01 (got {c.clip_value!r}).",
+    )
+    need(
+        not isinstance(c.batch_size, int) or not isinstance(c.pack, int) or c.pack < 1 or c.batch_size % c.pack == 0,
+        f"batch_size ({c.batch_size}) must be a multiple of pack ({c.pack}).",
+    )
+    need(
+        isinstance(c.ema_decay, (int, float)) and 0 <= c.ema_decay < 1,
+        f"ema_decay must be in [0, 1): 0 turns EMA off, 0.999 is typical (got {c.ema_decay!r}).",
+    )
     integer("loss_margin", c.loss_margin, 0, 64)
-    need(isinstance(c.init_from, str) and (c.init_from in ("", "bundled") or is_run_id(c.init_from)),
-         f"init_from must be empty, 'bundled' or a run id (lowercase letters, digits, dashes; got {c.init_from!r}).")
-    need(c.init_from != "bundled" or c.variant == "deblur",
-         f"init_from 'bundled' is the bundled deblurring U-Net: variant deblur only (got {c.variant!r}).")
+    need(
+        isinstance(c.init_from, str) and (c.init_from in ("", "bundled") or is_run_id(c.init_from)),
+        f"init_from must be empty, 'bundled' or a run id (lowercase letters, digits, dashes; got {c.init_from!r}).",
+    )
+    need(
+        c.init_from != "bundled" or c.variant == "deblur",
+        f"init_from 'bundled' is the bundled deblurring U-Net: variant deblur only (got {c.variant!r}).",
+    )
     if c.max_steps is None and c.max_minutes is None and c.epochs is None:
         problems.append("set a budget: max_steps, max_minutes or epochs.")
     if c.max_steps is not None:
@@ -126,8 +147,10 @@ def validate(config: TrainConfig) -> list[str]:
         integer(key, getattr(c, key), 1, 10_000_000)
     integer("keep_checkpoints", c.keep_checkpoints, 1, 1000)
     integer("cpu_threads", c.cpu_threads, 0, 256)
-    need(c.eval_samples == 0 or 100 <= c.eval_samples <= 10_000,
-         f"eval_samples must be 0 (off) or from 100 to 10000 (got {c.eval_samples}).")
+    need(
+        c.eval_samples == 0 or 100 <= c.eval_samples <= 10_000,
+        f"eval_samples must be 0 (off) or from 100 to 10000 (got {c.eval_samples}).",
+    )
     if c.device not in DEVICE_CHOICES:
         problems.append(f"device '{c.device}' is unknown; choose one of {', '.join(DEVICE_CHOICES)}.")
     elif c.device in ("cuda", "mps") and not available_accelerators()[c.device]:

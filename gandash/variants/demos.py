@@ -46,8 +46,9 @@ def _read(name: str) -> dict:
     try:
         state = torch.load(target, map_location="cpu", weights_only=True)
     except Exception as exc:  # any unreadable file means the same thing to the user
-        raise GandashError(f"demo model '{name}' is damaged ({type(exc).__name__}); rebuild it with "
-                           "`python -m gandash pretrain`.") from None
+        raise GandashError(
+            f"demo model '{name}' is damaged ({type(exc).__name__}); rebuild it with `python -m gandash pretrain`."
+        ) from None
     if not isinstance(state, dict) or "generator" not in state or "config" not in state:
         raise GandashError(f"demo model '{name}' is not in gandash's demo format.")
     return state
@@ -56,15 +57,19 @@ def _read(name: str) -> dict:
 def describe(name: str) -> dict:
     """{'name', 'description', 'variant', 'dataset', 'step'} of a demo, without building its net."""
     state = _read(name)
-    return {"name": name, "description": state.get("description", ""), "variant": state["config"]["variant"],
-            "dataset": state["config"]["dataset"], "step": int(state.get("step", 0))}
+    return {
+        "name": name,
+        "description": state.get("description", ""),
+        "variant": state["config"]["variant"],
+        "dataset": state["config"]["dataset"],
+        "step": int(state.get("step", 0)),
+    }
 
 
 def load_generator(name: str) -> tuple[torch.nn.Module, TrainConfig, int]:
     state = _read(name)
     config = TrainConfig.from_dict(state["config"])
-    weights = {key: value.float() if value.is_floating_point() else value
-               for key, value in state["generator"].items()}
+    weights = {key: value.float() if value.is_floating_point() else value for key, value in state["generator"].items()}
     generator = loading.generator_from_state({"generator": weights, "config": state["config"]}, config, ema=False)
     return generator, config, int(state.get("step", 0))
 
@@ -81,8 +86,9 @@ def bundle(run_dir: Path, name: str, description: str, folder: Path | None = Non
     weights = state["ema"] if state.get("ema") is not None else state["generator"]
     half = {key: value.half() if value.is_floating_point() else value for key, value in weights.items()}
     buffer = io.BytesIO()
-    torch.save({"config": asdict(config), "generator": half, "step": int(state["step"]),
-                "description": description}, buffer)
+    torch.save(
+        {"config": asdict(config), "generator": half, "step": int(state["step"]), "description": description}, buffer
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(target, buffer.getvalue())
     return target
@@ -93,42 +99,115 @@ def bundle(run_dir: Path, name: str, description: str, folder: Path | None = Non
 # (seeded; one thread, because thread counts change float rounding). README lists how long each took.
 PRESETS: dict[str, dict] = {
     # built with the recipe of its day (4e-4, the paper's nets); pinned, so pretrain rebuilds the bundled weights
-    "dcgan-fashion": dict(variant="dcgan", dataset="fashion-mnist", steps=6000,
-                          overrides={"lr_g": 4e-4, "lr_d": 4e-4, "extra_convs": 0},
-                          description="DCGAN (Radford et al.) on Fashion-MNIST at 28x28, z of 100 dimensions."),
-    "cgan-fashion": dict(variant="cgan", dataset="fashion-mnist", steps=6000, overrides={},
-                         description="Conditional DCGAN on Fashion-MNIST: ask for a T-shirt, a shoe, a bag."),
-    "vanilla-fashion": dict(variant="vanilla", dataset="fashion-mnist", steps=6000, overrides={},
-                            description="The seed tutorial's MLP GAN (256-512-1024 units) on Fashion-MNIST."),
-    "wgan-fashion": dict(variant="wgan", dataset="fashion-mnist", steps=3500, overrides={"width": 32},
-                         description="The original WGAN (weight clipping, RMSProp) on Fashion-MNIST."),
-    "wgan-gp-fashion": dict(variant="wgan-gp", dataset="fashion-mnist", steps=2000, overrides={"width": 32},
-                            description="WGAN-GP (gradient penalty, 5 critic steps) on Fashion-MNIST."),
-    "lsgan-fashion": dict(variant="lsgan", dataset="fashion-mnist", steps=6000, overrides={"width": 32},
-                          description="LSGAN (least-squares loss) on Fashion-MNIST."),
-    "hinge-fashion": dict(variant="hinge", dataset="fashion-mnist", steps=6000, overrides={"width": 32},
-                          description="Hinge loss with a spectral-norm discriminator on Fashion-MNIST."),
-    "infogan-fashion": dict(variant="infogan", dataset="fashion-mnist", steps=6000, overrides={"width": 32},
-                            description="InfoGAN on Fashion-MNIST: a 10-way code and 2 continuous codes, no labels."),
-    "lapgan-fashion": dict(variant="lapgan", dataset="fashion-mnist", steps=4000, overrides={},
-                           description="LAPGAN on Fashion-MNIST: a 7 -> 14 -> 28 px Laplacian pyramid of generators."),
-    "stackgan-fashion": dict(variant="stackgan", dataset="fashion-mnist", steps=4000, overrides={},
-                             description="StackGAN on Fashion-MNIST: a 14 px stage I refined to 28 px, per class."),
-    "discogan-shoes": dict(variant="discogan", dataset="domains:fashion-mnist:7,5", steps=3000,
-                           overrides={},
-                           description="DiscoGAN between Fashion-MNIST sneakers and sandals, both directions."),
-    "srgan-photos": dict(variant="srgan", dataset="lowres:photos", steps=3000, overrides={},
-                         description="SRGAN x4 on crops of scikit-image's photos: for your own pictures."),
-    "toy-ring": dict(variant="toy", dataset="ring", steps=15000, overrides={},
-                     description="The 2D GAN on a ring of 8 Gaussians: every mode, tight."),
-    "deblur-seed-photos": dict(variant="deblur-seed", dataset="blurred:photos", steps=3000,
-                               overrides={},
-                               description="The seed tutorial's 3-conv deblurring GAN on blurred photo crops."),
+    "dcgan-fashion": dict(
+        variant="dcgan",
+        dataset="fashion-mnist",
+        steps=6000,
+        overrides={"lr_g": 4e-4, "lr_d": 4e-4, "extra_convs": 0},
+        description="DCGAN (Radford et al.) on Fashion-MNIST at 28x28, z of 100 dimensions.",
+    ),
+    "cgan-fashion": dict(
+        variant="cgan",
+        dataset="fashion-mnist",
+        steps=6000,
+        overrides={},
+        description="Conditional DCGAN on Fashion-MNIST: ask for a T-shirt, a shoe, a bag.",
+    ),
+    "vanilla-fashion": dict(
+        variant="vanilla",
+        dataset="fashion-mnist",
+        steps=6000,
+        overrides={},
+        description="The seed tutorial's MLP GAN (256-512-1024 units) on Fashion-MNIST.",
+    ),
+    "wgan-fashion": dict(
+        variant="wgan",
+        dataset="fashion-mnist",
+        steps=3500,
+        overrides={"width": 32},
+        description="The original WGAN (weight clipping, RMSProp) on Fashion-MNIST.",
+    ),
+    "wgan-gp-fashion": dict(
+        variant="wgan-gp",
+        dataset="fashion-mnist",
+        steps=2000,
+        overrides={"width": 32},
+        description="WGAN-GP (gradient penalty, 5 critic steps) on Fashion-MNIST.",
+    ),
+    "lsgan-fashion": dict(
+        variant="lsgan",
+        dataset="fashion-mnist",
+        steps=6000,
+        overrides={"width": 32},
+        description="LSGAN (least-squares loss) on Fashion-MNIST.",
+    ),
+    "hinge-fashion": dict(
+        variant="hinge",
+        dataset="fashion-mnist",
+        steps=6000,
+        overrides={"width": 32},
+        description="Hinge loss with a spectral-norm discriminator on Fashion-MNIST.",
+    ),
+    "infogan-fashion": dict(
+        variant="infogan",
+        dataset="fashion-mnist",
+        steps=6000,
+        overrides={"width": 32},
+        description="InfoGAN on Fashion-MNIST: a 10-way code and 2 continuous codes, no labels.",
+    ),
+    "lapgan-fashion": dict(
+        variant="lapgan",
+        dataset="fashion-mnist",
+        steps=4000,
+        overrides={},
+        description="LAPGAN on Fashion-MNIST: a 7 -> 14 -> 28 px Laplacian pyramid of generators.",
+    ),
+    "stackgan-fashion": dict(
+        variant="stackgan",
+        dataset="fashion-mnist",
+        steps=4000,
+        overrides={},
+        description="StackGAN on Fashion-MNIST: a 14 px stage I refined to 28 px, per class.",
+    ),
+    "discogan-shoes": dict(
+        variant="discogan",
+        dataset="domains:fashion-mnist:7,5",
+        steps=3000,
+        overrides={},
+        description="DiscoGAN between Fashion-MNIST sneakers and sandals, both directions.",
+    ),
+    "srgan-photos": dict(
+        variant="srgan",
+        dataset="lowres:photos",
+        steps=3000,
+        overrides={},
+        description="SRGAN x4 on crops of scikit-image's photos: for your own pictures.",
+    ),
+    "toy-ring": dict(
+        variant="toy",
+        dataset="ring",
+        steps=15000,
+        overrides={},
+        description="The 2D GAN on a ring of 8 Gaussians: every mode, tight.",
+    ),
+    "deblur-seed-photos": dict(
+        variant="deblur-seed",
+        dataset="blurred:photos",
+        steps=3000,
+        overrides={},
+        description="The seed tutorial's 3-conv deblurring GAN on blurred photo crops.",
+    ),
 }
 
 
-def pretrain(names: list[str] | None = None, minutes: float | None = None, seed: int = 0, log=print,
-             steps: int | None = None, folder: Path | None = None) -> list[Path]:
+def pretrain(
+    names: list[str] | None = None,
+    minutes: float | None = None,
+    seed: int = 0,
+    log=print,
+    steps: int | None = None,
+    folder: Path | None = None,
+) -> list[Path]:
     """Train each preset from scratch (seeded) for its step budget, or for `steps` / `minutes` when
     given, and bundle its generator into `folder` (default: the bundled demos' folder)."""
     from gandash.variants.configure import make_config
@@ -141,9 +220,18 @@ def pretrain(names: list[str] | None = None, minutes: float | None = None, seed:
     for name in names:
         preset = PRESETS[name]
         budget = dict(max_steps=None, max_minutes=minutes) if minutes else dict(max_steps=steps or preset["steps"])
-        config = make_config(preset["variant"], preset["dataset"], seed=seed, sample_every=10**6,
-                             checkpoint_every=10**6, log_every=100, cpu_threads=1, eval_samples=0,
-                             **budget, **preset["overrides"])
+        config = make_config(
+            preset["variant"],
+            preset["dataset"],
+            seed=seed,
+            sample_every=10**6,
+            checkpoint_every=10**6,
+            log_every=100,
+            cpu_threads=1,
+            eval_samples=0,
+            **budget,
+            **preset["overrides"],
+        )
         with tempfile.TemporaryDirectory(prefix=f"gandash-pretrain-{name}-") as scratch:
             config.save(Path(scratch) / "config.json")
             what = f"{minutes:g} min" if minutes else f"{config.max_steps} steps"
@@ -157,8 +245,10 @@ def pretrain(names: list[str] | None = None, minutes: float | None = None, seed:
             if status != "completed":
                 raise GandashError(f"pretraining {name} ended {status}: {message}")
             written.append(bundle(Path(scratch), name, preset["description"], folder))
-        log(f"{name}: wrote {written[-1]} ({written[-1].stat().st_size / 1e6:.1f} MB) "
-            f"in {(time.perf_counter() - started) / 60:.1f} min")
+        log(
+            f"{name}: wrote {written[-1]} ({written[-1].stat().st_size / 1e6:.1f} MB) "
+            f"in {(time.perf_counter() - started) / 60:.1f} min"
+        )
     return written
 
 

@@ -23,8 +23,9 @@ def random_dataset(config: TrainConfig, rows: int = 64) -> data.Dataset:
     kind = variants.get(config.variant).data_kind
     generator = torch.Generator().manual_seed(0)
     rows = max(rows, 2 * config.batch_size)
-    info = data.DatasetInfo("random", "random data for timing", kind, config.channels, config.image_size,
-                            config.num_classes)
+    info = data.DatasetInfo(
+        "random", "random data for timing", kind, config.channels, config.image_size, config.num_classes
+    )
     if kind == "points":
         return data.Dataset(info, points=torch.randn(rows, 2, generator=generator))
     side = config.image_size + (2 * (degrade.KERNEL_SIZE // 2) if kind in ("paired", "lowres") else 0)

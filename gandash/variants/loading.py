@@ -14,8 +14,9 @@ from gandash.engine import checkpoints
 from gandash.variants import registry as variants
 
 
-def load_generator(run_dir: Path, ema: bool = True, checkpoint: Path | None = None, notes: list[str] | None = None
-                   ) -> tuple[torch.nn.Module, TrainConfig, int]:
+def load_generator(
+    run_dir: Path, ema: bool = True, checkpoint: Path | None = None, notes: list[str] | None = None
+) -> tuple[torch.nn.Module, TrainConfig, int]:
     """(generator in eval mode on the CPU, its config, the checkpoint's step) from the newest
     checkpoint that loads, or from `checkpoint`; EMA weights if asked and kept. When newer checkpoints
     are damaged and an older one is used, `notes` receives a sentence saying so."""
@@ -28,8 +29,10 @@ def load_generator(run_dir: Path, ema: bool = True, checkpoint: Path | None = No
         if state is None and warnings:
             raise checkpoints.all_damaged(run_dir, run_dir.name, warnings)
         if state is None:
-            raise GandashError(f"run {run_dir.name} has no checkpoint yet; one is written every "
-                               f"{config.checkpoint_every} steps and when the run stops.")
+            raise GandashError(
+                f"run {run_dir.name} has no checkpoint yet; one is written every "
+                f"{config.checkpoint_every} steps and when the run stops."
+            )
         if warnings and notes is not None:
             reasons = " ".join(w.removeprefix("skipped a damaged checkpoint: ") for w in warnings)
             notes.append(f"used the checkpoint of step {int(state['step'])}, the newest that loads: {reasons}")
@@ -46,8 +49,10 @@ def generator_from_state(state: dict, config: TrainConfig, ema: bool = True) -> 
     try:
         generator.load_state_dict(weights)
     except (RuntimeError, TypeError, AttributeError) as exc:
-        raise GandashError(f"the checkpoint does not fit a {config.variant} generator with this run's "
-                           f"settings ({str(exc).splitlines()[0]}).") from None
+        raise GandashError(
+            f"the checkpoint does not fit a {config.variant} generator with this run's "
+            f"settings ({str(exc).splitlines()[0]})."
+        ) from None
     return generator.eval()
 
 

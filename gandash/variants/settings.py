@@ -30,28 +30,71 @@ class Setting:
 
 
 SETTINGS = (
-    Setting("gp_weight", "Gradient penalty λ", "WGAN-GP: pushes ‖∇D‖ toward 1 on points between real and fake "
-            "samples; 10 in the paper. 0 = off.", high=1000.0),
-    Setting("r1_weight", "R1 penalty γ", "Penalises ‖∇D‖² on real data (Mescheder et al. 2018), which calms "
-            "D's oscillation around the data. 0 = off; 1 to 10 is typical.", high=1000.0),
-    Setting("clip_value", "Weight clipping c", "The original WGAN keeps every critic weight in [−c, c] (0.01) "
-            "to bound its Lipschitz constant. 0 = off.", high=1.0),
-    Setting("optimizer", "Optimizer", "Adam is the DCGAN recipe; the original WGAN uses RMSProp, as momentum made "
-            "its clipped critic unstable.", choices=OPTIMIZERS),
-    Setting("pack", "Packing (PacGAN)", "D judges this many samples at once, so a generator that makes the same "
-            "point over and over is easy to spot: a remedy for mode collapse. 1 = off.", low=1, high=16),
-    Setting("generators", "Generators (MGAN)", "A mixture of this many small generators; z's first coordinate "
-            "picks which one draws a sample (the rest is its noise), so G can jump between separate modes "
-            "instead of laying samples along the way. 1 = one generator.", low=1, high=256),
-    Setting("loss_margin", "Loss margin (px)", "Image-to-image: the border of each training crop left out of "
-            "the losses. Near a crop's edge the net cannot see what blurred in from outside, and a restored "
-            "photo keeps only each tile's centre, so judging the interior trains for real use. 0 = whole crop.",
-            low=0, high=64),
-    Setting("extra_convs", "Extra 3x3 convs", "Convolutional nets: this many 3x3 conv layers added at each inner "
-            "resolution of G and D, so they see more than two layers deep. Each costs steps; at 28x28 one "
-            "gave a better FID in the same 10 minutes. 0 = the DCGAN paper's nets.", low=0, high=4),
-    Setting("spectral_norm", "Spectral norm in D", "Normalises every D layer by its largest singular value, "
-            "bounding how fast D's output can change."),
+    Setting(
+        "gp_weight",
+        "Gradient penalty λ",
+        "WGAN-GP: pushes ‖∇D‖ toward 1 on points between real and fake samples; 10 in the paper. 0 = off.",
+        high=1000.0,
+    ),
+    Setting(
+        "r1_weight",
+        "R1 penalty γ",
+        "Penalises ‖∇D‖² on real data (Mescheder et al. 2018), which calms "
+        "D's oscillation around the data. 0 = off; 1 to 10 is typical.",
+        high=1000.0,
+    ),
+    Setting(
+        "clip_value",
+        "Weight clipping c",
+        "The original WGAN keeps every critic weight in [−c, c] (0.01) to bound its Lipschitz constant. 0 = off.",
+        high=1.0,
+    ),
+    Setting(
+        "optimizer",
+        "Optimizer",
+        "Adam is the DCGAN recipe; the original WGAN uses RMSProp, as momentum made its clipped critic unstable.",
+        choices=OPTIMIZERS,
+    ),
+    Setting(
+        "pack",
+        "Packing (PacGAN)",
+        "D judges this many samples at once, so a generator that makes the same "
+        "point over and over is easy to spot: a remedy for mode collapse. 1 = off.",
+        low=1,
+        high=16,
+    ),
+    Setting(
+        "generators",
+        "Generators (MGAN)",
+        "A mixture of this many small generators; z's first coordinate "
+        "picks which one draws a sample (the rest is its noise), so G can jump between separate modes "
+        "instead of laying samples along the way. 1 = one generator.",
+        low=1,
+        high=256,
+    ),
+    Setting(
+        "loss_margin",
+        "Loss margin (px)",
+        "Image-to-image: the border of each training crop left out of "
+        "the losses. Near a crop's edge the net cannot see what blurred in from outside, and a restored "
+        "photo keeps only each tile's centre, so judging the interior trains for real use. 0 = whole crop.",
+        low=0,
+        high=64,
+    ),
+    Setting(
+        "extra_convs",
+        "Extra 3x3 convs",
+        "Convolutional nets: this many 3x3 conv layers added at each inner "
+        "resolution of G and D, so they see more than two layers deep. Each costs steps; at 28x28 one "
+        "gave a better FID in the same 10 minutes. 0 = the DCGAN paper's nets.",
+        low=0,
+        high=4,
+    ),
+    Setting(
+        "spectral_norm",
+        "Spectral norm in D",
+        "Normalises every D layer by its largest singular value, bounding how fast D's output can change.",
+    ),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 _DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
@@ -105,7 +148,7 @@ def _overridden(cls: type, function) -> list:
     owners = [klass for klass in cls.__mro__ if klass.__dict__.get(function.__name__) is function]
     if not owners:
         return []
-    later = cls.__mro__[cls.__mro__.index(owners[0]) + 1:]
+    later = cls.__mro__[cls.__mro__.index(owners[0]) + 1 :]
     return [klass.__dict__[function.__name__] for klass in later if function.__name__ in klass.__dict__][:1]
 
 

@@ -20,8 +20,17 @@ def trainer_for(config: TrainConfig, run_dir: Path, dataset: data.Dataset | None
     return variant.trainer(config, run_dir, variant, dataset)
 
 
-def train(config: TrainConfig, run_dir: Path, reporter: Reporter, should_stop=lambda: False,
-          dataset: data.Dataset | None = None) -> tuple[str, str]:
+def train(
+    config: TrainConfig,
+    run_dir: Path,
+    reporter: Reporter,
+    should_stop=lambda: False,
+    dataset: data.Dataset | None = None,
+) -> tuple[str, str]:
     """Train until the budget, a stop request or divergence; returns (status, message)."""
-    return loop.run(trainer_for(config, run_dir, dataset), reporter, should_stop,
-                    initial_weights=lambda: loading.initial_weights(config))
+    return loop.run(
+        trainer_for(config, run_dir, dataset),
+        reporter,
+        should_stop,
+        initial_weights=lambda: loading.initial_weights(config),
+    )

@@ -1,4 +1,5 @@
 """What the page tests share: AppTest on the real app, real short runs, and stores made of them."""
+
 import os
 
 import pytest
@@ -33,8 +34,9 @@ def train_foreground(variant: str, dataset: str, **settings) -> str:
 
 def make_runs() -> tuple[str, str]:
     toy = train_foreground("toy", "ring", max_steps=60, sample_every=20, log_every=5)
-    image = train_foreground("dcgan", "fashion-mnist", max_steps=6, width=8, batch_size=16, sample_every=3,
-                             checkpoint_every=3, log_every=1)
+    image = train_foreground(
+        "dcgan", "fashion-mnist", max_steps=6, width=8, batch_size=16, sample_every=3, checkpoint_every=3, log_every=1
+    )
     return toy, image
 
 
@@ -65,5 +67,3 @@ def populated(shared_runs, monkeypatch):
 def populated_fresh(tiny_fashion):
     """Runs of this test's own, for tests that change or break them."""
     return make_runs()
-
-

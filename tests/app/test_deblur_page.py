@@ -1,6 +1,7 @@
 """The Deblur page under AppTest: the example with the comparison table for every kind of blur, real
 uploads (good and bad, each bad one with its message), 8-bit gray, 16-bit colour and CMYK uploads whose
 downloads are right, the x4 upscale mode with bicubic beside it, and only the right runs in each picker."""
+
 import io
 import re
 from pathlib import Path
@@ -49,8 +50,13 @@ def test_the_example_is_blurred_restored_and_scored_against_classical_methods(ho
     assert "Restored 640×427" in at.success[0].value
     assert "Blur read from the photo: **Gaussian blur" in at.info[0].value  # the example's blur: sigma 1.5
     table = at.dataframe[0].value
-    assert list(table["method"]) == ["Blurry input", "Unsharp mask", "Wiener (known kernel)",
-                                     "Richardson–Lucy (known kernel)", "GAN (blind)"]
+    assert list(table["method"]) == [
+        "Blurry input",
+        "Unsharp mask",
+        "Wiener (known kernel)",
+        "Richardson–Lucy (known kernel)",
+        "GAN (blind)",
+    ]
     psnr = dict(zip(table["method"], table["PSNR (dB)"]))
     assert psnr["GAN (blind)"] > psnr["Blurry input"]
     seconds = at.session_state["deblur-result"]["seconds"]
@@ -83,7 +89,7 @@ def test_the_zoom_is_a_crop_at_100_percent_where_the_sliders_point():
     assert np.array_equal(np.asarray(view.crop(pixels, 100, 100)), pixels[-256:, -256:])
     assert np.array_equal(np.asarray(view.crop(pixels, 50, 50)), pixels[22:278, 122:378])
     assert np.asarray(view.crop(pixels[:40, :60], 50, 50)).shape == (40, 60, 3)  # smaller than the window: all
-    gray16 = (pixels[..., :1].astype(np.uint16) * 257)
+    gray16 = pixels[..., :1].astype(np.uint16) * 257
     assert np.array_equal(np.asarray(view.crop(gray16, 0, 0)), pixels[:256, :256, 0])  # shown as 8 bits
 
 
@@ -93,8 +99,9 @@ def test_an_uploaded_photo_with_transparency_is_restored_at_full_size(home):
     assert not at.exception, at.exception
     assert "Restored 120×90" in at.success[0].value
     # random noise has no blur to read: whatever the estimator guesses, the page says what it used
-    assert re.match(r"(No blur found in this photo|Blur read from the photo: \*\*.+\*\* \(\d+% sure\))",
-                    at.info[0].value), at.info[0].value
+    assert re.match(
+        r"(No blur found in this photo|Blur read from the photo: \*\*.+\*\* \(\d+% sure\))", at.info[0].value
+    ), at.info[0].value
     assert "with transparency" in at.caption[0].value
     assert not at.dataframe  # nothing to compare with unless the page blurred it
     out = download(at)
@@ -140,8 +147,9 @@ def test_upscale_shrinks_the_example_and_compares_the_gan_with_bicubic(home):
     assert not at.exception, at.exception
     assert "Upscaled to 640×424 px from 160×106 px" in at.success[0].value
     assert at.selectbox(key="deblur-model-Upscale ×4").value == "demo:srgan-photos"
-    assert any("`lowres:photos`" in caption.value and "below bicubic" in caption.value
-               for caption in at.caption)  # says what the demo learned from, and how far to trust it
+    assert any(
+        "`lowres:photos`" in caption.value and "below bicubic" in caption.value for caption in at.caption
+    )  # says what the demo learned from, and how far to trust it
     table = at.dataframe[0].value
     assert list(table["method"]) == ["Bicubic ×4", "GAN ×4"]
     assert all(np.isfinite(table["PSNR (dB)"]))
@@ -150,8 +158,11 @@ def test_upscale_shrinks_the_example_and_compares_the_gan_with_bicubic(home):
 
 
 def test_an_uploaded_photo_is_upscaled_to_4x_its_size_and_a_large_one_is_refused(home):
-    at = upload("Upscale ×4", "thumb.png",
-                encoded(Image.fromarray(np.random.default_rng(3).integers(0, 255, (40, 60, 3), dtype=np.uint8)), "PNG"))
+    at = upload(
+        "Upscale ×4",
+        "thumb.png",
+        encoded(Image.fromarray(np.random.default_rng(3).integers(0, 255, (40, 60, 3), dtype=np.uint8)), "PNG"),
+    )
     assert not at.exception, at.exception
     assert "Upscaled to 240×160 px from 60×40 px" in at.success[0].value and not at.dataframe
     assert download(at).size == (240, 160)

@@ -1,12 +1,16 @@
-"""The Gallery page under AppTest: every card, the family filters, Train-this and Explore."""
+"""The Gallery page under AppTest: every card, the family filters, Train-this and Explore; and the gallery
+package itself (its cards read without torch, its pictures shipped)."""
+
+import subprocess
+import sys
 from dataclasses import asdict
 
 import pytest
-import torch
 from PIL import Image
 
 from gandash import gallery, variants
 from gandash.engine import checkpoints
+from gandash.gallery import pictures
 from gandash.variants import demos, training
 from gandash.variants.configure import make_config
 from tests.app.test_pages import app
@@ -14,12 +18,7 @@ from tests.app.test_pages import app
 PAGE = "app_pages/gallery.py"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def card_names(at) -> list[str]:
@@ -32,8 +31,13 @@ def captions(at) -> list[str]:
 
 # the data each variant's stand-in demo is drawn on in these tests (all on this machine: the tiny
 # Fashion-MNIST of GANDASH_HOME, scikit-image's photos, a toy mixture)
-TEST_DATA = {"toy": "ring", "deblur-seed": "blurred:photos", "deblur": "blurred:photos",
-             "discogan": "domains:fashion-mnist:7,5", "srgan": "lowres:fashion-mnist"}
+TEST_DATA = {
+    "toy": "ring",
+    "deblur-seed": "blurred:photos",
+    "deblur": "blurred:photos",
+    "discogan": "domains:fashion-mnist:7,5",
+    "srgan": "lowres:fashion-mnist",
+}
 
 
 @pytest.fixture
@@ -56,8 +60,10 @@ def test_every_variant_has_a_card_with_objective_table_and_buttons(home):
     at = app(PAGE)
     assert not at.exception, at.exception
     assert card_names(at) == list(variants.REGISTRY)
-    headers = {name: next(m.value for m in at.markdown if m.value.startswith(f"### {variants.get(name).title}  ·  "
-                                                                            f"`{name}`")) for name in variants.REGISTRY}
+    headers = {
+        name: next(m.value for m in at.markdown if m.value.startswith(f"### {variants.get(name).title}  ·  `{name}`"))
+        for name in variants.REGISTRY
+    }
     for name, header in headers.items():  # each card's objective, typeset as display math (KaTeX) across the card
         assert f"$$\n{variants.get(name).objective}\n$$" in header, name
     assert f"$$\n{gallery.NON_SATURATING}\n$$" in headers["vanilla"]  # the minimax objective and the fix
@@ -80,8 +86,9 @@ def test_every_variant_has_a_card_with_objective_table_and_buttons(home):
 def test_the_deblur_card_shows_the_bundled_weights_before_and_after(home):
     """gandash/weights/deblur.pt ships with gandash, so the card shows what it does, never 'no demo'."""
     at = app(PAGE)
-    assert any(c.startswith("the Deblur page's bundled U-Net") and "blurred | restored | sharp" in c
-               for c in captions(at)), captions(at)
+    assert any(
+        c.startswith("the Deblur page's bundled U-Net") and "blurred | restored | sharp" in c for c in captions(at)
+    ), captions(at)
     assert not any("No bundled demo" in i.value for i in at.info if "deblur`" in i.value)
 
 
@@ -102,8 +109,9 @@ def test_filters_show_only_the_chosen_families(home):
     assert not at.exception
     assert card_names(at) == [n for n, v in variants.REGISTRY.items() if v.family == "image-to-image"]
     at.button_group(key="gallery-families").set_value(["conditional"]).run()
-    assert card_names(at) and all(variants.get(n).conditional or variants.get(n).family == "conditional"
-                                  for n in card_names(at))
+    assert card_names(at) and all(
+        variants.get(n).conditional or variants.get(n).family == "conditional" for n in card_names(at)
+    )
     assert "cgan" in card_names(at)
 
 
@@ -133,7 +141,7 @@ def test_a_seed_preset_prefills_the_train_page(home):
 
 
 def test_the_dcgan_preset_is_the_pytorch_examples_shape():
-    preset = dict(gallery.SEED_PRESETS["DCGAN 64×64 z=100 (pytorch/examples)"])
+    preset = dict(gallery.seed_presets()["DCGAN 64×64 z=100 (pytorch/examples)"])
     config = make_config(preset.pop("variant"), preset.pop("dataset"), **preset)
     assert (config.image_size, config.z_dim, config.width, config.lr_g, config.beta1) == (64, 100, 64, 2e-4, 0.5)
     assert (config.batch_size, config.ema_decay, config.lr_schedule) == (64, 0.0, "constant")  # not the CPU recipe
@@ -190,9 +198,23 @@ def test_every_bundled_models_picture_is_shipped_and_used_without_drawing(home):
         found = gallery.samples_for(name)
         if found is None:
             continue
-        shipped = gallery.shipped_card(found.path)
+        shipped = pictures.shipped_card(found.path)
         assert shipped.is_file(), f"{shipped.name} is missing: run gallery.write_shipped_cards()"
-        assert gallery.cached_png(found) == shipped.read_bytes()
+        assert pictures.cached_png(found) == shipped.read_bytes()
         with Image.open(shipped) as picture:
             assert picture.width >= 100 and max(picture.convert("L").getextrema()) > 100, name
     assert not (home / "cache" / "gallery").exists(), "nothing was drawn into the home cache"
+
+
+def test_the_cards_are_read_without_loading_torch():
+    """gallery.cards is plain data: importing the package and reading a card's text loads no torch (~1.5 s);
+    the pictures' names stay reachable through the package (`pretrain` calls gallery.write_shipped_cards)."""
+    code = (
+        "import sys; from gandash import gallery; from gandash.gallery import cards; "
+        "assert gallery.card('dcgan') is cards.CARDS['dcgan']; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+    assert gallery.write_shipped_cards is pictures.write_shipped_cards
+    assert gallery.sample_png is pictures.sample_png and gallery.demo_frames is pictures.demo_frames
+    assert not hasattr(gallery, "no_such_name")

@@ -1,4 +1,5 @@
 """The latent page under AppTest, on a real tiny conditional run and on the bundled demos."""
+
 import time
 
 import pytest
@@ -16,8 +17,9 @@ def cgan_run(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GANDASH_HOME", str(root))
         make_fashion_files(root / "data" / "fashion-mnist")
-        run_id = train_foreground("cgan", "fashion-mnist", max_steps=4, width=8, batch_size=16,
-                                  checkpoint_every=2, log_every=1)
+        run_id = train_foreground(
+            "cgan", "fashion-mnist", max_steps=4, width=8, batch_size=16, checkpoint_every=2, log_every=1
+        )
         yield root, run_id
 
 
@@ -65,8 +67,12 @@ def test_adding_a_sample_as_an_anchor(with_run):
 def test_only_the_open_tab_runs_and_each_tab_renders(with_run):
     at = app(PAGE, run=with_run)
     assert at.slider(key="latent-steps") is not None and not any(s.key == "latent-dir-0" for s in at.slider)
-    for tab, widget in (("Grid", "latent-grid-size"), ("Directions", "latent-dir-0"), ("Arithmetic", None),
-                        ("Classes", "latent-class-steps")):
+    for tab, widget in (
+        ("Grid", "latent-grid-size"),
+        ("Directions", "latent-dir-0"),
+        ("Arithmetic", None),
+        ("Classes", "latent-class-steps"),
+    ):
         at.session_state["latent-tab"] = tab
         at.run()
         assert not at.exception and not at.error, tab
@@ -142,8 +148,13 @@ def test_a_run_without_a_checkpoint_says_so_and_opens_once_one_is_written(tiny_f
     from gandash.variants import configure
 
     store = Store()
-    run_id = jobs.create(configure.make_config("dcgan", "fashion-mnist", max_steps=2, width=8, batch_size=16,
-                                            checkpoint_every=2, log_every=1), store, foreground=True)
+    run_id = jobs.create(
+        configure.make_config(
+            "dcgan", "fashion-mnist", max_steps=2, width=8, batch_size=16, checkpoint_every=2, log_every=1
+        ),
+        store,
+        foreground=True,
+    )
     if demos.available():  # asked for nothing, the page opens something it can draw, and lists the run
         at = app(PAGE)
         assert at.selectbox(key="latent-model").value.demo and "bundled demo models" in at.info[0].value
@@ -163,14 +174,15 @@ def test_a_run_without_a_checkpoint_says_so_and_opens_once_one_is_written(tiny_f
 
 def test_a_queued_run_and_a_run_with_no_latent_space_get_a_plain_message(tiny_fashion):
     from gandash.runs import jobs
-    from gandash.variants import configure
     from gandash.runs.store import Store
+    from gandash.variants import configure
 
     store = Store()
     # a foreground run holds the one job slot, so the app's scheduler starts no worker for the runs below
     jobs.create(configure.make_config("dcgan", "fashion-mnist", width=8), store, foreground=True)
-    queued = jobs.create(configure.make_config("dcgan", "fashion-mnist", width=8, checkpoint_every=50), store,
-                         start=False)
+    queued = jobs.create(
+        configure.make_config("dcgan", "fashion-mnist", width=8, checkpoint_every=50), store, start=False
+    )
     at = app(PAGE, run=queued)
     assert "is queued" in at.info[-1].value and "every 50 steps" in at.info[-1].value
     toy = jobs.create(configure.make_config("toy", "ring"), store, start=False)
@@ -187,8 +199,9 @@ def test_a_damaged_checkpoint_or_one_of_another_variant_shows_the_error(tiny_fas
     from gandash.engine import checkpoints
     from gandash.runs.store import Store
 
-    run_id = train_foreground("dcgan", "fashion-mnist", max_steps=2, width=8, batch_size=16, checkpoint_every=1,
-                              log_every=1)
+    run_id = train_foreground(
+        "dcgan", "fashion-mnist", max_steps=2, width=8, batch_size=16, checkpoint_every=1, log_every=1
+    )
     run_dir = Store().run(run_id)["run_dir"]
     newest, older = checkpoints.listing(run_dir)[:2]
     state = checkpoints.load(older)

@@ -1,4 +1,5 @@
 """Every page under streamlit's AppTest, with an empty store and with real short runs."""
+
 import pytest
 
 from gandash.runs import jobs
@@ -146,8 +147,21 @@ def test_chart_settings_and_filters_survive_a_trip_to_another_page(populated):
 def test_the_monitor_says_in_plain_words_when_the_discriminator_wins(home, capsys):
     """A real run steered into failure (a plain GAN: one generator, minimax loss, D 10x faster, 3 D
     steps): the monitor and `gandash show` both name the problem and what to try."""
-    run_id = train_foreground("toy", "ring", max_steps=300, width=32, batch_size=64, log_every=5, generators=1,
-                              z_dim=2, g_loss="minimax", lr_d=1e-2, lr_g=1e-3, d_steps=3, eval_samples=0)
+    run_id = train_foreground(
+        "toy",
+        "ring",
+        max_steps=300,
+        width=32,
+        batch_size=64,
+        log_every=5,
+        generators=1,
+        z_dim=2,
+        g_loss="minimax",
+        lr_d=1e-2,
+        lr_g=1e-3,
+        d_steps=3,
+        eval_samples=0,
+    )
     at = app("app_pages/runs.py", run=run_id)
     assert not at.exception, at.exception
     boxes = [e.value for e in at.error]
@@ -183,13 +197,16 @@ def test_upload_points_on_the_train_page_then_start_a_run_on_them(home):
     jobs.wait_until_ended(runs[0]["id"], Store(), timeout=60)
 
 
-@pytest.mark.parametrize("variant, own", [
-    ("wgan-gp", {"Gradient penalty λ": 10.0, "Extra 3x3 convs": 0}),
-    ("wgan", {"Weight clipping c": 0.01, "Optimizer": "rmsprop", "Extra 3x3 convs": 0}),
-    ("toy", {"Packing (PacGAN)": 1, "Generators (MGAN)": 50, "Spectral norm in D": False}),
-    ("dcgan", {"Extra 3x3 convs": 1}),
-    ("vanilla", {}),
-])
+@pytest.mark.parametrize(
+    "variant, own",
+    [
+        ("wgan-gp", {"Gradient penalty λ": 10.0, "Extra 3x3 convs": 0}),
+        ("wgan", {"Weight clipping c": 0.01, "Optimizer": "rmsprop", "Extra 3x3 convs": 0}),
+        ("toy", {"Packing (PacGAN)": 1, "Generators (MGAN)": 50, "Spectral norm in D": False}),
+        ("dcgan", {"Extra 3x3 convs": 1}),
+        ("vanilla", {}),
+    ],
+)
 def test_the_train_form_shows_the_settings_particular_to_the_variant(tiny_fashion, variant, own):
     at = app("app_pages/train.py")
     at.selectbox(key="variant").set_value(variant).run()

@@ -1,4 +1,5 @@
 """The Runs page and the sidebar with real runs: the table, its filters, running jobs, broken and busy stores."""
+
 import os
 import signal
 import sqlite3
@@ -13,6 +14,7 @@ from gandash.runs import jobs, lease
 from gandash.runs.store import Store
 from gandash.variants.configure import make_config
 from tests.app.conftest import app
+from tests.processes import wait_for
 
 
 def table_ids(at) -> list[str]:
@@ -23,19 +25,13 @@ def shown_step(at) -> str:
     return at.get("image")[0].proto.imgs[0].caption
 
 
-def wait_for(condition, timeout: float = 60.0, what: str = "the job") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 @pytest.fixture
 def running_toy(tiny_fashion):
     """A real background toy job, training (its worker is a separate process) when the test starts."""
     store = Store()
-    run_id = jobs.create(make_config("toy", "ring", max_steps=100_000, width=16, batch_size=32, eval_samples=0,
-                                     name="long toy"), store)
+    run_id = jobs.create(
+        make_config("toy", "ring", max_steps=100_000, width=16, batch_size=32, eval_samples=0, name="long toy"), store
+    )
     wait_for(lambda: store.run(run_id)["status"] == "running" and store.run(run_id)["step"] > 0)
     yield run_id
     if store.run(run_id) and store.run(run_id)["status"] in ("starting", "running"):
@@ -107,8 +103,7 @@ def test_the_sidebar_opens_and_stops_a_running_job_and_delete_waits_for_the_stop
 
 def test_a_crashed_run_says_what_happened(tiny_fashion):
     store = Store()
-    run_id = jobs.create(make_config("toy", "ring", max_steps=100_000, width=16, batch_size=32, eval_samples=0),
-                         store)
+    run_id = jobs.create(make_config("toy", "ring", max_steps=100_000, width=16, batch_size=32, eval_samples=0), store)
     wait_for(lambda: store.run(run_id)["status"] == "running" and store.run(run_id)["step"] > 0)
     pid = store.run(run_id)["pid"]
     os.kill(pid, signal.SIGKILL)
@@ -170,8 +165,9 @@ def test_the_best_checkpoint_is_marked_and_can_be_rolled_back_to(home):
     from gandash.variants import training
 
     store = Store()
-    run_id = jobs.create(make_config("toy", "ring", width=16, batch_size=32, keep_checkpoints=1, eval_samples=0),
-                         store, foreground=True)
+    run_id = jobs.create(
+        make_config("toy", "ring", width=16, batch_size=32, keep_checkpoints=1, eval_samples=0), store, foreground=True
+    )
     run_dir = Path(store.run(run_id)["run_dir"])
     trainer = training.trainer_for(TrainConfig.load(run_dir / "config.json"), run_dir)
     for step, modes in ((5, 6), (10, 4)):  # what the evaluator reported at each step, then a checkpoint

@@ -1,4 +1,5 @@
 """The GAN Lab-style 2D view, on the snapshots of a real toy run."""
+
 import os
 
 import numpy as np

@@ -1,6 +1,7 @@
-"""A real app server (`python -m gandash app`, what `./run.sh app` starts) and Debian's Chromium driven by playwright, shared by the browser
-tests. Screenshots land in artifacts/screenshots/ and each server's output in artifacts/, so a
-failure on CI can be read afterwards."""
+"""A real app server (`python -m gandash app`, what `./run.sh app` starts) and Debian's Chromium driven by
+playwright, shared by the browser tests. Screenshots land in artifacts/screenshots/ and each server's output
+in artifacts/, so a failure on CI can be read afterwards."""
+
 import os
 import socket
 import subprocess
@@ -19,6 +20,7 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"report_{report.when}", report)
     return report
 
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -34,9 +36,13 @@ def server(home, request):
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"server-{request.node.name[:80]}.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "gandash", "app", "--server.port",
-                                    str(port), "--server.headless", "true"], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gandash", "app", "--server.port", str(port), "--server.headless", "true"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -61,13 +67,19 @@ def page(server, request):
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (./run.sh test installs it)")
     with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = driver.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         tab = browser.new_page(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
         tab.set_default_timeout(90_000)
         console: list[str] = []  # the browser's errors, for the failure report
-        tab.on("console", lambda message: console.append(f"{message.type}: {message.text}")
-               if message.type in ("error", "warning") else None)
+        tab.on(
+            "console",
+            lambda message: (
+                console.append(f"{message.type}: {message.text}") if message.type in ("error", "warning") else None
+            ),
+        )
         tab.on("pageerror", lambda error: console.append(f"page error: {error}"))
         yield tab
         failed = getattr(request.node, "report_call", None)
@@ -79,7 +91,10 @@ def page(server, request):
             log = ARTIFACTS / f"server-{request.node.name[:80]}.log"
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:]) if log.exists() else ""
             with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
-                print(f"\n--- {request.node.name}: the page at {tab.url} showed:\n{text[-3000:]}\n"
-                      f"--- the server's output ended with:\n{tail}\n"
-                      "--- the browser's console:\n" + "\n".join(console[-40:]), flush=True)
+                print(
+                    f"\n--- {request.node.name}: the page at {tab.url} showed:\n{text[-3000:]}\n"
+                    f"--- the server's output ended with:\n{tail}\n"
+                    "--- the browser's console:\n" + "\n".join(console[-40:]),
+                    flush=True,
+                )
         browser.close()

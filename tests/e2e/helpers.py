@@ -1,4 +1,5 @@
 """What the browser tests do to a page: wait for the script to finish, take a screenshot."""
+
 import re
 import shutil
 from pathlib import Path

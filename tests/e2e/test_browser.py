@@ -1,5 +1,6 @@
 """The app end to end: a real `streamlit run` server and Debian's Chromium driven by playwright.
 Screenshots of every page land in artifacts/screenshots/ for a person to look at."""
+
 import re
 import time
 
@@ -20,9 +21,12 @@ def caption_step(tab) -> int:
     return int(re.search(r"step (\d+)", text).group(1))
 
 
-EMPTY_PAGES = (("/", "home", "gandash", "Start in one click"), ("/train", "train", "Train a GAN", "Start training"),
-               ("/runs", "runs-empty", "Runs", "No runs yet"),
-               ("/compare", "compare-empty", "Compare runs", "Comparing needs at least two runs"))
+EMPTY_PAGES = (
+    ("/", "home", "gandash", "Start in one click"),
+    ("/train", "train", "Train a GAN", "Start training"),
+    ("/runs", "runs-empty", "Runs", "No runs yet"),
+    ("/compare", "compare-empty", "Compare runs", "Comparing needs at least two runs"),
+)
 
 
 def table_cells(tab) -> str:
@@ -89,8 +93,11 @@ def test_latent_page_walks_between_seeds_of_a_bundled_demo(server, page):
     settle(page, "Latent space")
     page.get_by_text("bundled demo models").first.wait_for()
     # the interpolation strip (16 frames side by side) is drawn and visible
-    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')]"
-                           ".some(img => img.naturalWidth > 1000 && img.offsetParent !== null)", timeout=60_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stImage] img')]"
+        ".some(img => img.naturalWidth > 1000 && img.offsetParent !== null)",
+        timeout=60_000,
+    )
     page.get_by_label("Anchor seeds", exact=True).fill("11, 12, 13")
     page.get_by_label("Anchor seeds", exact=True).press("Enter")
     settle(page)
@@ -107,6 +114,7 @@ def test_the_app_server_listens_on_localhost_only(server):
     """`python -m gandash app` (./run.sh app) runs with .streamlit/config.toml's server.address: its port
     is bound to 127.0.0.1, not to every interface."""
     port = int(server.rsplit(":", 1)[1])
-    bound = {line.split()[1] for line in open("/proc/net/tcp").read().splitlines()[1:]
-             if line.split()[3] == "0A"}  # listening sockets, as ADDR:PORT in hex
+    bound = {
+        line.split()[1] for line in open("/proc/net/tcp").read().splitlines()[1:] if line.split()[3] == "0A"
+    }  # listening sockets, as ADDR:PORT in hex
     assert f"0100007F:{port:04X}" in bound and f"00000000:{port:04X}" not in bound, bound

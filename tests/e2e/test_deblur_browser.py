@@ -1,5 +1,6 @@
 """The Deblur page end to end: a real `streamlit run` server and Debian's Chromium driven by playwright.
 Screenshots land in artifacts/screenshots/ for a person to look at."""
+
 import re
 
 import numpy as np

@@ -1,6 +1,8 @@
 """The Gallery in a real browser (a `streamlit run` server and Debian's Chromium): every card drawn, with
 its objective typeset and its bundled model's pictures, also when reached from another page (how
-long that takes is measured by bench/page_render.py, not asserted here); screenshots of the page and of a few cards land in artifacts/screenshots/ for a person to look at."""
+long that takes is measured by bench/page_render.py, not asserted here); screenshots of the page and of a few
+cards land in artifacts/screenshots/ for a person to look at."""
+
 import time
 from pathlib import Path
 

@@ -1,5 +1,7 @@
 """The latent page's player in a real browser: Play shows the walk as a GIF the browser animates and
-moves the frame slider along (a fragment on a timer, which AppTest does not run), stops at the last frame unless Loop is on, and Pause holds it."""
+moves the frame slider along (a fragment on a timer, which AppTest does not run), stops at the last frame
+unless Loop is on, and Pause holds it."""
+
 import re
 import time
 

@@ -21,8 +21,10 @@ class DiscoGANTrainer(StagedTrainer):
         labels = self.data.labels
         self.rows = {"a": (labels == 0).nonzero().flatten(), "b": (labels == 1).nonzero().flatten()}
         generator = torch.Generator().manual_seed(config.seed + 12345)  # the same images in every grid
-        self.fixed = {side: self._images(rows[torch.randint(len(rows), (SAMPLE_ROWS,), generator=generator)])
-                      for side, rows in self.rows.items()}
+        self.fixed = {
+            side: self._images(rows[torch.randint(len(rows), (SAMPLE_ROWS,), generator=generator)])
+            for side, rows in self.rows.items()
+        }
 
     def _images(self, index: torch.Tensor) -> torch.Tensor:
         return self.data.batch(index.to(self.data.images.device), self.hw.device, self.hw.channels_last)
@@ -48,7 +50,9 @@ class DiscoGANTrainer(StagedTrainer):
         D, c = self.discriminator, self.config
         fake_a, fake_b = D.a(fakes["ba"]), D.b(fakes["ab"])
         adversarial = losses.generator_loss(c.loss, fake_a, c.g_loss) + losses.generator_loss(c.loss, fake_b, c.g_loss)
-        reconstruction = losses.reconstruction(batch["a"], fakes["aba"]) + losses.reconstruction(batch["b"], fakes["bab"])
+        reconstruction = losses.reconstruction(batch["a"], fakes["aba"]) + losses.reconstruction(
+            batch["b"], fakes["bab"]
+        )
         loss = adversarial + RECONSTRUCTION_WEIGHT * reconstruction
         return loss, torch.cat([fake_a, fake_b]), {"reconstruction": reconstruction.detach()}
 

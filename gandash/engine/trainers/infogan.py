@@ -19,7 +19,7 @@ class InfoGANTrainer(StagedTrainer):
         # fixed samples: codes from the prior, but the category runs 0..9 along each row of the grid
         generator = torch.Generator().manual_seed(config.seed + 12345)
         z = prior_z(GRID_SIZE, config.z_dim, generator)
-        z[:, -CODE_DIM:-CODE_DIM + CATEGORIES] = torch.eye(CATEGORIES)[torch.arange(GRID_SIZE) % CATEGORIES]
+        z[:, -CODE_DIM : -CODE_DIM + CATEGORIES] = torch.eye(CATEGORIES)[torch.arange(GRID_SIZE) % CATEGORIES]
         self.fixed_noise = z.to(self.hw.device)
 
     def fakes(self, batch):
@@ -29,8 +29,7 @@ class InfoGANTrainer(StagedTrainer):
     def _information(self, fake: torch.Tensor, z: torch.Tensor):
         logits, category_logits, continuous_mean = self.discriminator.forward_with_codes(fake)
         codes = z[:, -CODE_DIM:]
-        info = losses.mutual_information(category_logits, codes[:, :CATEGORIES], continuous_mean,
-                                         codes[:, CATEGORIES:])
+        info = losses.mutual_information(category_logits, codes[:, :CATEGORIES], continuous_mean, codes[:, CATEGORIES:])
         accuracy = (category_logits.argmax(1) == codes[:, :CATEGORIES].argmax(1)).float().mean()
         return logits, info, accuracy
 

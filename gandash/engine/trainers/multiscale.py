@@ -49,14 +49,16 @@ class StackGANTrainer(StagedTrainer):
         D, real, labels, family = self.discriminator, batch["real"], batch["labels"], self.config.loss
         real_low, real_high = D.low(down(real), labels), D.high(real, labels)
         fake_low, fake_high = D.low(fakes["low"].detach(), labels), D.high(fakes["high"].detach(), labels)
-        loss = losses.discriminator_loss(family, real_low, fake_low) + losses.discriminator_loss(family, real_high,
-                                                                                                 fake_high)
+        loss = losses.discriminator_loss(family, real_low, fake_low) + losses.discriminator_loss(
+            family, real_high, fake_high
+        )
         return loss, torch.cat([real_low, real_high]), torch.cat([fake_low, fake_high]), {}
 
     def g_loss(self, batch, fakes):
         D, labels, c = self.discriminator, batch["labels"], self.config
         fake_low, fake_high = D.low(fakes["low"], labels), D.high(fakes["high"], labels)
         kl = losses.kl_to_standard_normal(fakes["mu"], fakes["logvar"])
-        adversarial = (losses.generator_loss(c.loss, fake_low, c.g_loss)
-                       + losses.generator_loss(c.loss, fake_high, c.g_loss))
+        adversarial = losses.generator_loss(c.loss, fake_low, c.g_loss) + losses.generator_loss(
+            c.loss, fake_high, c.g_loss
+        )
         return adversarial + KL_WEIGHT * kl, torch.cat([fake_low, fake_high]), {"kl": kl.detach()}

@@ -29,7 +29,7 @@ class SRGANTrainer(PairedTrainer):
     def _pair(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(low resolution, sharp) float in [-1, 1] from uint8 crops (centre, at the training size)."""
         size, margin = self.config.image_size, (crops.shape[-1] - self.config.image_size) // 2
-        sharp = crops[:, :, margin:margin + size, margin:margin + size].float().div(127.5).sub(1)
+        sharp = crops[:, :, margin : margin + size, margin : margin + size].float().div(127.5).sub(1)
         return degrade.downsample(sharp, SCALE).to(self.hw.device), sharp.to(self.hw.device)
 
     def _next_pair(self) -> tuple[torch.Tensor, torch.Tensor, None]:

@@ -13,7 +13,7 @@ import contextlib
 
 import torch
 
-from gandash.engine.trainer import Trainer, clip_weights, mean_prob
+from gandash.engine.trainer import Trainer, clip_weights
 
 Batch = dict
 Fakes = dict
@@ -59,20 +59,14 @@ class StagedTrainer(Trainer):
             last = index == k - 1
             loss_d, real_logits, fake_logits, norm_d, batch, fakes, extras_d = self._d_phase(measure and last, last)
         loss_g, fake_logits_g, norm_g, extras_g = self._g_phase(batch, fakes, measure)
-        self._finite &= torch.isfinite(loss_d.detach()) & torch.isfinite(loss_g.detach())
-        if not measure:
-            return None
-        values = {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_x": mean_prob(real_logits),
-                  "d_g_z1": mean_prob(fake_logits), "d_g_z2": mean_prob(fake_logits_g),
-                  "grad_norm_d": norm_d, "grad_norm_g": norm_g}
-        values.update({key: float(value) for key, value in {**extras_d, **extras_g}.items()})
+        values = self.step_report(measure, (loss_d, real_logits, fake_logits, norm_d), (loss_g, fake_logits_g, norm_g))
+        if values is not None:
+            values.update({key: float(value) for key, value in {**extras_d, **extras_g}.items()})
         return values
 
     def single_d_step(self) -> dict[str, float]:
         loss, real_logits, fake_logits, norm, *_ = self._d_phase(measure=True, keep_fakes=False)
-        self._finite &= torch.isfinite(loss.detach())
-        return {"loss_d": loss.item(), "d_x": mean_prob(real_logits), "d_g_z1": mean_prob(fake_logits),
-                "grad_norm_d": norm}
+        return self.d_report(loss, real_logits, fake_logits, norm)
 
     def single_g_step(self) -> dict[str, float]:
         """A generator step on a fresh batch and fresh fakes."""
@@ -80,5 +74,4 @@ class StagedTrainer(Trainer):
         with self._autocast():
             fakes = self.fakes(batch)
         loss, fake_logits, norm, _ = self._g_phase(batch, fakes, measure=True)
-        self._finite &= torch.isfinite(loss.detach())
-        return {"loss_g": loss.item(), "d_g_z2": mean_prob(fake_logits), "grad_norm_g": norm}
+        return self.g_report(loss, fake_logits, norm)

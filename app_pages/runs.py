@@ -51,7 +51,7 @@ active = run["status"] in ACTIVE + ("queued",)
 @common.tolerate_busy
 def status_line() -> None:
     current = store.run(run_id) or run
-    run_view.status_header(current)
+    run_view.status_header(current, store)
     if active and (
         current["status"] not in ACTIVE + ("queued",)
         or bool(current["phase"].get("paused")) != bool(run["phase"].get("paused"))

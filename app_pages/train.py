@@ -4,6 +4,7 @@ import streamlit as st
 
 from gandash import data, variants
 from gandash.core import config as cfg
+from gandash.core import device
 from gandash.core.errors import GandashError
 from gandash.data import uploads
 from gandash.runs import history, jobs
@@ -203,7 +204,7 @@ with st.container(border=True):
     else:
         particular = {}
     st.markdown("**Budget and device**")
-    a, b, c = st.columns(3)
+    a, b, c, d = st.columns(4)
     budget_kind = a.radio(
         "Budget in", ["minutes", "steps"], horizontal=True, index=1 if base.max_minutes is None else 0, key=f"bk{key}"
     )
@@ -220,6 +221,18 @@ with st.container(border=True):
         index=0,
         key=f"dev{key}",
         help="auto picks CUDA, then Apple MPS, then the CPU.",
+    )
+    most = configure.most_processes(device.resolve_device_type(device_choice, device.available_accelerators()))
+    processes = d.number_input(
+        "Processes",
+        value=min(base.processes, most),
+        min_value=1,
+        max_value=most,
+        step=1,
+        key=f"proc{key}",
+        help=f"Data-parallel training (torchrun + DistributedDataParallel): up to {most} here "
+        "(one per CPU core, or one per GPU). Each process trains on its own batch and the gradients are "
+        "averaged, so a step sees batch size × processes images.",
     )
     with st.expander("Advanced"):
         a, b, c, d = st.columns(4)
@@ -259,6 +272,39 @@ with st.container(border=True):
             help="0 times 1 thread against this run's share of the cores now and then "
             "and keeps the faster; a fixed number makes runs repeat bit for bit.",
         )
+        a, b, c, d = st.columns(4)
+        cpu_precision = a.selectbox(
+            "CPU precision",
+            list(cfg.CPU_PRECISIONS),
+            index=list(cfg.CPU_PRECISIONS).index(base.cpu_precision),
+            key=f"prec{key}",
+            help="auto: a short timed probe at the start picks bf16 autocast where it is faster (CPUs with "
+            "bf16 units, such as AMX) and fp32 elsewhere. Weights, optimiser and losses stay fp32.",
+        )
+        lr_scaling = b.selectbox(
+            "Learning rates with more processes",
+            list(cfg.LR_SCALINGS),
+            index=list(cfg.LR_SCALINGS).index(base.lr_scaling),
+            key=f"lrsc{key}",
+            help="How lr_g and lr_d follow the global batch: none keeps them, sqrt and linear multiply "
+            "them by √processes or processes.",
+        )
+        nodes = c.number_input(
+            "Machines (nodes)",
+            value=base.nodes,
+            min_value=1,
+            step=1,
+            key=f"nodes{key}",
+            help="More than one: start the same run on the other machines with torchrun (see the README, "
+            "'Training on several machines'); this machine keeps the run store and writes the results.",
+        )
+        rdzv_endpoint = d.text_input(
+            "Rendezvous HOST:PORT",
+            value=base.rdzv_endpoint,
+            key=f"rdzv{key}",
+            disabled=nodes == 1,
+            help="A machine and free port every node can reach, for torchrun's c10d rendezvous.",
+        )
         also = variant_settings.also_applies(variant_name)  # read by this variant's training step too
         if also:
             st.caption("Also used by this variant's training step:")
@@ -284,6 +330,11 @@ values = dict(
     name=name,
     lr_schedule=lr_schedule,
     cpu_threads=int(cpu_threads),
+    cpu_precision=cpu_precision,
+    processes=int(processes),
+    nodes=int(nodes),
+    rdzv_endpoint=rdzv_endpoint.strip() if nodes > 1 else "",
+    lr_scaling=lr_scaling,
     **particular,
 )
 if budget_kind == "minutes":
@@ -311,6 +362,13 @@ if config is not None:
     seconds, source = _step_seconds(config.to_json())
     total = config.total_steps
     text = f"≈ **{seconds * 1000:.0f} ms per step** on {config.device if config.device != 'auto' else 'this device'}"
+    if cfg.world_size(config) > 1:
+        text += (
+            f" in each of {cfg.world_size(config)} processes: **{cfg.global_batch(config)} images per step** "
+            f"({config.batch_size} × {cfg.world_size(config)}), about "
+            f"{cfg.global_batch(config) * config.d_steps / seconds:,.0f} images/s in total; learning rates "
+            f"× {cfg.lr_scale(config.lr_scaling, cfg.world_size(config)):g} (lr_scaling {config.lr_scaling})"
+        )
     text += f" (from {source})"
     if total:
         text += f"; {total} steps take about {seconds * total / 60:.1f} min."

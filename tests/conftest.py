@@ -56,9 +56,10 @@ def one_thread():
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    """A fresh GANDASH_HOME for each test."""
-    root = tmp_path / "gandash-home"
+def home(tmp_path_factory, monkeypatch):
+    """A fresh GANDASH_HOME for each test, beside its tmp_path (not in it: a test's image folder there
+    must not gain a sub-folder of caches)."""
+    root = tmp_path_factory.mktemp("gandash-home")
     monkeypatch.setenv("GANDASH_HOME", str(root))
     return root
 

@@ -87,7 +87,7 @@ def test_cifar10_from_a_torchvision_root_and_a_planted_pickle_is_refused(home, t
         data.load("cifar10", data_dir=str(tmp_path))
 
 
-def test_image_folder_with_classes_broken_files_and_mixed_sizes(tmp_path):
+def test_image_folder_with_classes_broken_files_and_mixed_sizes(tmp_path, home):
     for index, (klass, size, colour) in enumerate(
         [("cats", (40, 30), "red"), ("cats", (64, 64), "red"), ("dogs", (100, 20), "blue"), ("dogs", (33, 33), "blue")]
     ):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gandash.core.device import cpu_threads, pick, resolve_device_type, settings_for
+from gandash.core.device import SpeedSetting, SpeedTuner, cpu_threads, pick, resolve_device_type, settings_for
 from gandash.core.errors import GandashError
 
 
@@ -50,44 +50,87 @@ def test_cpu_threads_never_oversubscribe_the_cores(cores, jobs, small, expected)
     assert cpu_threads(cores, jobs, small) == expected
 
 
-def _run(tuner, seconds_for, steps=40):
-    """Drive the tuner as the training loop does, with steps that take seconds_for(step, threads)."""
-    used = []
-    for step in range(steps):
-        n = tuner.threads()
-        used.append(n)
-        tuner.record(seconds_for(step, n))
+ONE, TWO = SpeedSetting(1), SpeedSetting(2)
+ONE_BF16, TWO_BF16 = SpeedSetting(1, bf16=True), SpeedSetting(2, bf16=True)
+
+
+def _run(tuner, seconds_for, steps=None, minutes=None):
+    """Drive the tuner as the training loop does, with steps that take seconds_for(clock, setting) seconds,
+    for `steps` steps or `minutes` of simulated training. Returns [(clock, setting)] of every step."""
+    used, clock = [], 0.0
+    while (steps is None or len(used) < steps) and (minutes is None or clock < minutes * 60):
+        setting = tuner.next_setting()
+        used.append((clock, setting))
+        seconds = seconds_for(clock, setting)
+        tuner.record(seconds)
+        clock += seconds
     return used
 
 
-def test_the_thread_tuner_keeps_the_faster_choice():
-    from gandash.core.device import ThreadTuner
+def _settings(used):
+    return [setting for _, setting in used]
 
+
+def test_the_tuner_keeps_the_faster_choice_after_timing_each_in_abba_order():
     # a busy machine where two threads wait on each other (1.4 s vs 0.15 s per step with spinning waits)
-    tuner = ThreadTuner([1, 2], probe=2)
-    used = _run(tuner, lambda step, n: {1: 0.15, 2: 1.4}[n])
-    assert used[:6] == [1, 1, 1, 2, 2, 2]  # a warm-up and 2 timed steps each
-    assert tuner.best == 1 and set(used[6:]) == {1}
+    tuner = SpeedTuner([ONE, TWO], probe=2)
+    used = _settings(_run(tuner, lambda clock, s: {ONE: 0.15, TWO: 1.4}[s], steps=40))
+    assert used[:12] == [ONE] * 3 + [TWO] * 6 + [ONE] * 3  # a warm-up and 2 timed steps per block, A B B A
+    assert tuner.best == ONE and set(used[12:]) == {ONE}
     # a free machine: two threads win and are kept
-    tuner = ThreadTuner([1, 2], probe=2)
-    assert set(_run(tuner, lambda step, n: {1: 0.3, 2: 0.2}[n])[6:]) == {2}
+    tuner = SpeedTuner([ONE, TWO], probe=2)
+    assert set(_settings(_run(tuner, lambda clock, s: {ONE: 0.3, TWO: 0.2}[s], steps=40))[12:]) == {TWO}
 
 
-def test_the_thread_tuner_checks_again_when_steps_slow_down_or_after_a_while():
-    from gandash.core.device import ThreadTuner
+def test_bf16_is_chosen_where_it_is_faster_and_fp32_where_it_is_emulated():
+    amx = {ONE: 0.085, TWO: 0.052, ONE_BF16: 0.047, TWO_BF16: 0.030}  # measured on a Xeon with AMX
+    tuner = SpeedTuner([ONE, TWO, ONE_BF16, TWO_BF16])
+    used = _settings(_run(tuner, lambda clock, s: amx[s], minutes=2))
+    assert tuner.best == TWO_BF16 and used[-1] == TWO_BF16
+    no_bf16_units = {ONE: 0.085, TWO: 0.052, ONE_BF16: 0.160, TWO_BF16: 0.110}
+    tuner = SpeedTuner([ONE, TWO, ONE_BF16, TWO_BF16])
+    used = _settings(_run(tuner, lambda clock, s: no_bf16_units[s], minutes=2))
+    assert tuner.best == TWO and used[-1] == TWO
+    # the precision is chosen once: later checks re-time the threads only, never switching the arithmetic
+    assert all(not s.bf16 for s in used[32:])
 
-    # free at first (2 threads win), then another program starts at step 20 and two threads crawl
-    tuner = ThreadTuner([1, 2], probe=2, every=1e9)
-    used = _run(tuner, lambda step, n: {1: 0.3, 2: 0.2 if step < 20 else 1.4}[n])
-    assert used[6:20] == [2] * 14 and tuner.best == 1 and used[-5:] == [1] * 5
-    # the other way round: busy, then free; only the periodic check can notice (steps got faster)
-    tuner = ThreadTuner([1, 2], probe=2, every=10.0)
-    used = _run(tuner, lambda step, n: {1: 0.3, 2: 1.4 if step < 20 else 0.2}[n], steps=60)
-    assert used[6:20] == [1] * 14 and tuner.best == 2 and used[-5:] == [2] * 5
+
+def test_a_probe_made_slow_by_a_busy_moment_does_not_pin_the_slower_setting():
+    """Another program is busy for the first 8 seconds of the run, while the first check times two
+    threads; afterwards the machine is free and two threads are 1.7x faster. The slower choice must
+    not be kept for the rest of a 10-minute run."""
+
+    def seconds(clock, s):
+        busy = clock < 8.0
+        return {ONE: 0.088, TWO: 0.9 if busy else 0.052}[s]
+
+    tuner = SpeedTuner([ONE, TWO])
+    used = _run(tuner, seconds, minutes=10)
+    assert tuner.checks >= 2 and tuner.best == TWO
+    after_a_minute = [s for clock, s in used if clock > 60]
+    assert after_a_minute.count(TWO) / len(after_a_minute) > 0.95
+    trained = sum(seconds(clock, s) for clock, s in used)
+    assert len(used) > 0.9 * trained / 0.052  # within 10% of the steps the fast setting alone would train
+
+
+def test_the_tuner_checks_again_when_steps_slow_down_or_speed_up():
+    # free at first (2 threads win), then another program starts at 20 s and two threads crawl
+    tuner = SpeedTuner([ONE, TWO], probe=2, first_recheck=1e9, every=1e9)
+    used = _run(tuner, lambda clock, s: {ONE: 0.3, TWO: 0.2 if clock < 20 else 1.4}[s], minutes=2)
+    assert tuner.best == ONE and _settings(used)[-5:] == [ONE] * 5
+    # busy, then free: the best one's steps get faster, and the check that follows finds the new best
+    tuner = SpeedTuner([ONE, TWO], probe=2, first_recheck=1e9, every=1e9)
+    busy_then_free = {ONE: (0.3, 0.15), TWO: (1.4, 0.1)}
+    used = _run(tuner, lambda clock, s: busy_then_free[s][clock >= 20], minutes=2)
+    assert tuner.best == TWO and _settings(used)[-5:] == [TWO] * 5
+
+
+def test_checks_grow_rare_while_the_choice_holds():
+    tuner = SpeedTuner([ONE, TWO], first_recheck=30, every=600)
+    _run(tuner, lambda clock, s: {ONE: 0.09, TWO: 0.05}[s], minutes=20)
+    assert 4 <= tuner.checks <= 8  # 0, 30, 90, 210, 450, 1050 s: not one every 30 s (40)
 
 
 def test_a_single_choice_never_probes():
-    from gandash.core.device import ThreadTuner
-
-    tuner = ThreadTuner([2, 2])
-    assert _run(tuner, lambda step, n: 0.1) == [2] * 40
+    tuner = SpeedTuner([TWO, TWO])
+    assert _settings(_run(tuner, lambda clock, s: 0.1, steps=40)) == [TWO] * 40

@@ -33,6 +33,7 @@ TOY = dict(
     sample_every=10**6,
     eval_samples=0,
     cpu_threads=1,
+    cpu_precision="fp32",
     generators=4,
 )
 

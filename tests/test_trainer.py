@@ -4,6 +4,7 @@ import torch
 
 from gandash import variants
 from gandash.core import device
+from gandash.core.device import SpeedSetting
 from gandash.engine import checkpoints, loop, updates
 from gandash.engine.reporter import Reporter
 from gandash.variants import base, training
@@ -28,8 +29,10 @@ class Recorder(Reporter):
 
 
 def tiny(variant, dataset="fashion-mnist", **changes):
-    # one fixed thread: tiny nets are fastest on one, and exact resume needs a fixed count
-    settings = dict(max_steps=3, log_every=1, sample_every=2, checkpoint_every=2, batch_size=8, cpu_threads=1)
+    # one fixed thread in fp32: tiny nets are fastest so, and exact resume needs fixed threads and precision
+    settings = dict(
+        max_steps=3, log_every=1, sample_every=2, checkpoint_every=2, batch_size=8, cpu_threads=1, cpu_precision="fp32"
+    )
     if variant != "toy":
         settings["width"] = 8
     return make_config(variant, dataset, **{**settings, **changes})
@@ -76,11 +79,15 @@ def test_dcgan_64_is_the_pytorch_examples_architecture():
     assert sum(p.numel() for p in discriminator.parameters()) == 2_765_568
 
 
-@pytest.mark.parametrize("name", ["dcgan", "wgan-gp", "toy"])
-def test_resume_is_exact(name, tiny_fashion, tmp_path):
-    """20 steps straight == 10 steps, stop, resume, 10 steps: identical weights."""
+@pytest.mark.parametrize(
+    "name, precision", [("dcgan", "fp32"), ("wgan-gp", "fp32"), ("toy", "fp32"), ("dcgan", "bf16")]
+)
+def test_resume_is_exact(name, precision, tiny_fashion, tmp_path):
+    """20 steps straight == 10 steps, stop, resume, 10 steps: identical weights, in bf16 autocast too."""
     dataset = "ring" if name == "toy" else "fashion-mnist"
-    config = tiny(name, dataset, max_steps=20, checkpoint_every=7, sample_every=5, ema_decay=0.9)
+    config = tiny(
+        name, dataset, max_steps=20, checkpoint_every=7, sample_every=5, ema_decay=0.9, cpu_precision=precision
+    )
     training.train(config, tmp_path / "straight", Recorder())
     stopped, first = tmp_path / "stopped", Recorder()
     status, _ = training.train(config, stopped, first, should_stop=lambda: first.rows and first.rows[-1][0] >= 10)
@@ -94,6 +101,9 @@ def test_resume_is_exact(name, tiny_fashion, tmp_path):
     for part in ("generator", "discriminator", "ema"):
         assert all(torch.equal(a[part][key], b[part][key]) for key in a[part]), part
     assert a["opt_d"]["state"][0]["exp_avg"].equal(b["opt_d"]["state"][0]["exp_avg"])
+    # weights and optimiser state stay fp32 whatever the arithmetic
+    assert {t.dtype for t in a["generator"].values() if t.is_floating_point()} == {torch.float32}
+    assert a["opt_g"]["state"][0]["exp_avg"].dtype == torch.float32
 
 
 def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tiny_fashion, tmp_path):
@@ -167,14 +177,22 @@ def test_an_unknown_schedule_is_refused_with_the_choices():
     assert any("lr_schedule 'step' is unknown; choose one of constant, linear, cosine" in p for p in problems)
 
 
-def test_a_cpu_run_tunes_its_threads_between_one_and_its_share(tiny_fashion, tmp_path):
+def test_a_cpu_run_tunes_what_its_config_leaves_open(tiny_fashion, tmp_path):
     before = torch.get_num_threads()
     torch.set_num_threads(2)  # the share a worker gets on a 2-core machine
     try:
-        status, _ = training.train(tiny("dcgan", max_steps=30, cpu_threads=0), tmp_path, Recorder())
+        recorder = Recorder()
+        status, _ = training.train(tiny("dcgan", max_steps=40, cpu_threads=0, cpu_precision="auto"), tmp_path, recorder)
         assert status == "completed" and torch.get_num_threads() == 2  # the caller's setting is given back
+        checks = [text for level, text in recorder.events if text.startswith("speed check")]
+        assert checks and all(name in checks[0] for name in ("fp32 on 1 thread", "bf16 on 2 threads"))
+        rows = [values for _, values in recorder.rows if "threads" in values]
+        assert rows and {row["threads"] for row in rows} <= {1, 2} and {row["bf16"] for row in rows} <= {0.0, 1.0}
         hw = device.pick("cpu")
-        assert loop.thread_tuner(tiny("dcgan", cpu_threads=0), hw).choices == [1, 2]
-        assert loop.thread_tuner(tiny("dcgan", cpu_threads=3), hw) is None and torch.get_num_threads() == 3
+        settings = lambda **kw: set(loop.speed_tuner(tiny("dcgan", **kw), hw).choices)  # noqa: E731
+        assert settings(cpu_threads=0, cpu_precision="fp32") == {SpeedSetting(1), SpeedSetting(2)}
+        assert settings(cpu_threads=2, cpu_precision="auto") == {SpeedSetting(2), SpeedSetting(2, True)}
+        assert loop.speed_tuner(tiny("dcgan", cpu_threads=3, cpu_precision="bf16"), hw) is None
+        assert torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(before)

@@ -31,7 +31,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(name, **changes):
+    # fp32 (no precision probe): the resume tests compare runs bit for bit
     settings = dict(max_steps=3, log_every=1, sample_every=2, checkpoint_every=2, batch_size=8, width=8)
+    settings["cpu_precision"] = "fp32"
     return make_config(name, DATASETS[name], **{**settings, **changes})
 
 
@@ -210,7 +212,7 @@ def test_two_domains_are_two_classes_of_a_labelled_set(tiny_fashion):
         make_config("discogan", "fashion-mnist")
 
 
-def test_two_folders_are_two_domains(tmp_path):
+def test_two_folders_are_two_domains(tmp_path, home):
     for folder, shade in (("horses", 40), ("zebras", 200)):
         (tmp_path / folder).mkdir()
         for i in range(3):

@@ -88,6 +88,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(run_id)
         print(f"{run['status']}; follow it with `python -m gandash show {run_id}`", file=sys.stderr)
         return 0
+    if config_module.world_size(config) > 1:
+        return _follow(jobs.create(config, store), config, store)
     run_id = jobs.create(config, store, foreground=True)
     print(f"run {run_id} (Ctrl-C stops it after a checkpoint)", file=sys.stderr)
     with Bar(config.total_steps, unit="step") as bar:
@@ -102,6 +104,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     run = store.run(run_id)
     print(f"{run_id}: {status} at step {run['step']} ({run['message']})")
     return 0 if status in ("completed", "stopped") else 1
+
+
+def _follow(run_id: str, config, store) -> int:
+    """A data-parallel run trains as a background job (torchrun starts its processes); follow it here."""
+    import time
+
+    from gandash.runs import jobs
+    from gandash.runs.store import ACTIVE
+
+    print(f"run {run_id} trains in {config.processes * config.nodes} processes (Ctrl-C stops it after a checkpoint)")
+    try:
+        with Bar(config.total_steps, unit="step") as bar:
+            while (run := store.run(run_id))["status"] in ACTIVE + ("queued",):
+                bar.to(run["step"])
+                time.sleep(0.5)
+            bar.to(run["step"])
+    except KeyboardInterrupt:
+        jobs.stop(run_id, store)
+    run = store.run(run_id)
+    print(f"{run_id}: {run['status']} at step {run['step']} ({run['message']})")
+    return 0 if run["status"] in ("completed", "stopped") else 1
 
 
 def _age(seconds: float) -> str:
@@ -218,14 +241,23 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    import os
+
+    from gandash.core import paths
     from gandash.runs import lease
 
-    # the lease first, before torch is imported: a second worker on the run leaves within the second
-    held = lease.acquire(Path(args.run_dir).resolve())
-    if held is None:
-        print(f"another worker holds the lease of {args.run_dir}; exiting without touching the run", file=sys.stderr)
-        return 3
+    # RUN_DIR, or a run id: the other machines of a multi-node run know the run by its id only
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir() and paths.is_run_id(args.run_dir):
+        run_dir = paths.runs_dir() / args.run_dir
+    held = None
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:  # one of torchrun's ranks: the writer takes the lease
+        # the lease first, before torch is imported: a second worker on the run leaves within the second
+        held = lease.acquire(run_dir.resolve())
+        if held is None:
+            print(f"another worker holds the lease of {run_dir}; exiting without touching the run", file=sys.stderr)
+            return 3
     from gandash.runs import worker
 
-    status = worker.run(Path(args.run_dir), held=held)
+    status = worker.run(run_dir, held=held)
     return 0 if status in ("completed", "stopped") else 1

@@ -20,6 +20,8 @@ from gandash.core.paths import atomic_write_bytes
 
 OPTIMIZERS = ("adam", "rmsprop")
 LR_SCHEDULES = ("constant", "linear", "cosine")
+CPU_PRECISIONS = ("auto", "fp32", "bf16")
+LR_SCALINGS = ("none", "sqrt", "linear")
 # What a dataset holds, and so which variants train on it: images (optionally labelled), 2D points,
 # blurred/sharp pairs, two unpaired image domains, or low-resolution/original pairs.
 DataKind = Literal["image", "points", "paired", "domains", "lowres"]
@@ -77,7 +79,17 @@ class TrainConfig:
     device: str = "auto"  # auto (cuda, then mps, then cpu) | cpu | cuda | mps
     cpu_threads: int = 0  # 0: the faster of 1 and a fair share of the cores, re-checked each minute;
     # N: always N (thread counts change float rounding: fix it for bit-exact runs)
-    mixed_precision: bool = True  # bf16/fp16 autocast on CUDA; ignored on the CPU
+    mixed_precision: bool = True  # bf16/fp16 autocast on CUDA (on the CPU: cpu_precision)
+    cpu_precision: str = "auto"  # auto: bf16 autocast if a timed probe finds it faster, else fp32 | fp32 | bf16
+    # (fix it, and cpu_threads, for bit-exact runs)
+    # data-parallel training (torchrun + DistributedDataParallel): batch_size is per process, so the
+    # global batch is batch_size x processes x nodes
+    processes: int = 1  # training processes on this machine (CPU: each on its share of the cores; CUDA: one GPU each)
+    nodes: int = 1  # machines; more than 1 needs rdzv_endpoint, and the other machines started by hand
+    node_rank: int = 0  # this machine's place among the nodes (c10d rendezvous orders them itself)
+    rdzv_endpoint: str = ""  # HOST:PORT of the rendezvous for nodes > 1 ("" = this machine alone)
+    lr_scaling: str = "none"  # how lr_g and lr_d follow the global batch: none | sqrt | linear (x processes)
+    sync_batchnorm: bool = False  # CUDA, processes > 1: BatchNorm statistics over the global batch
     # the original WGAN's recipe (Arjovsky et al. 2017)
     optimizer: str = "adam"  # adam | rmsprop (RMSProp ignores beta1/beta2)
     clip_value: float = 0.0  # clip every D weight to [-c, c] after each D step (0 = off; WGAN: 0.01)
@@ -108,7 +120,8 @@ class TrainConfig:
         """Steps in the budget when it is counted in steps or epochs (None for a time budget only)."""
         candidates = [self.max_steps] if self.max_steps else []
         if self.epochs:
-            candidates.append(max(1, math.ceil(self.epochs * self._epoch_size() / self.batch_size)))
+            global_batch = self.batch_size * self.processes * self.nodes
+            candidates.append(max(1, math.ceil(self.epochs * self._epoch_size() / global_batch)))
         return min(candidates) if candidates else None
 
     def _epoch_size(self) -> int:
@@ -129,6 +142,22 @@ def lr_factor(config: TrainConfig, step: int, seconds: float) -> float:
     if config.lr_schedule == "linear":
         return 1.0 - progress
     return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def world_size(config: TrainConfig) -> int:
+    return config.processes * config.nodes
+
+
+def global_batch(config: TrainConfig) -> int:
+    """Images (or points) per step over all the processes."""
+    return config.batch_size * world_size(config)
+
+
+def lr_scale(scaling: str, world: int) -> float:
+    """The factor on both learning rates for `world` processes: none keeps them (GAN recipes are tuned
+    for their batch and Adam is less sensitive to it than SGD), sqrt and linear follow the global batch
+    (Krizhevsky 2014; Goyal et al. 2017)."""
+    return {"none": 1.0, "sqrt": world**0.5, "linear": float(world)}[scaling]
 
 
 def field_names() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 
@@ -84,48 +85,95 @@ def use_fair_share_of_cores(small_net: bool, concurrent_jobs: int = 1) -> int:
     return before
 
 
-class ThreadTuner:
-    """Keeps the faster of a few thread counts while a CPU run trains. Which is faster depends on the
-    net and on what else the machine runs: with one other busy process on a 2-core machine, a 28x28
-    DCGAN step took 153 ms on two threads and 145 ms on one (with OpenMP's default spinning waits,
-    1.4 s on two: every op's barrier waits for a thread the OS has descheduled), while on a free
-    machine two threads are the faster.
+@dataclass(frozen=True)
+class SpeedSetting:
+    """How a CPU run trains its steps: intra-op threads, and fp32 or bf16 autocast."""
 
-    So the loop times `probe` steps with each choice at the start, keeps the fastest, and checks
-    again when steps get `slower` times slower than that (another program started) or after
-    `every` seconds (one stopped). Checking costs a few steps at the slower setting, so it is rare."""
+    threads: int
+    bf16: bool = False
 
-    def __init__(self, choices: list[int], probe: int = 2, every: float = 600.0, slower: float = 1.5):
-        self.choices = sorted(set(choices))
-        self.probe, self.every, self.slower = probe, every, slower
+    def __str__(self) -> str:
+        return f"{'bf16' if self.bf16 else 'fp32'} on {self.threads} thread{'s' if self.threads > 1 else ''}"
+
+
+class SpeedTuner:
+    """Keeps the fastest of a few CPU settings (threads x precision) while a run trains, by timing them.
+
+    Which is fastest depends on the CPU and on what else the machine runs. bf16 autocast is ~1.8x faster
+    on CPUs with bf16 matrix units (AMX: a 28x28 DCGAN step 52 -> 30 ms) and slower where bf16 is
+    emulated; two threads win on a free 2-core machine and lose to one beside another busy process.
+    So the loop trains a few steps with each setting, keeps the fastest, and checks again.
+
+    Noise is what makes a check go wrong: one busy moment during the probe could pin the slower setting
+    for the rest of a run. Hence: each setting is timed in two blocks in ABBA order (a load that comes or
+    goes during the check weighs on both), each block after an untimed warm-up step (thread pools waking
+    up), the median of `probe` x 2 steps decides; a re-check comes when the steps' speed moves by
+    `moved` either way, and in any case after `first_recheck` seconds, then at doubling intervals up to
+    `every` while the choice stays the same (a wrong choice is found within a minute; a right one costs
+    little). Precision is chosen at the first check only, because it changes the arithmetic; later
+    checks re-time the thread counts in that precision."""
+
+    def __init__(
+        self,
+        choices: list[SpeedSetting],
+        probe: int = 3,
+        first_recheck: float = 30.0,
+        every: float = 600.0,
+        moved: float = 0.3,
+    ):
+        self.choices = sorted(set(choices), key=lambda s: (s.bf16, s.threads))
+        self.probe, self.first_recheck, self.every, self.moved = probe, first_recheck, every, moved
         self.best = self.choices[-1]
         self.best_seconds = float("inf")
-        self._plan: list[tuple[int, bool]] = []  # (threads, timed?) of the steps left in the current check
-        self._timed: dict[int, list[float]] = {}
+        self.last_check: dict[SpeedSetting, float] = {}  # median seconds a step of each setting took
+        self.checks = 0
+        self.choice_changed = False  # whether the last check ended with another choice (or was the first)
+        self._plan: list[tuple[SpeedSetting, bool]] = []  # (setting, timed?) of the steps left in a check
+        self._timed: dict[SpeedSetting, list[float]] = {}
         self._recent: list[float] = []
-        self._clock = every  # seconds trained since the last check: the first steps make one
-        self._now, self._time_it = self.best, False
+        self._interval = self._clock = 0.0  # the first steps make a check
+        self._now, self._time_it, self._probing = self.best, False, False
 
-    def threads(self) -> int:
-        """The thread count to train the next step with."""
-        if not self._plan and len(self.choices) > 1 and (self._clock >= self.every or self._slowed_down()):
-            # each choice gets one untimed warm-up step (its thread pool waking up), then `probe` timed ones
-            self._plan = [(n, timed) for n in self.choices for timed in [False] + [True] * self.probe]
+    def _candidates(self) -> list[SpeedSetting]:
+        if not self.checks:
+            return self.choices
+        return [s for s in self.choices if s.bf16 == self.best.bf16]
+
+    def next_setting(self) -> SpeedSetting:
+        """The setting to train the next step with."""
+        candidates = self._candidates()
+        if not self._plan and len(candidates) > 1 and (self._clock >= self._interval or self._speed_moved()):
+            order = candidates + candidates[::-1]
+            self._plan = [(s, timed) for s in order for timed in [False] + [True] * self.probe]
             self._timed, self._recent, self._clock = {}, [], 0.0
+        self._probing = bool(self._plan)
         self._now, self._time_it = self._plan.pop(0) if self._plan else (self.best, False)
         return self._now
 
-    def record(self, seconds: float) -> None:
-        """How long the step trained with the last `threads()` took."""
+    def record(self, seconds: float) -> bool:
+        """How long the step trained with the last `next_setting()` took; True when that ended a check."""
         self._clock += seconds
+        if not self._probing:
+            self._recent = (self._recent + [seconds])[-9:]
         if not self._time_it:
-            self._recent = (self._recent + [seconds])[-5:]
-            return
+            return False
         self._timed.setdefault(self._now, []).append(seconds)
-        if not self._plan:  # the check is complete
-            medians = {n: statistics.median(times) for n, times in self._timed.items()}
-            self.best = min(medians, key=medians.get)
-            self.best_seconds = medians[self.best]
+        if self._plan:
+            return False
+        self.last_check = {s: statistics.median(times) for s, times in self._timed.items()}
+        previous, self.best = self.best, min(self.last_check, key=self.last_check.get)
+        self.best_seconds = self.last_check[self.best]
+        self.choice_changed = not self.checks or self.best != previous
+        self._interval = self.first_recheck if self.choice_changed else min(self._interval * 2, self.every)
+        self.checks += 1
+        return True
 
-    def _slowed_down(self) -> bool:
-        return len(self._recent) == 5 and statistics.median(self._recent) > self.slower * self.best_seconds
+    def describe_check(self) -> str:
+        """The last check's timings, fastest first, for the run's events."""
+        ranked = sorted(self.last_check.items(), key=lambda item: item[1])
+        return ", ".join(f"{setting} {seconds * 1000:.0f} ms" for setting, seconds in ranked)
+
+    def _speed_moved(self) -> bool:
+        if len(self._recent) < 9 or not math.isfinite(self.best_seconds):
+            return False
+        return abs(statistics.median(self._recent) / self.best_seconds - 1) > self.moved

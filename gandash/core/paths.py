@@ -16,6 +16,9 @@ PACKAGE = Path(__file__).resolve().parents[1]  # gandash/
 WEIGHTS = PACKAGE / "weights"  # bundled weights (and the Gallery's pictures of them), shipped with the code
 PROJECT_ROOT = PACKAGE.parent
 _RUN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+# Set by runs.jobs on the process it launches. In a data-parallel run, the ranks started from that
+# launcher are the ones on the machine with the run store, so one of them writes (engine.parallel).
+WRITER_ENV = "GANDASH_WRITER"
 
 
 def home() -> Path:

@@ -3,9 +3,10 @@ degradations (blur, noise, JPEG) that make training pairs, and uploads. `data.in
 `data.load(name, ...)` are the front door.
 
 The modules, one job each: dataset (the types), catalogue (names -> info and load), files (where the
-named sets are), readers (IDX, CIFAR, image folders), points (points:FILE), toy (the 2D mixtures),
-photos (photos for pairs), pairs (blurred:/lowres:), domains (domains:), degrade and kernel_grid
-(the degradations), uploads (the user's files). The names below are those callers use as `data.X`.
+named sets are), readers (IDX, CIFAR, image folders), cache (folder: sets as a memory-mapped array on
+disk), points (points:FILE), toy (the 2D mixtures), photos (photos for pairs), pairs (blurred:/lowres:),
+domains (domains:), degrade and kernel_grid (the degradations), uploads (the user's files). The names
+below are those callers use as `data.X`.
 """
 
 from gandash.core.config import TOY_POOL

@@ -1,4 +1,4 @@
-"""The catalogue: every dataset by name, what it is (`info`, cheap) and its rows in memory (`load`).
+"""The catalogue: every dataset by name, what it is (`info`, cheap) and its rows (`load`).
 
 A plain name is a built-in set (CATALOGUE); a prefixed name is the user's own data or a set built
 from another one (PREFIXED). This module only dispatches: the readers, the toy mixtures, the pair
@@ -14,10 +14,10 @@ import torch
 
 from gandash.core import paths
 from gandash.core.errors import GandashError
-from gandash.data import domains, files, pairs
+from gandash.data import cache, domains, files, pairs
 from gandash.data.dataset import Dataset, DatasetInfo, split_name, to_size
 from gandash.data.points import read_points_file
-from gandash.data.readers import folder_classes, read_cifar, read_folder, read_idx_pair
+from gandash.data.readers import folder_classes, read_cifar, read_idx_pair
 from gandash.data.toy import TOY_SETS, toy_points
 
 FASHION_CLASSES = (
@@ -133,7 +133,8 @@ def is_present(name: str, data_dir: str | None = None) -> bool:
 def load(
     name: str, data_dir: str | None = None, image_size: int | None = None, channels: int | None = None, seed: int = 0
 ) -> Dataset:
-    """Load a dataset by name into memory, resized to `image_size` with `channels` channels."""
+    """Load a dataset by name, resized to `image_size` with `channels` channels: into memory, except the
+    images of a folder, which are read from a cache on disk (data.cache)."""
     meta = info(name)
     prefix, arg = split_name(name)
     if meta.kind in pairs.PAIR_KINDS:
@@ -144,12 +145,13 @@ def load(
         points = read_points_file(_locate(name, data_dir)) if prefix == "points" else toy_points(meta, seed)
         return Dataset(meta, points=torch.from_numpy(points))
     where = _locate(name, data_dir)
+    if prefix == "folder":  # on disk, memory-mapped and already at the training size: no to_size, no copy
+        images, labels, unreadable = cache.load_folder(where, image_size or meta.image_size, channels or meta.channels)
+        return Dataset(meta, images=images, labels=labels, extra={"memory_mapped": True, "unreadable": unreadable})
     if prefix in ("mnist", "fashion-mnist"):
         images, labels = read_idx_pair(where)
-    elif prefix == "cifar10":
-        images, labels = read_cifar(where)
     else:
-        images, labels = read_folder(Path(arg), image_size or meta.image_size, channels or meta.channels)
+        images, labels = read_cifar(where)
     tensor = to_size(torch.from_numpy(images), image_size or images.shape[-1], channels or images.shape[1])
     return Dataset(meta, images=tensor, labels=None if labels is None else torch.from_numpy(labels).long())
 

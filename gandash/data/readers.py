@@ -90,28 +90,41 @@ def folder_classes(folder: Path) -> tuple[str, ...]:
     return tuple(subfolders) if len(subfolders) >= 2 else ()
 
 
+def image_files(folder: Path) -> list[Path]:
+    """The image files under `folder`, at any depth, in the order their rows take (sorted paths)."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def folder_label(path: Path, folder: Path, classes: tuple[str, ...]) -> int:
+    """The class of an image: its top sub-folder's place in `classes` (0 for an image at the top)."""
+    parts = path.relative_to(folder).parts
+    return classes.index(parts[0]) if len(parts) > 1 else 0
+
+
+def too_few_images(folder: Path, readable: int, broken: list[str]) -> GandashError:
+    return GandashError(
+        f"{folder} holds {readable} readable image(s); a GAN needs at least a few dozen"
+        + (f" ({len(broken)} unreadable: {', '.join(broken[:5])})" if broken else "")
+        + "."
+    )
+
+
 def read_folder(folder: Path, size: int, channels: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Every readable image under `folder`, squared to `size`; labelled by sub-folder if it has classes."""
+    """Every readable image under `folder`, squared to `size`; labelled by sub-folder if it has classes.
+    All in memory at once: training reads folders through data.cache instead, which streams them to disk."""
     from gandash.core import images as image_io  # PIL is only needed for folders
 
     classes = folder_classes(folder)
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     arrays, labels, broken = [], [], []
-    for path in files:
+    for path in image_files(folder):
         try:
             arrays.append(image_io.load_square(path, size, channels))
         except GandashError:
             broken.append(path.name)
             continue
         if classes:
-            labels.append(
-                classes.index(path.relative_to(folder).parts[0]) if len(path.relative_to(folder).parts) > 1 else 0
-            )
+            labels.append(folder_label(path, folder, classes))
     if len(arrays) < 2:
-        raise GandashError(
-            f"{folder} holds {len(arrays)} readable image(s); a GAN needs at least a few dozen"
-            + (f" ({len(broken)} unreadable: {', '.join(broken[:5])})" if broken else "")
-            + "."
-        )
+        raise too_few_images(folder, len(arrays), broken)
     images = np.stack(arrays)
     return images, (np.asarray(labels, dtype=np.int64) if classes else None)

@@ -68,11 +68,13 @@ G_LOSS_FNS = {"wasserstein": g_wasserstein, "least-squares": g_least_squares, "h
 
 
 def discriminator_loss(family: str, real: Tensor, fake: Tensor) -> Tensor:
-    return D_LOSSES[family](real, fake)
+    """Taken in fp32 whatever precision D ran in (bf16 logits would round the loss and its gradient)."""
+    return D_LOSSES[family](real.float(), fake.float())
 
 
 def generator_loss(family: str, fake: Tensor, g_loss: str = "non-saturating") -> Tensor:
     """`g_loss` picks minimax or non-saturating; it only applies to the BCE family."""
+    fake = fake.float()
     if family == "bce":
         return g_minimax(fake) if g_loss == "minimax" else g_non_saturating(fake)
     return G_LOSS_FNS[family](fake)
@@ -107,6 +109,7 @@ def mutual_information(
     of the codes G was given under Q(c | G(z, c)). Cross-entropy for the one-hot category, and a
     unit-variance factored Gaussian for the continuous codes (summed over codes, mean over rows):
         -log Q(k | x) + sum_j [ (c_j - mu_j)^2 / 2 + log(2 pi) / 2 ]"""
+    category_logits, continuous_mean = category_logits.float(), continuous_mean.float()
     nll_category = F.cross_entropy(category_logits, category.argmax(1))
     nll_continuous = (0.5 * (continuous - continuous_mean).pow(2) + 0.5 * math.log(2 * math.pi)).sum(1).mean()
     return nll_category + nll_continuous
@@ -115,9 +118,10 @@ def mutual_information(
 def kl_to_standard_normal(mu: Tensor, logvar: Tensor) -> Tensor:
     """StackGAN's conditioning-augmentation term (Zhang et al. 2017, eq. 3 and 5):
     KL(N(mu, sigma^2) || N(0, I)) = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - log sigma_j^2), mean over rows."""
+    mu, logvar = mu.float(), logvar.float()
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
 
 
 def reconstruction(original: Tensor, reconstructed: Tensor) -> Tensor:
     """DiscoGAN's L_CONST (Kim et al. 2017): the mean squared distance between x and G_BA(G_AB(x))."""
-    return (reconstructed - original).pow(2).mean()
+    return (reconstructed.float() - original.float()).pow(2).mean()

@@ -17,7 +17,7 @@ import torch
 
 from gandash.core.config import TrainConfig
 from gandash.data import degrade, kernel_grid
-from gandash.engine import losses
+from gandash.engine import losses, parallel
 from gandash.engine.trainer import Nets, Trainer
 from gandash.quality import fidelity
 
@@ -114,7 +114,7 @@ class PairedTrainer(Trainer):
         scale = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(self.step / total, 1.0)))
         for optimizer, base in zip((self.opt_g, self.opt_d), self.base_lr):
             for group in optimizer.param_groups:
-                group["lr"] = base * scale
+                group["lr"] = base * self.lr_scale * scale
 
     def _interior(self, x: torch.Tensor) -> torch.Tensor:
         """The crop without its config.loss_margin border. Near a crop's edge the U-Net's Wiener
@@ -145,7 +145,7 @@ class PairedTrainer(Trainer):
         return loss, real_logits, fake_logits, norm, restored, sharp, blurred
 
     def _g_update_pair(self, restored: torch.Tensor, sharp: torch.Tensor, measure: bool):
-        with self._autocast():
+        with self._autocast(), parallel.judging(self.discriminator):
             fake_logits = self.discriminator(self._interior(restored))
             content = self._content(restored.float(), sharp)
             adversarial = losses.generator_loss(self.config.loss, fake_logits, self.config.g_loss)

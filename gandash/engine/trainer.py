@@ -20,10 +20,10 @@ from torch.optim.swa_utils import AveragedModel
 
 from gandash import data
 from gandash.core import device, images
-from gandash.core.config import TrainConfig, lr_factor
+from gandash.core.config import TrainConfig, lr_factor, lr_scale
 from gandash.core.errors import GandashError
 from gandash.core.paths import atomic_write_bytes
-from gandash.engine import checkpoints, losses, snapshots
+from gandash.engine import checkpoints, losses, parallel, snapshots
 from gandash.engine.updates import clip_weights, ema_with_warmup, grad_norm, make_optimizer, mean_prob
 
 GRID_SIZE = 64  # fixed-noise images in each sample grid
@@ -40,7 +40,11 @@ class Nets(Protocol):
 
 class Trainer:
     """Algorithm 1's state and one step of it: the data cursor, G and D with their optimisers, the EMA of
-    G, the fixed noise of the sample grids, and what a checkpoint holds."""
+    G, the fixed noise of the sample grids, and what a checkpoint holds. In a data-parallel run each
+    process has one (`join_team`): G and D become DDP replicas and each rank draws its share of a batch."""
+
+    team: parallel.Team = parallel.SOLO
+    lr_scale = 1.0  # how the learning rates follow the global batch (config.lr_scaling; 1 for one process)
 
     def __init__(self, config: TrainConfig, run_dir: Path, variant: Nets, dataset: data.Dataset | None = None):
         self.config = config
@@ -63,6 +67,7 @@ class Trainer:
             if config.ema_decay
             else None
         )
+        self.amp_dtype = self.hw.amp_dtype  # on the CPU engine.loop sets it (use_cpu_setting)
         self.scaler = torch.amp.GradScaler("cuda") if self.hw.amp_dtype == torch.float16 else None
         self.step, self.epoch, self.position, self.train_seconds = 0, 0, 0, 0.0
         self._order: torch.Tensor | None = None
@@ -72,6 +77,21 @@ class Trainer:
         )
         self.best = checkpoints.BestTracker(self.run_dir)  # reads best.json: a resumed run keeps its best
 
+    def join_team(self, team: parallel.Team) -> None:
+        """Train as one rank of `team`: G and D replicated (DDP), this rank's own noise; every rank built
+        the same nets from the run's seed, and DDP checks they start equal."""
+        self.team = team
+        if not team.distributed:
+            return
+        self.lr_scale = lr_scale(self.config.lr_scaling, team.world)
+        for optimizer in (self.opt_g, self.opt_d):
+            for group in optimizer.param_groups:
+                group["lr"] *= self.lr_scale
+        sync_bn = self.config.sync_batchnorm and self.hw.type == "cuda"
+        self.generator = parallel.replicate(self.generator, team, sync_bn)
+        self.discriminator = parallel.replicate(self.discriminator, team, sync_bn)
+        torch.manual_seed(parallel.rank_seed(self.config.seed, team.rank))
+
     # --- data ------------------------------------------------------------------------------
     def _place_data(self) -> None:
         """On CUDA keep a small dataset on the GPU (no copies per step) and pin a large one."""
@@ -79,6 +99,8 @@ class Trainer:
             return
         tensor = self.data.images if self.data.images is not None else self.data.points
         on_gpu = tensor.numel() * tensor.element_size() < 2 * 1024**3
+        if not on_gpu and self.data.extra.get("memory_mapped"):
+            return  # a folder's disk cache bigger than memory: pinning would copy all of it into RAM
         moved = tensor.to(self.hw.device) if on_gpu else tensor.pin_memory()
         if self.data.images is not None:
             self.data.images = moved
@@ -88,19 +110,22 @@ class Trainer:
             self.data.labels = self.data.labels.to(self.hw.device)
 
     def _next_index(self) -> torch.Tensor:
-        """The next batch of row indices: a seeded permutation per epoch, so (epoch, position)
-        is all that resume needs to continue the same order."""
-        n, size = len(self.data), self.config.batch_size
-        if n < size:  # tiny datasets: draw with replacement
+        """This rank's next batch of row indices: a seeded permutation per epoch, the same on every rank,
+        of which each global batch (batch_size x ranks rows) is split among the ranks, so an epoch shows
+        every row once across them (DistributedSampler's semantics) and (epoch, position) is all that
+        resume needs to continue the same order."""
+        n, size, ranks = len(self.data), self.config.batch_size, self.team.world
+        mine = slice(self.team.rank * size, (self.team.rank + 1) * size)
+        if n < size * ranks:  # tiny datasets: draw with replacement
             generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.step)
-            return torch.randint(n, (size,), generator=generator)
-        if self.position + size > n:
+            return torch.randint(n, (size * ranks,), generator=generator)[mine]
+        if self.position + size * ranks > n:
             self.epoch, self.position, self._order = self.epoch + 1, 0, None
         if self._order is None:
             generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.epoch)
             self._order = torch.randperm(n, generator=generator)
-        index = self._order[self.position : self.position + size]
-        self.position += size
+        index = self._order[self.position : self.position + size * ranks][mine]
+        self.position += size * ranks
         return index
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -114,16 +139,22 @@ class Trainer:
 
     def noise(self, n: int) -> torch.Tensor:
         """n rows of z ~ N(0, I); for a mixture of generators stratified so each draws its share."""
-        stratified = getattr(self.generator, "stratified_z", None)
+        stratified = getattr(parallel.unwrap(self.generator), "stratified_z", None)
         if stratified is not None:
             return stratified(n, self.hw.device)
         return torch.randn(n, self.config.z_dim, device=self.hw.device)
 
     # --- one step of Algorithm 1 ---------------------------------------------------------------
+    def use_cpu_setting(self, setting: device.SpeedSetting) -> None:
+        """Train the next steps with these threads, in bf16 autocast or fp32. Weights, optimiser states,
+        the EMA and the penalties stay fp32 either way; the losses are taken in fp32 (engine.losses)."""
+        torch.set_num_threads(setting.threads)
+        self.amp_dtype = torch.bfloat16 if setting.bf16 else None
+
     def _autocast(self):
-        if self.hw.amp_dtype is None:
+        if self.amp_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(device_type=self.hw.type, dtype=self.hw.amp_dtype)
+        return torch.autocast(device_type=self.hw.type, dtype=self.amp_dtype)
 
     def _backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, params, measure: bool):
         optimizer.zero_grad(set_to_none=True)
@@ -163,7 +194,7 @@ class Trainer:
 
     def _g_update(self, fake: torch.Tensor, labels: torch.Tensor | None, measure: bool):
         """One generator update through D's judgement of `fake`; counts as a training step."""
-        with self._autocast():
+        with self._autocast(), parallel.judging(self.discriminator):
             fake_logits = self.discriminator(fake, labels)
             loss = losses.generator_loss(self.config.loss, fake_logits, self.config.g_loss)
         return loss, fake_logits, self.finish_g_step(loss, measure)
@@ -181,7 +212,7 @@ class Trainer:
         factor = lr_factor(self.config, self.step, self.train_seconds)
         for optimizer, base in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
             for group in optimizer.param_groups:
-                group["lr"] = base * factor
+                group["lr"] = base * self.lr_scale * factor
 
     def train_step(self, measure: bool = False) -> dict[str, float] | None:
         """k discriminator steps, then one generator step. The last D step's fakes are reused for
@@ -241,11 +272,12 @@ class Trainer:
         return self.g_report(loss, fake_logits, norm)
 
     def is_finite(self) -> bool:
-        return bool(self._finite.item())
+        """Whether every loss so far was finite (on every rank: all of them must call this together)."""
+        return self.team.agree([float(not self._finite.item())])[0] == 0
 
     # --- samples ---------------------------------------------------------------------------
     def sampling_generator(self) -> torch.nn.Module:
-        return self.ema.module if self.ema is not None else self.generator
+        return self.ema.module if self.ema is not None else parallel.unwrap(self.generator)
 
     @contextlib.contextmanager
     def sampling_mode(self) -> Iterator[torch.nn.Module]:
@@ -288,17 +320,23 @@ class Trainer:
             real=real,
             extent=extent,
             manifold=manifold,
-            surface=snapshots.decision_surface(self.discriminator, extent, self.hw.device),
+            surface=snapshots.decision_surface(parallel.unwrap(self.discriminator), extent, self.hw.device),
         )
         atomic_write_bytes(path.with_suffix(".npz"), buffer.getvalue())
         images.save_png(path, images.scatter_png(points, real, extent=extent))
         return path
 
     # --- checkpoints -----------------------------------------------------------------------
-    def state(self) -> dict:
+    def _rng_state(self) -> dict:
         rng = {"torch": torch.get_rng_state()}
         if self.hw.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state_all()
+        return rng
+
+    def state(self) -> dict:
+        """What a checkpoint holds (in a data-parallel run every rank calls it: each one's RNG is kept)."""
+        own = self._rng_state()
+        rng = {**own, "ranks": self.team.gather(own)} if self.team.distributed else own
         return {
             "config": asdict(self.config),
             "generator": self.generator.state_dict(),
@@ -318,10 +356,12 @@ class Trainer:
         """Watch the evaluations: the checkpoint after a best-so-far one is kept as the best."""
         self.best.offer(self.step, values)
 
-    def save_checkpoint(self) -> Path:
-        return checkpoints.save(
-            self.run_dir, self.step, self.state(), self.config.keep_checkpoints, best=self.best.take()
-        )
+    def save_checkpoint(self) -> Path | None:
+        """Every rank calls it; the writer writes (None elsewhere)."""
+        state = self.state()
+        if not self.team.is_writer:
+            return None
+        return checkpoints.save(self.run_dir, self.step, state, self.config.keep_checkpoints, best=self.best.take())
 
     def start_from(self, weights: dict) -> None:
         """Fine-tuning: G (and its EMA) begin as trained weights; D and the optimisers start afresh."""
@@ -349,9 +389,16 @@ class Trainer:
             self.ema.n_averaged.fill_(state["ema_count"])
         if self.scaler and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng"]["torch"])
-        if self.hw.type == "cuda" and "cuda" in state["rng"]:
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        rng = state["rng"]
+        ranks = rng.get("ranks") or []
+        if self.team.distributed and len(ranks) == self.team.world:
+            rng = ranks[self.team.rank]  # the same number of processes: each continues its own stream
+        elif self.team.rank:
+            rng = {}  # another number of processes: this rank keeps the stream it was seeded with
+        if "torch" in rng:
+            torch.set_rng_state(rng["torch"])
+        if self.hw.type == "cuda" and "cuda" in rng:
+            torch.cuda.set_rng_state_all(rng["cuda"])
         self.step, self.epoch, self.position = state["step"], state["epoch"], state["position"]
         self.train_seconds = state["train_seconds"]
         self._order = None

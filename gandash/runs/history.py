@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from gandash.core.config import TrainConfig
+from gandash.core.config import TrainConfig, global_batch
 from gandash.runs.store import Store
 
 
@@ -70,16 +70,46 @@ def debiased_ema(values: list[float], weight: float) -> list[float]:
     return smoothed
 
 
-SHAPE_KEYS = ("variant", "image_size", "channels", "width", "extra_convs", "z_dim", "batch_size", "d_steps", "device")
+SHAPE_KEYS = (
+    "variant",
+    "image_size",
+    "channels",
+    "width",
+    "extra_convs",
+    "z_dim",
+    "batch_size",
+    "d_steps",
+    "device",
+    "processes",
+    "nodes",
+)
 
 
 def step_seconds(config: TrainConfig, store: Store) -> float | None:
-    """Median seconds per step of this machine's finished runs of the same shape, from their images/s
-    (None without any): what a step will really take here, evaluation and logging included."""
+    """Median seconds per step of this machine's finished runs of the same shape, from their images/s (in
+    total over their processes; None without any): what a step will really take here, evaluation and
+    logging included."""
+    defaults = asdict(TrainConfig())  # runs made before a setting existed had its default
     rates = []
     for run in store.runs(("completed", "stopped")):
-        if all(run["config"].get(key) == getattr(config, key) for key in SHAPE_KEYS):
+        if all(run["config"].get(key, defaults[key]) == getattr(config, key) for key in SHAPE_KEYS):
             rates += [value for _, _, value, _ in store.metrics(run["id"], names=("images_per_sec",))][-20:]
     if not rates:
         return None
-    return config.batch_size * config.d_steps / statistics.median(rates)
+    return global_batch(config) * config.d_steps / statistics.median(rates)
+
+
+def speed_setting(store: Store, run: dict) -> str:
+    """How the run trains now, from its last metric rows (engine.loop logs `threads`, `bf16` and `processes`
+    with every row): "bf16 autocast · 2 threads", "fp32 · 1 thread · 2 processes (gloo)"; "" before the first
+    row. Threads and precision are the CPU's; off the CPU only the processes are said."""
+    rows = store.metrics(run["id"], after_step=max(-1, run["step"] - 200), names=("threads", "bf16", "processes"))
+    latest = {name: value for _, name, value, _ in rows}
+    parts = []
+    if "threads" in latest:
+        threads = int(latest["threads"])
+        parts += ["bf16 autocast" if latest.get("bf16") else "fp32", f"{threads} thread{'s' if threads > 1 else ''}"]
+    if latest.get("processes", 1) > 1:
+        backend = "nccl" if run["device"] == "cuda" else "gloo"
+        parts.append(f"{int(latest['processes'])} processes ({backend})")
+    return " · ".join(parts)

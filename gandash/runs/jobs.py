@@ -21,15 +21,12 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gandash.core import paths
+from gandash.core.config import TrainConfig
 from gandash.core.errors import GandashError
 from gandash.runs import lease, liveness
 from gandash.runs.store import ACTIVE, RESUMABLE, Store
-
-if TYPE_CHECKING:
-    from gandash.core.config import TrainConfig
 
 PROJECT_ROOT = paths.PROJECT_ROOT
 
@@ -84,14 +81,30 @@ def schedule(store: Store | None = None) -> list[str]:
     return started
 
 
+def worker_command(config: TrainConfig, run_dir: Path) -> list[str]:
+    """The job's command: the worker itself, or for a data-parallel run PyTorch's launcher (torchrun) starting
+    `processes` workers here, alone (--standalone) or as one node of `nodes` meeting at rdzv_endpoint."""
+    worker = ["-m", "gandash", "worker", str(run_dir)]
+    if config.processes == 1 and config.nodes == 1:
+        return [sys.executable, *worker]
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(config.processes)]
+    if config.nodes == 1:
+        launcher.append("--standalone")
+    else:
+        launcher += ["--nnodes", str(config.nodes), "--node-rank", str(config.node_rank)]
+        launcher += ["--rdzv-backend", "c10d", "--rdzv-endpoint", config.rdzv_endpoint, "--rdzv-id", run_dir.name]
+    return launcher + worker
+
+
 def _launch(store: Store, run: dict) -> None:
     """Start the worker of a run claimed as 'starting' (the claim put the launch time in `heartbeat`)."""
     run_dir = Path(run["run_dir"])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])))
+    env[paths.WRITER_ENV] = "1"  # of a data-parallel run, this machine's ranks write: the store is here
     try:
         with open(run_dir / "worker.log", "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "gandash", "worker", str(run_dir)],
+                worker_command(TrainConfig.from_dict(run["config"]), run_dir),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -191,7 +204,6 @@ def resume(run_id: str, store: Store | None = None, start: bool = True, **budget
     checkpoints.check_resumable(run_dir, run_id)
     changes = {key: value for key, value in budget.items() if value is not None}
     if changes:
-        from gandash.core.config import TrainConfig
         from gandash.variants.configure import with_changes
 
         config = with_changes(TrainConfig.load(run_dir / "config.json"), **changes)
@@ -211,7 +223,6 @@ def resume(run_id: str, store: Store | None = None, start: bool = True, **budget
 def start_over(run_id: str, store: Store | None = None, start: bool = True) -> str:
     """A new run with the settings of `run_id`, from step 0; `run_id` stays as it is (its history and its
     files, damaged checkpoints included). Returns the new run's id."""
-    from gandash.core.config import TrainConfig
     from gandash.variants.configure import with_changes
 
     store = store or Store()
@@ -244,6 +255,12 @@ def send(run_id: str, command: str, store: Store | None = None) -> None:
         raise GandashError(f"'{command}' is not a command; use one of {', '.join(STEP_COMMANDS)}.")
     if run["status"] not in ACTIVE:
         raise GandashError(f"run {run_id} is {run['status']}; step-by-step needs a running job.")
+    config = TrainConfig.from_dict(run["config"])
+    if config.processes * config.nodes > 1:
+        raise GandashError(
+            f"run {run_id} trains in {config.processes * config.nodes} processes; step-by-step mode is for "
+            "runs of one process (each step would have to wait for every rank)."
+        )
     store.add_command(run_id, command)
 
 

@@ -114,11 +114,17 @@ def reap(pid: int | None) -> None:
 
 def last_log_line(run_dir: Path, limit: int = 200) -> str:
     """The last non-empty line of worker.log (say, the error that killed it), shortened."""
+    lines = last_log_lines(Path(run_dir) / "worker.log", 1, limit)
+    return lines[-1] if lines else ""
+
+
+def last_log_lines(path: Path, count: int, limit: int = 200) -> list[str]:
+    """The last `count` non-empty lines of a log file, each shortened to `limit` characters."""
     try:
-        with open(run_dir / "worker.log", "rb") as handle:
+        with open(path, "rb") as handle:
             handle.seek(0, os.SEEK_END)
             handle.seek(max(0, handle.tell() - 4096))
             lines = [line.strip() for line in handle.read().decode(errors="replace").splitlines() if line.strip()]
     except OSError:
-        return ""
-    return lines[-1][:limit] if lines else ""
+        return []
+    return [line[:limit] for line in lines[-count:]]

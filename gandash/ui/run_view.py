@@ -13,7 +13,7 @@ from gandash.core.errors import GandashError
 from gandash.engine import checkpoints
 from gandash.quality import diagnose
 from gandash.runs import export, jobs, liveness
-from gandash.runs.history import MetricHistory
+from gandash.runs.history import MetricHistory, speed_setting
 from gandash.runs.store import ACTIVE, Store
 from gandash.ui import charts, common
 
@@ -109,14 +109,18 @@ def event_log(run_id: str, store: Store, lines: int = 12) -> None:
     st.code(text, language=None)
 
 
-def status_header(run: dict) -> None:
-    """The run's title and one-line state (live), its progress, and what went wrong when it ended badly."""
+def status_header(run: dict, store: Store) -> None:
+    """The run's title and one-line state (live; with the precision and threads a CPU run chose), its
+    progress, and what went wrong when it ended badly."""
     total = run["total_steps"]
+    speed = speed_setting(store, run)
     st.subheader(f"{common.STATUS_ICONS.get(run['status'], '')} {run['name'] or run['id']}")
     st.caption(
         f"{run['variant']} on {run['dataset']} · {run['status']} · step {run['step']}"
         + (f" of {total}" if total else "")
-        + f" · {run['device']} · id `{run['id']}`"
+        + f" · {run['device']}"
+        + (f" · {speed}" if speed else "")
+        + f" · id `{run['id']}`"
     )
     if run["status"] in ("starting", "running") and total:
         st.progress(min(run["step"] / total, 1.0))

@@ -7,8 +7,16 @@ import math
 from dataclasses import replace
 
 from gandash import data
-from gandash.core.config import IMAGE_KINDS, LR_SCHEDULES, OPTIMIZERS, TrainConfig, field_names
-from gandash.core.device import DEVICE_CHOICES, available_accelerators
+from gandash.core.config import (
+    CPU_PRECISIONS,
+    IMAGE_KINDS,
+    LR_SCALINGS,
+    LR_SCHEDULES,
+    OPTIMIZERS,
+    TrainConfig,
+    field_names,
+)
+from gandash.core.device import DEVICE_CHOICES, available_accelerators, resolve_device_type
 from gandash.core.errors import GandashError
 from gandash.core.paths import is_run_id
 from gandash.engine.losses import G_LOSSES, LOSS_FAMILIES
@@ -147,6 +155,12 @@ def validate(config: TrainConfig) -> list[str]:
         integer(key, getattr(c, key), 1, 10_000_000)
     integer("keep_checkpoints", c.keep_checkpoints, 1, 1000)
     integer("cpu_threads", c.cpu_threads, 0, 256)
+    problems += _parallel_problems(c)
+    need(
+        c.cpu_precision in CPU_PRECISIONS,
+        f"cpu_precision '{c.cpu_precision}' is unknown; choose one of {', '.join(CPU_PRECISIONS)} "
+        "(auto: bf16 when a timed probe finds it faster).",
+    )
     need(
         c.eval_samples == 0 or 100 <= c.eval_samples <= 10_000,
         f"eval_samples must be 0 (off) or from 100 to 10000 (got {c.eval_samples}).",
@@ -166,3 +180,43 @@ def with_changes(config: TrainConfig, **changes) -> TrainConfig:
     updated = replace(config, **changes)
     check(updated)
     return updated
+
+
+def most_processes(device_type: str) -> int:
+    """Training processes this machine can run for one job: one per core on the CPU, one per GPU on CUDA."""
+    import os
+
+    if device_type == "cuda":
+        import torch
+
+        return max(1, torch.cuda.device_count())
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _parallel_problems(c: TrainConfig) -> list[str]:
+    problems = []
+    if not isinstance(c.processes, int) or not isinstance(c.nodes, int) or not isinstance(c.node_rank, int):
+        return ["processes, nodes and node_rank must be whole numbers."]
+    try:
+        kind = resolve_device_type(c.device, available_accelerators())
+    except GandashError:  # an unknown or absent device: said once, by validate
+        kind = "cpu"
+    most = most_processes(kind)
+    if not 1 <= c.processes <= most:
+        where = f"{most} GPU(s)" if kind == "cuda" else f"{most} CPU core(s)"
+        problems.append(f"processes must be from 1 to {most}: this machine has {where} (got {c.processes}).")
+    if not 1 <= c.nodes <= 1024:
+        problems.append(f"nodes must be from 1 to 1024 (got {c.nodes}).")
+    elif not 0 <= c.node_rank < c.nodes:
+        problems.append(f"node_rank must be from 0 to nodes - 1 = {c.nodes - 1} (got {c.node_rank}).")
+    host, _, port = (c.rdzv_endpoint or "").rpartition(":")
+    if c.nodes > 1 and not (host and port.isdigit() and 0 < int(port) < 65536):
+        problems.append(
+            "more than one node needs rdzv_endpoint HOST:PORT, a machine and free port every node can reach "
+            f"(got {c.rdzv_endpoint!r})."
+        )
+    if c.lr_scaling not in LR_SCALINGS:
+        problems.append(f"lr_scaling '{c.lr_scaling}' is unknown; choose one of {', '.join(LR_SCALINGS)}.")
+    if c.sync_batchnorm and kind != "cuda":
+        problems.append("sync_batchnorm needs CUDA: PyTorch's SyncBatchNorm does not run on CPU processes.")
+    return problems

@@ -228,6 +228,7 @@ def pretrain(
             checkpoint_every=10**6,
             log_every=100,
             cpu_threads=1,
+            cpu_precision="fp32",
             eval_samples=0,
             **budget,
             **preset["overrides"],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gandash import data
 from gandash.core.config import TrainConfig
-from gandash.engine import loop
+from gandash.engine import loop, parallel
 from gandash.engine.reporter import Reporter
 from gandash.engine.trainer import Trainer
 from gandash.variants import loading
@@ -26,10 +26,14 @@ def train(
     reporter: Reporter,
     should_stop=lambda: False,
     dataset: data.Dataset | None = None,
+    team: parallel.Team = parallel.SOLO,
 ) -> tuple[str, str]:
-    """Train until the budget, a stop request or divergence; returns (status, message)."""
+    """Train until the budget, a stop request or divergence; returns (status, message). In a data-parallel
+    run every rank calls it with its place in the `team`."""
+    trainer = trainer_for(config, run_dir, dataset)
+    trainer.join_team(team)
     return loop.run(
-        trainer_for(config, run_dir, dataset),
+        trainer,
         reporter,
         should_stop,
         initial_weights=lambda: loading.initial_weights(config),

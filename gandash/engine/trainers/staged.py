@@ -13,6 +13,7 @@ import contextlib
 
 import torch
 
+from gandash.engine import parallel
 from gandash.engine.trainer import Trainer, clip_weights
 
 Batch = dict
@@ -48,7 +49,7 @@ class StagedTrainer(Trainer):
         return loss, real_logits, fake_logits, norm, batch, fakes, extras
 
     def _g_phase(self, batch: Batch, fakes: Fakes, measure: bool):
-        with self._autocast():
+        with self._autocast(), parallel.judging(self.discriminator):
             loss, fake_logits, extras = self.g_loss(batch, fakes)
         return loss, fake_logits, self.finish_g_step(loss, measure), extras
 

@@ -60,13 +60,37 @@ if deblurring:
     )
     if blur_it:
         left, middle, right = st.columns(3)
-        kind = left.selectbox("Blur", degrade.KINDS, key="deblur-kind", format_func=str.capitalize)
+        kind = left.selectbox("Blur", degrade.CAMERA_KINDS, key="deblur-kind", format_func=view.KIND_NAMES.get)
         label, low, high, default, step = view.STRENGTHS[kind]
         strength = middle.slider(f"Strength: {label}", low, high, default, step, key=f"deblur-strength-{kind}")
-        angle = right.slider("Angle (°)", 0, 180, 30, key="deblur-angle", disabled=kind != "motion")
+        if kind == "shake":
+            angle = right.slider("Shake pattern", 0, 99, 7, key="deblur-pattern", help="Each is another random path.")
+        else:
+            angle = right.slider("Angle (°)", 0, 180, 30, key="deblur-angle", disabled=kind != "motion")
+        left, right = st.columns(2)
+        noise = left.slider(
+            "Sensor noise (% of the range at mid-grey)",
+            0.0,
+            5.0,
+            0.0,
+            0.25,
+            key="deblur-noise",
+            help="Poisson–Gaussian, as a camera's: stronger in bright areas than in dark ones.",
+        )
+        quality = right.select_slider(
+            "Saved as",
+            ["PNG", 95, 90, 85, 80, 75, 70, 65, 60],
+            value="PNG",
+            key="deblur-jpeg",
+            format_func=lambda q: q if q == "PNG" else f"JPEG q{q}",
+            help="Phones and the web save JPEGs: its 8×8 blocks and ringing come on top of the blur.",
+        )
         original_size = photo.size
-        sharp, blurry, kernel = view.blurred(identity, photo.pixels, kind, float(strength), float(angle))
-        photo, settings = photos.Photo(blurry), (kind, strength, angle)
+        jpeg = None if quality == "PNG" else int(quality)
+        sharp, blurry, kernel = view.blurred(
+            identity, photo.pixels, kind, float(strength), float(angle), noise / 100, jpeg
+        )
+        photo, settings = photos.Photo(blurry), (kind, strength, angle, noise, jpeg)
         if photo.size != original_size:
             st.caption(f"Working on a {photo.size[0]}×{photo.size[1]} copy so the classical methods stay quick.")
     elif photo.size[0] * photo.size[1] > view.BLUR_IT_PIXELS:

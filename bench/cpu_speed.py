@@ -21,7 +21,7 @@ import torch
 
 from gandash.core import device
 from gandash.engine.reporter import Reporter
-from gandash.variants import estimate, training
+from gandash.variants import base, estimate, training
 from gandash.variants.configure import make_config
 
 
@@ -64,9 +64,7 @@ def main() -> None:
     print(f"{cpu_name()}; {cores} cores; torch {torch.__version__}")
     recipes = {
         "dcgan 28x28 (default recipe)": make_config("dcgan", "fashion-mnist"),
-        "DCGAN-64, batch 64 (pytorch/examples)": make_config(
-            "dcgan", "fashion-mnist", image_size=64, width=64, batch_size=64, ema_decay=0.0
-        ),
+        "DCGAN-64, batch 64 (pytorch/examples)": make_config("dcgan", "fashion-mnist", **base.PYTORCH_EXAMPLES_DCGAN64),
     }
     for name, config in recipes.items():
         print(f"\n{name}")

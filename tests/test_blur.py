@@ -124,3 +124,53 @@ def test_training_pairs_are_aligned_and_blurred_from_real_margins():
     small = torch.from_numpy((rng.random((2, 1, 32, 32)) * 255).astype(np.uint8))  # no margin: mirrored
     blurred, sharp, _ = degrade.degrade(small, 32, generator)
     assert blurred.shape == (2, 1, 32, 32)
+
+
+# --- a camera's degradations (issue #22): shake, sensor noise, JPEG --------------------------------
+
+
+def test_camera_shake_kernels_are_random_paths_of_the_asked_extent():
+    kernels = [degrade.shake_kernel(15, seed) for seed in range(20)]
+    bent = 0
+    for kernel in kernels:
+        assert kernel.min() >= 0 and abs(kernel.sum() - 1) < 1e-5 and kernel.shape[0] <= degrade.KERNEL_SIZE
+        ys, xs = np.nonzero(kernel > 1e-4)
+        assert 13 <= max(np.ptp(xs), np.ptp(ys)) + 1 <= 18  # about 15 px across
+        spread = np.linalg.eigvalsh(np.cov(np.stack([xs, ys]), aweights=kernel[ys, xs]))
+        bent += spread[0] > 1.0  # not a straight line: it spreads in both directions
+    assert bent >= 12, bent  # most hands do not move in straight lines
+    assert np.array_equal(degrade.shake_kernel(15, 3), degrade.kernel_for("shake", 15, 3))
+    assert not np.array_equal(kernels[0], kernels[1])
+
+
+def test_sensor_noise_grows_with_the_signal_as_a_cameras_does():
+    """Poisson-Gaussian: variance a x + b^2, `level` the standard deviation at mid-grey."""
+    level, generator, measured = 0.02, torch.Generator().manual_seed(0), {}
+    for x in (0.1, 0.5, 0.9):
+        flat = torch.full((1, 1, 256, 256), 2 * x - 1)
+        measured[x] = degrade.sensor_noise(flat, level, generator).add(1).div(2).std().item()
+        expected = (0.75 * level**2 / 0.5 * x + 0.25 * level**2) ** 0.5
+        assert abs(measured[x] / expected - 1) < 0.05, (x, measured[x], expected)
+    assert abs(measured[0.5] / level - 1) < 0.05 and measured[0.9] > 1.5 * measured[0.1]
+
+
+def blockiness(pixels: np.ndarray) -> float:
+    """Mean jump across JPEG's 8-pixel block borders over the mean jump elsewhere."""
+    steps = np.abs(np.diff(pixels.astype(np.float64), axis=1))
+    borders = steps[:, 7::8].mean()
+    return borders / np.delete(steps, np.s_[7::8], axis=1).mean()
+
+
+def test_a_camera_copy_is_blurred_noisy_and_as_blocky_as_its_jpeg_quality():
+    from skimage import data as photos
+
+    sharp = photos.camera()[:256, :256]
+    kernel = degrade.gaussian_kernel(2.0)
+    png = degrade.camera_array(sharp, kernel, noise=0.0, quality=None)
+    assert np.array_equal(png, degrade.blur_array(sharp, kernel))  # no noise, no JPEG: the plain blur
+    noisy = degrade.camera_array(sharp, kernel, noise=0.02, quality=None)
+    assert 2 < np.abs(noisy.astype(float) - png).mean() < 8
+    jpeg = degrade.camera_array(sharp, kernel, noise=0.02, quality=60)
+    assert blockiness(jpeg) > 1.1 * blockiness(noisy)
+    grey = degrade.camera_array(sharp[..., None], kernel, noise=0.01, quality=80)
+    assert grey.shape == (256, 256, 1) and grey.dtype == np.uint8

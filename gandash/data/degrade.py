@@ -21,7 +21,9 @@ GAUSSIAN_SIGMA = (0.5, 3.0)
 MOTION_LENGTH = (3, 21)
 DEFOCUS_RADIUS = (1.0, 4.0)
 KERNEL_SIZE = 41  # every random kernel fits (the largest combination: motion 21 (x) gaussian 1.5 -> 31)
-KINDS = ("gaussian", "motion", "defocus")
+KINDS = ("gaussian", "motion", "defocus")  # what the kernel estimator names (data.kernel_grid)
+CAMERA_KINDS = KINDS + ("shake",)  # what a camera does: a hand's shake is rarely a straight line
+SHAKE_EXTENT = (5.0, 25.0)  # px: how far the random trajectory wanders
 
 
 def _normalised(kernel: np.ndarray) -> np.ndarray:
@@ -69,6 +71,46 @@ def defocus_kernel(radius: float) -> np.ndarray:
     return _normalised(coverage)
 
 
+def shake_kernel(extent: float, seed: int = 0, exposure: float = 1.0) -> np.ndarray:
+    """Camera shake along a random trajectory (Boracchi & Foi 2012, "Modeling the performance of image
+    restoration from motion blur", the generator DeblurGAN trains on): a point moving with inertia, pulled
+    back towards where it started, now and then jerked (an abrupt shake), sampled over `exposure` of its
+    path and splatted bilinearly; scaled so the path spans about `extent` px. The same seed gives the same
+    kernel, so the page can show and the bench can repeat one."""
+    if not 1 <= extent <= 64:
+        raise GandashError(f"shake extent must be from 1 to 64 px (got {extent}).")
+    rng = np.random.default_rng(seed)
+    steps = 2000
+    anxiety = 0.1 * rng.random()
+    centripetal = 0.7 * rng.random()
+    big_shakes = 0.2 * rng.random()
+    gaussian_shake = 10 * rng.random()
+    velocity = np.exp(1j * np.deg2rad(360 * rng.random())) / (steps - 1)
+    path = np.zeros(steps, complex)
+    for t in range(steps - 1):
+        jerk = 0j
+        if rng.random() < big_shakes * anxiety:
+            jerk = 2 * velocity * np.exp(1j * (np.pi + (rng.random() - 0.5)))
+        wobble = gaussian_shake * complex(rng.standard_normal(), rng.standard_normal())
+        pull = anxiety * (wobble - centripetal * path[t])
+        velocity = velocity + jerk + pull / (steps - 1)
+        velocity = velocity / abs(velocity) / (steps - 1)  # constant speed: the path's length is 1
+        path[t + 1] = path[t] + velocity
+    path = path[: max(2, int(steps * min(max(exposure, 0.05), 1.0)))]
+    path -= path.mean()
+    span = max(np.ptp(path.real), np.ptp(path.imag), 1e-9)
+    path *= (extent - 1) / span
+    radius = math.ceil(max(np.abs(path.real).max(), np.abs(path.imag).max())) + 1
+    size = 2 * radius + 1
+    xs, ys = path.real + radius, path.imag + radius
+    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
+    fx, fy = xs - x0, ys - y0
+    kernel = np.zeros((size, size), np.float64)
+    for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        np.add.at(kernel, (np.clip(y0 + dy, 0, size - 1), np.clip(x0 + dx, 0, size - 1)), weight)
+    return _normalised(kernel)
+
+
 def combine(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Two blurs one after the other (e.g. a slightly soft lens plus shake)."""
     from scipy.signal import convolve2d  # here: scipy.signal takes over a second to import
@@ -77,14 +119,17 @@ def combine(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 
 
 def kernel_for(kind: str, strength: float, angle: float = 0.0) -> np.ndarray:
-    """The page's and the bench's kernels: `strength` is sigma, length or radius in px."""
+    """The page's and the bench's kernels: `strength` is sigma, length, radius or extent in px; `angle` is
+    the motion's direction in degrees, or the shake's pattern (its seed)."""
+    if kind == "shake":
+        return shake_kernel(strength, seed=int(angle))
     if kind == "gaussian":
         return gaussian_kernel(strength)
     if kind == "motion":
         return motion_kernel(strength, angle)
     if kind == "defocus":
         return defocus_kernel(strength)
-    raise GandashError(f"blur kind '{kind}' is unknown; choose one of {', '.join(KINDS)}.")
+    raise GandashError(f"blur kind '{kind}' is unknown; choose one of {', '.join(CAMERA_KINDS)}.")
 
 
 def _uniform(low: float, high: float, generator: torch.Generator | None) -> float:
@@ -161,6 +206,43 @@ def add_noise(images: torch.Tensor, sigma: float, generator: torch.Generator | N
     images in [-1, 1]."""
     noise = torch.randn(images.shape, generator=generator, dtype=images.dtype).to(images.device)
     return images + noise * (2 * sigma)
+
+
+def sensor_noise(
+    images: torch.Tensor, level: float, generator: torch.Generator | None = None, read_share: float = 0.25
+) -> torch.Tensor:
+    """A camera sensor's noise on images in [-1, 1]: Poisson-Gaussian (Foi et al. 2008), signal-dependent
+    shot noise plus signal-independent read noise, variance(x) = a x + b^2 on the [0, 1] scale. `level` is
+    the standard deviation at mid-grey (x = 0.5) as a fraction of the range; `read_share` of that variance
+    is read noise, so dark areas are cleaner than bright ones, as in a real photo."""
+    if not 0 <= level <= 0.2:
+        raise GandashError(f"noise level must be from 0 to 0.2 of the range (got {level}).")
+    a = (1 - read_share) * level**2 / 0.5
+    b2 = read_share * level**2
+    x = images.add(1).div(2).clamp(0, 1)
+    std = (a * x + b2).sqrt()
+    noise = torch.randn(images.shape, generator=generator, dtype=images.dtype).to(images.device)
+    return (x + std * noise).mul(2).sub(1)
+
+
+def camera_array(
+    sharp: np.ndarray, kernel: np.ndarray, noise: float = 0.0, quality: int | None = None, seed: int = 0
+) -> np.ndarray:
+    """A sharp uint8 photo (HW or HWC) as a camera would save it blurred by `kernel`: blur, then sensor noise
+    (sensor_noise's `level`), then 8 bits, then JPEG at `quality` (None: kept lossless)."""
+    blurred = blur_array(sharp.astype(np.float32), kernel)
+    if noise:
+        planar = blurred[..., None] if blurred.ndim == 2 else blurred
+        x = torch.from_numpy(np.ascontiguousarray(planar.transpose(2, 0, 1))).div(127.5).sub(1)
+        x = sensor_noise(x, noise, torch.Generator().manual_seed(seed))
+        out = x.add(1).mul(127.5).numpy().transpose(1, 2, 0)
+        blurred = out[..., 0] if blurred.ndim == 2 else out
+    pixels = np.clip(np.rint(blurred), 0, 255).astype(np.uint8)
+    if not quality:
+        return pixels
+    single = pixels.ndim == 3 and pixels.shape[2] == 1  # Pillow takes grey as HW
+    saved = jpeg_array(pixels[..., 0] if single else pixels, quality)
+    return saved[..., None] if single else saved
 
 
 def jpeg_array(array: np.ndarray, quality: int) -> np.ndarray:

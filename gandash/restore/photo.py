@@ -15,13 +15,14 @@ import struct
 import sys
 import warnings
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gandash.core.errors import GandashError
+from gandash.restore import reading
 
 FORMATS = "JPEG, PNG, WebP, TIFF, BMP or GIF"
 # what Pillow raises for files that are not images, are damaged or truncated, or are too large to decode
@@ -54,6 +55,7 @@ class Photo:
     pixels: np.ndarray  # uint8 or uint16 (H, W, C): C is 1 for gray, 3 for colour
     alpha: np.ndarray | None = None  # (H, W) of the same dtype, or None
     note: str = ""  # what reading it changed, for the person (e.g. "read at 8 bits")
+    compression: reading.Compression | None = None  # a JPEG file's quality, read from its header
 
     @property
     def size(self) -> tuple[int, int]:
@@ -143,7 +145,8 @@ def read(source: Path | bytes, name: str, limits: Limits) -> Photo:
         deep = _deep_colour(image, source)
         if deep is not None:
             return deep
-        return _from_image(_upright(_loaded(image)))
+        compression = reading.from_file(image)  # before decoding: the header is what says it
+        return replace(_from_image(_upright(_loaded(image))), compression=compression)
     except DECODE_ERRORS as exc:  # truncated or corrupt data shows up only when decoding
         raise GandashError(
             f"{label} could not be decoded ({type(exc).__name__}: {str(exc)[:120]}); the file is "

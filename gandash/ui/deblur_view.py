@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 from gandash import data
 from gandash.data import degrade
 from gandash.restore import baselines as classical
-from gandash.restore import deblur, kernel_estimate, upscale
+from gandash.restore import deblur, kernel_estimate, reading, upscale
 from gandash.restore import photo as photos
 
 BLUR_IT_PIXELS = 2_000_000  # "blur it for me" works on a copy this large, so Wiener and RL stay quick
@@ -22,7 +22,9 @@ STRENGTHS = {  # kind -> (label, min, max, default, step)
     "gaussian": ("σ (px)", 0.5, 3.0, 1.5, 0.1),
     "motion": ("length (px)", 3.0, 21.0, 9.0, 1.0),
     "defocus": ("radius (px)", 1.0, 4.0, 2.0, 0.1),
+    "shake": ("extent (px)", 5.0, 25.0, 13.0, 1.0),
 }
+KIND_NAMES = {"gaussian": "Gaussian", "motion": "Motion (straight)", "defocus": "Defocus", "shake": "Camera shake"}
 TASKS = {"Deblur": deblur.LIMITS, "Upscale ×4": upscale.LIMITS}
 
 
@@ -90,12 +92,14 @@ def _at_most(pixels: np.ndarray, limit: int) -> np.ndarray:
 
 
 @st.cache_data(show_spinner="Blurring…", max_entries=4)
-def blurred(identity: str, _pixels: np.ndarray, kind: str, strength: float, angle: float):
+def blurred(
+    identity: str, _pixels: np.ndarray, kind: str, strength: float, angle: float, noise: float, jpeg: int | None
+):
     """(sharp, blurry, kernel): the photo (`identity` names it) as 8 bits of at most BLUR_IT_PIXELS,
-    then blurred and saved as 8 bits."""
+    then blurred, with sensor noise, saved as 8 bits or as a JPEG of quality `jpeg`, as a camera would."""
     sharp = _at_most(_pixels, BLUR_IT_PIXELS)
     kernel = degrade.kernel_for(kind, strength, angle)
-    return sharp, degrade.blur_array(sharp, kernel), kernel
+    return sharp, degrade.camera_array(sharp, kernel, noise, jpeg), kernel
 
 
 @st.cache_data(show_spinner="Shrinking…", max_entries=4)
@@ -134,8 +138,17 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
         result = deblur.deblur_photo(photo, generator, tile, report, estimate.kernel)
     else:
         result = deblur.deblur_photo(photo, generator, tile, report)
+    if task == "Deblur":
+        found = (found + "  \n" if found else "") + "Also read from the photo: " + degradations_note(photo)
     bar.empty()
     return result, time.perf_counter() - started, found
+
+
+def degradations_note(photo: photos.Photo) -> str:
+    """Its sensor noise and JPEG compression, each with how sure (restore.reading)."""
+    gray = photos.to_uint8(photo.pixels).astype(np.float64).mean(axis=2)
+    compression = photo.compression or reading.from_pixels(gray)
+    return reading.describe(compression, reading.noise(gray))
 
 
 def estimate_note(estimate, poses: int = 1) -> str:

@@ -192,3 +192,21 @@ def test_each_task_offers_only_its_own_runs(home, tiny_fashion):
     picker.set_value(srgan).run()
     assert not at.exception, at.exception
     assert f"srgan run {srgan}" in at.success[0].value
+
+
+def test_camera_shake_noise_and_jpeg_are_made_and_read_back_from_the_photo(home):
+    """Blur it for me as a camera would: a random shake path, sensor noise, a JPEG; the page then says what
+    it reads from the photo besides the blur: the noise level and the JPEG blocks."""
+    at = deblur_page()
+    at.selectbox(key="deblur-kind").set_value("shake").run()
+    assert not at.exception and at.slider(key="deblur-pattern").value == 7
+    at.slider(key="deblur-noise").set_value(2.0).run()
+    assert not at.exception, at.exception
+    note = at.info[0].value
+    assert "Also read from the photo: sensor noise σ ≈" in note and "not a JPEG" in note, note
+    # JPEG's quantisation takes most of that noise away with the detail: the blocks are what is left to read
+    at.select_slider(key="deblur-jpeg").set_value(75).run()
+    assert "compressed as a JPEG once" in at.info[0].value, at.info[0].value
+    at.select_slider(key="deblur-jpeg").set_value("PNG").run()
+    at.slider(key="deblur-noise").set_value(0.0).run()
+    assert "no visible sensor noise; not a JPEG" in at.info[0].value, at.info[0].value

@@ -1,5 +1,7 @@
 """Every page under streamlit's AppTest, with an empty store and with real short runs."""
 
+import os
+
 import pytest
 
 from gandash.runs import jobs
@@ -224,3 +226,19 @@ def test_home_links_to_every_page(home):
     at = app()
     linked = {link.proto.page for link in at.get("page_link")}
     assert {"train", "runs", "compare", "latent", "gallery", "deblur"} <= linked
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="two processes need two cores")
+def test_the_train_form_offers_processes_and_says_the_global_batch(tiny_fashion):
+    at = app("app_pages/train.py")
+    processes = next(n for n in at.number_input if n.label == "Processes")
+    assert processes.max == len(os.sched_getaffinity(0))  # one per core on the CPU
+    processes.set_value(2).run()
+    assert not at.exception
+    estimate = next(i.value for i in at.info if "ms per step" in i.value)
+    assert "in each of 2 processes: **128 images per step** (64 × 2)" in estimate, estimate
+    assert "images/s in total" in estimate and "learning rates × 1" in estimate
+    at.button(key="start").click().run()
+    run = Store().runs()[0]
+    assert run["config"]["processes"] == 2
+    jobs.stop(run["id"])

@@ -153,7 +153,9 @@ def live() -> None:
         run_view.event_log(run_id, store)
 
 
-if run["status"] in ACTIVE:
+# step-by-step mode is for runs of one process (each step would wait for every rank)
+one_process = run["config"].get("processes", 1) * run["config"].get("nodes", 1) == 1
+if run["status"] in ACTIVE and one_process:
     paused = bool(run["phase"].get("paused"))
 
     # Quick while someone steps through Algorithm 1; still otherwise (status_line notices a pause).

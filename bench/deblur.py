@@ -4,6 +4,8 @@
     python bench/deblur.py --model RUN      # the same for a deblur run instead of the bundled weights
     python bench/deblur.py --poses 1        # the GAN without self-ensemble (the app averages 8 poses here)
     python bench/deblur.py --speed          # a 12-megapixel photo: seconds and peak memory
+    python bench/deblur.py --camera         # as phones save them: + noise 1%, JPEG q85, and two camera shakes
+    python bench/deblur.py --photos DIR     # another held-out set, each photo 640 px wide (bench/fetch_photos.sh)
     python bench/deblur.py --export RUN [--step N]   # write RUN's EMA generator as gandash/weights/deblur.pt
 
 Wiener and Richardson-Lucy are given the true kernel (non-blind); unsharp masking and the GAN are not (the
@@ -39,6 +41,8 @@ BLURS = {
     "gaussian σ2.5": degrade.gaussian_kernel(2.5),
     "motion 9 px, 30°": degrade.motion_kernel(9, 30),
 }
+SHAKES = {"shake 11 px, path 3": degrade.shake_kernel(11, 3), "shake 15 px, path 11": degrade.shake_kernel(15, 11)}
+CAMERA_NOISE, CAMERA_JPEG = 0.01, 85  # issue #22's case: sensor noise sigma 1% and JPEG quality 85
 UNSHARP_GRID = ((1, 1), (2, 1), (1, 2), (2, 0.5), (3, 1), (2, 2))  # (radius, amount)
 
 
@@ -47,12 +51,27 @@ def quantised(pixels: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(pixels, 0, 1) * 255).astype(np.float32) / 255
 
 
-def table(generator: torch.nn.Module, poses: int | None = None) -> None:
+def held_out(folder: str | None) -> dict[str, np.ndarray]:
+    """The held-out photos as uint8: scikit-image's three, or every photo of `folder` at 640 px wide."""
+    if not folder:
+        return {name: data.photo(name) for name in data.PHOTOS_HELD_OUT}
+    found = {}
+    for path in sorted(Path(folder).expanduser().glob("*.jp*g")):
+        image = Image.open(path).convert("RGB")
+        found[path.stem] = np.asarray(image.resize((640, round(640 * image.height / image.width)), Image.LANCZOS))
+    return found
+
+
+def table(generator: torch.nn.Module, poses: int | None = None, camera: bool = False, folder: str | None = None):
     rows = []
-    for name in data.PHOTOS_HELD_OUT:
-        sharp = data.photo(name).astype(np.float32) / 255
-        for blur_name, kernel in BLURS.items():
-            blurry = quantised(degrade.blur_array(sharp, kernel))
+    blurs = {**BLURS, **(SHAKES if camera else {})}
+    for name, pixels in held_out(folder).items():
+        sharp = pixels.astype(np.float32) / 255
+        for blur_name, kernel in blurs.items():
+            if camera:
+                blurry = degrade.camera_array(pixels, kernel, CAMERA_NOISE, CAMERA_JPEG).astype(np.float32) / 255
+            else:
+                blurry = quantised(degrade.blur_array(sharp, kernel))
             started = time.perf_counter()
             estimate = kernel_estimate.estimate(blurry) if deblur.needs_kernel(generator) else None
             restored = quantised(deblur.restore(blurry, generator, kernel=estimate and estimate.kernel, poses=poses))
@@ -149,6 +168,8 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=deblur.TILE)
     parser.add_argument("--export", metavar="RUN")
     parser.add_argument("--step", type=int, help="with --export: that checkpoint instead of the newest")
+    parser.add_argument("--camera", action="store_true", help="blur + noise 1%% + JPEG q85, and two shakes")
+    parser.add_argument("--photos", metavar="DIR", help="held-out photos (JPEGs) instead of scikit-image's three")
     parser.add_argument(
         "--poses",
         type=int,
@@ -162,10 +183,11 @@ def main() -> None:
     else:
         generator, label = deblur.load_model(args.model)
         print(
-            f"model: {label}; held-out photos: {', '.join(data.PHOTOS_HELD_OUT)}; "
+            f"model: {label}; held-out photos: {args.photos or ', '.join(data.PHOTOS_HELD_OUT)}; "
             f"GAN poses: {args.poses or 'as the app (8 at these sizes)'}"
+            + (f"; as a camera saves them: noise {CAMERA_NOISE:.0%}, JPEG q{CAMERA_JPEG}" if args.camera else "")
         )
-        table(generator, args.poses)
+        table(generator, args.poses, args.camera, args.photos)
 
 
 if __name__ == "__main__":

@@ -112,9 +112,10 @@ def test_the_untrained_unet_is_its_smooth_wiener_estimate():
     assert torch.allclose(out, wiener(x, kernels, DeblurUNet.BALANCES)[-1], atol=1e-5)
 
 
-def test_the_estimator_trains_from_the_command_line_and_loads_as_the_bundled_one_does(tmp_path, capsys):
+@pytest.mark.parametrize("camera", [[], ["--camera"]], ids=["clean", "camera"])
+def test_the_estimator_trains_from_the_command_line_and_loads_as_the_bundled_one_does(camera, tmp_path, capsys):
     out = tmp_path / "estimator.pt"
-    assert main(["train-kernel-estimator", "--steps", "2", "--out", str(out)]) == 0
+    assert main(["train-kernel-estimator", "--steps", "2", "--out", str(out), *camera]) == 0
     assert f"wrote {out}" in capsys.readouterr().out
     from gandash.nets.deblur import KernelEstimator
 
@@ -123,3 +124,15 @@ def test_the_estimator_trains_from_the_command_line_and_loads_as_the_bundled_one
     assert kernel_estimate.estimate(blurred_photo("rocket", degrade.gaussian_kernel(2.0)), estimator.eval()).entry
     assert main(["train-kernel-estimator", "--steps", "0", "--out", str(out)]) == 2
     assert "--steps must be at least 1" in capsys.readouterr().err
+
+
+def test_camera_training_examples_carry_shakes_noise_and_jpeg_and_repeat_from_their_seed():
+    """The estimator's training inputs as photos come (issue #22): the same seed gives the same example, and
+    the camera's noise and JPEG change the spectrum the estimator learns from."""
+    photos = kernel_estimate._training_photos()[:2]
+    draws = [kernel_estimate.training_example(photos, torch.Generator().manual_seed(s), True) for s in (5, 5)]
+    assert torch.equal(draws[0][0], draws[1][0]) and draws[0][1] == draws[1][1]
+    plain = kernel_estimate.training_example(photos, torch.Generator().manual_seed(5), False)
+    assert draws[0][0].shape == plain[0].shape and not torch.equal(draws[0][0], plain[0])
+    labels = {kernel_estimate.training_example(photos, torch.Generator().manual_seed(s), True)[1] for s in range(40)}
+    assert len(labels) > 5 and all(0 <= label < len(kernel_estimate.GRID) for label in labels)

@@ -39,6 +39,9 @@ def add_commands(commands) -> None:
     estimator.add_argument("--steps", type=int, default=6000)
     estimator.add_argument("--seed", type=int, default=0)
     estimator.add_argument("--out", help="where to write the weights (default: the bundled gandash/weights/)")
+    estimator.add_argument(
+        "--camera", action="store_true", help="train on photos as cameras save them: shakes, sensor noise, JPEG"
+    )
     estimator.set_defaults(func=cmd_train_kernel_estimator)
 
 
@@ -85,7 +88,11 @@ def cmd_train_kernel_estimator(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else kernel_estimate.BUNDLED
     with Bar(args.steps, unit="step") as bar:  # the trainer reports every 100th step and the last
         accuracy = kernel_estimate.train(
-            args.steps, seed=args.seed, out=out, report=lambda step, loss, seconds: bar.to(step + 1, loss=f"{loss:.3f}")
+            args.steps,
+            seed=args.seed,
+            out=out,
+            report=lambda step, loss, seconds: bar.to(step + 1, loss=f"{loss:.3f}"),
+            camera=args.camera,
         )
     print(
         f"blur-kernel estimator: {accuracy:.0%} of the last batches named the nearest kernel; wrote {out} "

@@ -7,6 +7,7 @@ import torch
 
 from gandash.core.errors import GandashError
 from gandash.data import degrade
+from gandash.restore import reading
 
 
 def edge_width(row: np.ndarray) -> int:
@@ -154,13 +155,6 @@ def test_sensor_noise_grows_with_the_signal_as_a_cameras_does():
     assert abs(measured[0.5] / level - 1) < 0.05 and measured[0.9] > 1.5 * measured[0.1]
 
 
-def blockiness(pixels: np.ndarray) -> float:
-    """Mean jump across JPEG's 8-pixel block borders over the mean jump elsewhere."""
-    steps = np.abs(np.diff(pixels.astype(np.float64), axis=1))
-    borders = steps[:, 7::8].mean()
-    return borders / np.delete(steps, np.s_[7::8], axis=1).mean()
-
-
 def test_a_camera_copy_is_blurred_noisy_and_as_blocky_as_its_jpeg_quality():
     from skimage import data as photos
 
@@ -171,6 +165,6 @@ def test_a_camera_copy_is_blurred_noisy_and_as_blocky_as_its_jpeg_quality():
     noisy = degrade.camera_array(sharp, kernel, noise=0.02, quality=None)
     assert 2 < np.abs(noisy.astype(float) - png).mean() < 8
     jpeg = degrade.camera_array(sharp, kernel, noise=0.02, quality=60)
-    assert blockiness(jpeg) > 1.1 * blockiness(noisy)
+    assert reading.blockiness(jpeg) > 1.1 * reading.blockiness(noisy)
     grey = degrade.camera_array(sharp[..., None], kernel, noise=0.01, quality=80)
     assert grey.shape == (256, 256, 1) and grey.dtype == np.uint8

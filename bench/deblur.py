@@ -3,8 +3,9 @@
     python bench/deblur.py                  # PSNR/SSIM table: blurry, unsharp, Wiener, Richardson-Lucy, GAN
     python bench/deblur.py --model RUN      # the same for a deblur run instead of the bundled weights
     python bench/deblur.py --poses 1        # the GAN without self-ensemble (the app averages 8 poses here)
-    python bench/deblur.py --speed          # a 12-megapixel photo: seconds and peak memory
-    python bench/deblur.py --camera         # as phones save them: + noise 1%, JPEG q85, and two camera shakes
+    python bench/deblur.py --speed          # a 2 MP and a 12 MP JPEG end to end: seconds and peak memory
+    python bench/deblur.py --camera         # as phones save them: + noise 1%, JPEG q85, and two camera shakes;
+                                            # then sharp photos as JPEG q85 / with noise 1%: left as they were?
     python bench/deblur.py --photos DIR     # another held-out set, each photo 640 px wide (bench/fetch_photos.sh)
     python bench/deblur.py --export RUN [--step N]   # write RUN's EMA generator as gandash/weights/deblur.pt
 
@@ -35,6 +36,7 @@ from gandash.core.paths import atomic_write_bytes  # noqa: E402
 from gandash.data import degrade
 from gandash.engine import checkpoints
 from gandash.restore import baselines, deblur, kernel_estimate
+from gandash.restore import photo as photos
 
 BLURS = {
     "gaussian σ1.5": degrade.gaussian_kernel(1.5),
@@ -128,20 +130,68 @@ def table(generator: torch.nn.Module, poses: int | None = None, camera: bool = F
     )
 
 
-def speed(tile: int) -> None:
-    """A 12-megapixel (4000x3000) photo made from a held-out one, blurred, restored once."""
-    photo = Image.fromarray(data.photo("rocket")).resize((4000, 3000), Image.Resampling.BICUBIC)
-    pixels = np.asarray(photo, dtype=np.float32) / 255
-    del photo
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    started = time.perf_counter()
-    deblur.restore(pixels, deblur.bundled_model(), tile)
-    seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def untouched(folder: str | None) -> None:
+    """Sharp photos saved as JPEG q85, and with sensor noise 1%: what the estimator reads, and the output's
+    PSNR against the sharp photo next to the input's (issue #22: within 0.2 dB of the input, or better)."""
+    generator = deblur.bundled_model()
+    sharp_kernel = np.ones((1, 1), np.float32)
+    cases = {"sharp, JPEG q85": (0.0, CAMERA_JPEG), "sharp, noise 1%": (CAMERA_NOISE, None)}
+    print(f"\n{'photo':<20} {'case':<17} {'input':>9} {'output':>9}  read as")
+    changes = []
+    for name, pixels in held_out(folder).items():
+        sharp = pixels.astype(np.float32) / 255
+        for case, (noise, quality) in cases.items():
+            given = degrade.camera_array(pixels, sharp_kernel, noise, quality).astype(np.float32) / 255
+            estimate = kernel_estimate.estimate(given)
+            restored = quantised(deblur.restore(given, generator))
+            before, after = (baselines.scores(sharp, {"": x})[0]["PSNR (dB)"] for x in (given, restored))
+            changes.append(after - before)
+            print(
+                f"{name:<20} {case:<17} {before:>6.2f} dB {after:>6.2f} dB  "
+                f"{estimate.label} ({estimate.probability:.0%})"
+            )
     print(
-        f"12 MP (4000x3000), tile {tile}: {seconds:.1f} s on {torch.get_num_threads()} threads; "
-        f"peak memory {peak:.0f} MB for the whole process ({before:.0f} MB before restoring)"
+        f"output minus input: mean {np.mean(changes):+.2f} dB, worst {min(changes):+.2f} dB; "
+        f"left as it was in {sum(abs(c) < 1e-9 for c in changes)} of {len(changes)}"
     )
+
+
+def speed(tile: int) -> None:
+    """Photos as a person uploads them (JPEG q90 of a held-out photo, blurred, enlarged to 2 and 12
+    megapixels), end to end as the page does it: decode, read the blur, restore, encode the PNG."""
+    from gandash.core import device
+
+    generator = deblur.bundled_model()
+    print(
+        f"{torch.get_num_threads()} threads; precision: {device.inference_precision()} "
+        f"(bf16 {'pays' if deblur.bf16_pays(generator) else 'does not pay'} on this CPU)"
+    )
+    kernel_estimate.estimate(data.photo("rocket"))  # the app's process has loaded the estimator already
+    for width, height in ((1732, 1155), (4000, 3000)):
+        photo = Image.fromarray(data.photo("rocket")).resize((width, height), Image.Resampling.BICUBIC)
+        blurred = degrade.camera_array(np.asarray(photo), degrade.gaussian_kernel(2.0), 0.01, 90)
+        buffer = io.BytesIO()
+        Image.fromarray(blurred).save(buffer, format="JPEG", quality=90)
+        del photo, blurred
+        started = time.perf_counter()
+        loaded = deblur.read_photo(buffer.getvalue(), "upload.jpg")
+        estimate = kernel_estimate.estimate(loaded.pixels)
+        read = time.perf_counter() - started
+        result = deblur.deblur_photo(loaded, generator, tile, kernel=estimate.kernel)
+        restored = time.perf_counter() - started - read
+        png = photos.encode(result)
+        seconds = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"{width * height / 1e6:.1f} MP JPEG ({width}x{height}), {deblur.poses_for(width * height)} pose(s), "
+            f"tile {tile}: {seconds:.2f} s end to end (decode + read the blur {read:.2f} s, restore "
+            f"{restored:.2f} s, PNG {seconds - read - restored:.2f} s; read as {estimate.label}); "
+            f"peak memory of the process so far {peak:.0f} MB ({len(png) / 1e6:.1f} MB PNG)"
+        )
+    small = data.photo("rocket")[:256, :256].astype(np.float32) / 255
+    kernel = degrade.gaussian_kernel(2.0)
+    fp32, bf16 = (deblur.restore(small, generator, kernel=kernel, precision=p) for p in ("fp32", "bf16"))
+    print(f"bf16 against fp32 on a 256 px crop: mean |difference| {np.abs(fp32 - bf16).mean() * 255:.3f} of 255")
 
 
 def export(run: str, step: int | None) -> None:
@@ -188,6 +238,8 @@ def main() -> None:
             + (f"; as a camera saves them: noise {CAMERA_NOISE:.0%}, JPEG q{CAMERA_JPEG}" if args.camera else "")
         )
         table(generator, args.poses, args.camera, args.photos)
+        if args.camera:
+            untouched(args.photos)
 
 
 if __name__ == "__main__":

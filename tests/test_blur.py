@@ -112,7 +112,7 @@ def test_training_pairs_are_aligned_and_blurred_from_real_margins():
     generator = torch.Generator().manual_seed(1)
     rng = np.random.default_rng(0)
     crops = torch.from_numpy((rng.random((6, 3, 100, 100)) * 255).astype(np.uint8))
-    blurred, sharp, kernels = degrade.degrade(crops, 48, generator, noise=0, jpeg=0)
+    blurred, sharp, kernels = degrade.degrade(crops, 48, generator, degrade.NONE)
     assert blurred.shape == sharp.shape == (6, 3, 48, 48)
     assert torch.equal(sharp, crops[:, :, 26:74, 26:74].float().div(127.5).sub(1))
     assert blurred.min() >= -1 and blurred.max() <= 1
@@ -168,3 +168,53 @@ def test_a_camera_copy_is_blurred_noisy_and_as_blocky_as_its_jpeg_quality():
     assert reading.blockiness(jpeg) > 1.1 * reading.blockiness(noisy)
     grey = degrade.camera_array(sharp[..., None], kernel, noise=0.01, quality=80)
     assert grey.shape == (256, 256, 1) and grey.dtype == np.uint8
+
+
+def test_training_pairs_are_drawn_as_cameras_make_photos_and_repeat_from_a_seed():
+    """degrade.CAMERA: shake paths among the kernels, sensor noise and JPEG in most pairs, at real rates."""
+    rng = np.random.default_rng(0)
+    # smooth random texture, as photos are: JPEG's blocks show on it
+    crops = degrade.blur_array(
+        (rng.random((64, 124, 124)) * 255).astype(np.uint8).transpose(1, 2, 0), np.ones((2, 2)) / 4
+    )
+    crops = torch.from_numpy(np.ascontiguousarray(crops.transpose(2, 0, 1)))[:, None].repeat(1, 3, 1, 1)
+    first = degrade.degrade(crops, 64, torch.Generator().manual_seed(3))
+    again = degrade.degrade(crops, 64, torch.Generator().manual_seed(3))
+    assert torch.equal(first[0], again[0]) and all(np.array_equal(a, b) for a, b in zip(first[2], again[2]))
+    blurred, sharp, kernels = first
+    assert blurred.shape == sharp.shape == (64, 3, 64, 64) and blurred.min() >= -1 and blurred.max() <= 1
+    levels = (blurred + 1) * 127.5
+    assert (levels - levels.round()).abs().max() < 1e-3  # 8 bits, as photos are
+    clean, _, _ = degrade.degrade(crops, 64, torch.Generator().manual_seed(3), degrade.NONE)
+    # Gaussian, line, disc and their mixtures are centrally symmetric; a shake's path is not
+    draws = [degrade.random_kernel(torch.Generator().manual_seed(s), degrade.CAMERA.shake) for s in range(200)]
+    paths = sum(not np.allclose(k, k[::-1, ::-1], atol=1e-4) for k in draws)
+    assert 20 <= paths <= 60, paths  # a fifth of 200
+    # noise and JPEG: what each pair differs by from the clean blur of its own kernel
+    reblurred = [
+        degrade.blur(crops[i : i + 1].float().div(127.5).sub(1), torch.from_numpy(k)[None])
+        for i, k in enumerate(kernels)
+    ]
+    residual = torch.stack([(blurred[i] - reblurred[i][0, :, 30:94, 30:94]).std() for i in range(64)]) / 2
+    changed = (residual > 1.5 / 255).float().mean().item()
+    assert 0.6 < changed < 1.0  # most have noise or JPEG (70% each), a few neither
+    gray = ((blurred.mean(1) + 1) * 127.5).numpy()
+    blocky = np.mean([reading.blockiness(g) > 1.05 for g in gray])
+    assert 0.4 < blocky < 0.95, blocky  # JPEG in 70%; at q95 and under noise some do not show it
+    # the clean mix keeps to mild noise and high JPEG quality
+    mild, _, _ = degrade.degrade(crops, 64, torch.Generator().manual_seed(3), degrade.CLEAN)
+    assert (mild - clean).abs().mean() < (blurred - clean).abs().mean()
+
+
+def test_noise_resized_with_the_photo_is_finer_grained_but_as_strong():
+    flat = torch.zeros(400, 1, 32, 32)
+    always = degrade.Mix(0, 1.0, (0.02, 0.02), True, 0.0, 0, (95, 95))
+    resized = degrade.Mix(0, 1.0, (0.02, 0.02), True, 1.0, 0, (95, 95))
+    plain, web = (degrade.noisy(flat, mix, torch.Generator().manual_seed(0)) for mix in (always, resized))
+    for noise in (plain, web):
+        assert noise.div(2).std().item() == pytest.approx(0.02 * (0.75 * 0.5 / 0.5 + 0.25) ** 0.5, rel=0.1)
+
+    def neighbour_correlation(x):
+        return torch.corrcoef(torch.stack([x[..., :, :-1].flatten(), x[..., :, 1:].flatten()]))[0, 1].item()
+
+    assert abs(neighbour_correlation(plain)) < 0.05 and neighbour_correlation(web) > 0.1  # measured 0.16

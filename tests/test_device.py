@@ -1,7 +1,17 @@
 import pytest
 import torch
 
-from gandash.core.device import SpeedSetting, SpeedTuner, cpu_threads, pick, resolve_device_type, settings_for
+from gandash.core.device import (
+    PRECISION_ENV,
+    SpeedSetting,
+    SpeedTuner,
+    cpu_threads,
+    faster_in_bf16,
+    inference_precision,
+    pick,
+    resolve_device_type,
+    settings_for,
+)
 from gandash.core.errors import GandashError
 
 
@@ -134,3 +144,27 @@ def test_checks_grow_rare_while_the_choice_holds():
 def test_a_single_choice_never_probes():
     tuner = SpeedTuner([TWO, TWO])
     assert _settings(_run(tuner, lambda clock, s: 0.1, steps=40)) == [TWO] * 40
+
+
+@pytest.mark.parametrize("bf16_seconds, expected", [(0.002, True), (0.03, False)])
+def test_bf16_is_chosen_for_inference_only_where_it_is_clearly_faster(bf16_seconds, expected):
+    import time
+
+    calls = []
+
+    def run(bf16: bool) -> None:
+        calls.append(bf16)
+        time.sleep(bf16_seconds if bf16 else 0.015)
+
+    assert faster_in_bf16(run) is expected
+    assert calls.count(True) == calls.count(False) == 5  # one untimed each, then ABBA twice
+
+
+def test_the_inference_precision_is_what_was_asked_then_the_environment_then_auto(monkeypatch):
+    monkeypatch.delenv(PRECISION_ENV, raising=False)
+    assert inference_precision() == "auto"
+    monkeypatch.setenv(PRECISION_ENV, "fp32")
+    assert inference_precision() == "fp32"
+    assert inference_precision("bf16") == "bf16"
+    with pytest.raises(GandashError, match="precision 'fp16' is unknown"):
+        inference_precision("fp16")

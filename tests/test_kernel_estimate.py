@@ -43,7 +43,7 @@ def test_a_16_bit_photo_reads_the_same_blur_as_its_8_bit_copy():
     eight = kernel_estimate.estimate(np.rint(blurry * 255).astype(np.uint8))
     sixteen = kernel_estimate.estimate(np.rint(blurry * 65535).astype(np.uint16))
     assert eight.entry[0] == sixteen.entry[0] == "gaussian", (eight.label, sixteen.label)  # not a 1 px defocus
-    assert abs(eight.entry[1] - sixteen.entry[1]) <= 0.25, (eight.label, sixteen.label)
+    assert abs(eight.entry[1] - sixteen.entry[1]) <= 0.5, (eight.label, sixteen.label)  # at most two 0.25 px steps
 
 
 def test_each_pose_maps_the_grid_onto_itself_and_turns_only_motion_blurs():
@@ -112,7 +112,7 @@ def test_the_untrained_unet_is_its_smooth_wiener_estimate():
     assert torch.allclose(out, wiener(x, kernels, DeblurUNet.BALANCES)[-1], atol=1e-5)
 
 
-@pytest.mark.parametrize("camera", [[], ["--camera"]], ids=["clean", "camera"])
+@pytest.mark.parametrize("camera", [["--clean"], []], ids=["clean", "camera"])
 def test_the_estimator_trains_from_the_command_line_and_loads_as_the_bundled_one_does(camera, tmp_path, capsys):
     out = tmp_path / "estimator.pt"
     assert main(["train-kernel-estimator", "--steps", "2", "--out", str(out), *camera]) == 0
@@ -136,3 +136,25 @@ def test_camera_training_examples_carry_shakes_noise_and_jpeg_and_repeat_from_th
     assert draws[0][0].shape == plain[0].shape and not torch.equal(draws[0][0], plain[0])
     labels = {kernel_estimate.training_example(photos, torch.Generator().manual_seed(s), True)[1] for s in range(40)}
     assert len(labels) > 5 and all(0 <= label < len(kernel_estimate.GRID) for label in labels)
+
+
+@pytest.mark.parametrize("name", ["rocket", "coffee"])
+def test_photos_as_cameras_save_them_are_read_as_blurred_only_when_they_are(name):
+    """Issue #22: JPEG blocks and sensor noise are not sharp detail, and do not hide a blur."""
+    sharp = data.photo(name)
+    for noise, quality in ((0.0, 85), (0.01, None), (0.01, 85)):
+        found = kernel_estimate.estimate(degrade.camera_array(sharp, np.ones((1, 1), np.float32), noise, quality))
+        assert found.entry[0] == "none", (noise, quality, found.label)
+    for noise, quality in ((0.0, 85), (0.01, 85), (0.02, 70)):
+        gaussian = kernel_estimate.estimate(degrade.camera_array(sharp, degrade.gaussian_kernel(2.0), noise, quality))
+        assert gaussian.entry[0] == "gaussian" and 1.25 <= gaussian.entry[1] <= 2.5, (noise, quality, gaussian.label)
+        motion = kernel_estimate.estimate(degrade.camera_array(sharp, degrade.motion_kernel(9, 30), noise, quality))
+        assert motion.entry[0] == "motion" and 7 <= motion.entry[1] <= 11 and motion.entry[2] in (15, 30, 45)
+
+
+def test_the_posed_spectrum_is_the_spectrum_of_the_posed_photo():
+    gray = torch.rand(32 * 10 + 32, 32 * 7 + 32)  # window lattices that fit exactly in every pose
+    photo_spectrum = kernel_estimate.spectrum(gray).numpy()
+    for pose in kernel_estimate.POSES:
+        direct = kernel_estimate.spectrum(torch.from_numpy(kernel_estimate.posed(gray.numpy(), pose))).numpy()
+        assert np.abs(kernel_estimate.posed_spectrum(photo_spectrum, pose) - direct).max() < 1e-4

@@ -40,7 +40,10 @@ def add_commands(commands) -> None:
     estimator.add_argument("--seed", type=int, default=0)
     estimator.add_argument("--out", help="where to write the weights (default: the bundled gandash/weights/)")
     estimator.add_argument(
-        "--camera", action="store_true", help="train on photos as cameras save them: shakes, sensor noise, JPEG"
+        "--clean",
+        action="store_true",
+        help="train on clean blurs only (the default, as the bundled estimator: photos as cameras save them, "
+        "with shakes, sensor noise and JPEG)",
     )
     estimator.set_defaults(func=cmd_train_kernel_estimator)
 
@@ -92,7 +95,7 @@ def cmd_train_kernel_estimator(args: argparse.Namespace) -> int:
             seed=args.seed,
             out=out,
             report=lambda step, loss, seconds: bar.to(step + 1, loss=f"{loss:.3f}"),
-            camera=args.camera,
+            camera=not args.clean,
         )
     print(
         f"blur-kernel estimator: {accuracy:.0%} of the last batches named the nearest kernel; wrote {out} "

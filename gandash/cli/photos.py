@@ -67,7 +67,7 @@ def _add_command(
 
 
 def cmd_deblur(args: argparse.Namespace) -> int:
-    from gandash.restore import deblur, kernel_estimate
+    from gandash.restore import deblur, kernel_estimate, reading
 
     def apply(photo, generator, progress):
         kernel = None
@@ -79,6 +79,7 @@ def cmd_deblur(args: argparse.Namespace) -> int:
                 + ("; it is written out as it was" if estimate.entry[0] == "none" else ""),
                 file=sys.stderr,
             )
+            print(f"also read from the photo: {reading.of_photo(photo)}", file=sys.stderr)
         return deblur.deblur_photo(photo, generator, args.tile, progress, kernel)
 
     return _restore(args, deblur, apply)

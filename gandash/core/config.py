@@ -22,6 +22,7 @@ OPTIMIZERS = ("adam", "rmsprop")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 CPU_PRECISIONS = ("auto", "fp32", "bf16")
 LR_SCALINGS = ("none", "sqrt", "linear")
+PAIRS = ("camera", "clean")  # data.degrade.MIXES
 # What a dataset holds, and so which variants train on it: images (optionally labelled), 2D points,
 # blurred/sharp pairs, two unpaired image domains, or low-resolution/original pairs.
 DataKind = Literal["image", "points", "paired", "domains", "lowres"]
@@ -63,6 +64,8 @@ class TrainConfig:
     ema_decay: float = 0.0  # EMA of G's weights for sampling (0 = off, 0.999 typical)
     loss_margin: int = 0  # image-to-image: border pixels of each crop left out of the losses (at most
     # a quarter of the crop's side)
+    pairs: str = "camera"  # image-to-image training pairs: camera (shake, sensor noise, JPEG as photos have
+    # them) | clean (blur with now and then mild noise: the bundled U-Net's first stages)
     init_from: str = ""  # start G from trained weights: a run id, or "bundled" (deblur); "" = random
     # budget: training stops at the first one reached
     max_steps: int | None = 2000

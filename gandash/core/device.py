@@ -85,6 +85,39 @@ def use_fair_share_of_cores(small_net: bool, concurrent_jobs: int = 1) -> int:
     return before
 
 
+INFERENCE_PRECISIONS = ("auto", "fp32", "bf16")
+PRECISION_ENV = "GANDASH_INFERENCE_PRECISION"  # fp32 | bf16 | auto: what restoring photos on the CPU uses
+
+
+def faster_in_bf16(run, rounds: int = 2, margin: float = 0.85) -> bool:
+    """Whether `run(bf16: bool)` (one forward pass of a net) is clearly faster under bf16 autocast on this
+    CPU: each way once untimed, then timed in ABBA order, medians compared. bf16 wins only below `margin`
+    of fp32's time: CPUs with bf16 units (AMX, AVX512-BF16) run convs ~1.5x faster, those without emulate
+    it and run slower, and near a tie fp32's exactness is worth more."""
+    import time
+
+    run(False)
+    run(True)
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for bf16 in (False, True, True, False):
+            started = time.perf_counter()
+            run(bf16)
+            times[bf16].append(time.perf_counter() - started)
+    return statistics.median(times[True]) < margin * statistics.median(times[False])
+
+
+def inference_precision(requested: str | None = None) -> str:
+    """fp32, bf16 or auto (time both: faster_in_bf16) for restoring photos: `requested`, else the
+    GANDASH_INFERENCE_PRECISION environment variable, else auto."""
+    import os
+
+    choice = requested or os.environ.get(PRECISION_ENV, "") or "auto"
+    if choice not in INFERENCE_PRECISIONS:
+        raise GandashError(f"precision '{choice}' is unknown; choose one of {', '.join(INFERENCE_PRECISIONS)}.")
+    return choice
+
+
 @dataclass(frozen=True)
 class SpeedSetting:
     """How a CPU run trains its steps: intra-op threads, and fp32 or bf16 autocast."""

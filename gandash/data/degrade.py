@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -136,9 +137,12 @@ def _uniform(low: float, high: float, generator: torch.Generator | None) -> floa
     return low + (high - low) * torch.rand((), generator=generator).item()
 
 
-def random_kernel(generator: torch.Generator | None = None) -> np.ndarray:
+def random_kernel(generator: torch.Generator | None = None, shake: float = 0.0) -> np.ndarray:
     """A kernel drawn from the training mix: Gaussian, motion, defocus, or a soft lens plus one of
-    the others. Drawn from torch's RNG so a resumed run continues with the same kernels."""
+    the others; with probability `shake`, a camera-shake path instead. Drawn from torch's RNG so a
+    resumed run continues with the same kernels."""
+    if shake and _uniform(0, 1, generator) < shake:
+        return shake_kernel(_uniform(*SHAKE_EXTENT, generator), int(torch.randint(10**9, (), generator=generator)))
     pick = _uniform(0, 1, generator)
     if pick < 0.35:
         return gaussian_kernel(_uniform(*GAUSSIAN_SIGMA, generator))
@@ -153,6 +157,68 @@ def random_kernel(generator: torch.Generator | None = None) -> np.ndarray:
         else defocus_kernel(_uniform(1.0, 3.0, generator))
     )
     return combine(soft, other)
+
+
+@dataclass(frozen=True)
+class Mix:
+    """How often each of a camera's degradations comes with a blur, and how strong it is."""
+
+    shake: float  # share of the kernels that are camera-shake paths (the rest: random_kernel's families)
+    noise: float  # share of the images with sensor noise
+    noise_level: tuple[float, float]  # its standard deviation at mid-grey, as a fraction of the range
+    poisson: bool  # signal-dependent (Poisson-Gaussian, sensor_noise) or plain Gaussian noise
+    resized: float  # share of the noisy images whose noise went through a x2 downscale (web uploads)
+    jpeg: float  # share of the images saved as JPEG
+    jpeg_quality: tuple[int, int]
+
+
+# What photos are like (issue #22): real blurry photos are almost always noisy JPEGs, their shake rarely a line.
+CAMERA = Mix(shake=0.2, noise=0.7, noise_level=(0.0, 0.02), poisson=True, resized=0.25, jpeg=0.7, jpeg_quality=(60, 95))
+# The first mix the bundled U-Net learnt from (stages 1 and 2 of its rebuild): clean blur, now and then mild noise.
+CLEAN = Mix(
+    shake=0.0, noise=0.3, noise_level=(0.0, 0.005), poisson=False, resized=0.0, jpeg=0.15, jpeg_quality=(80, 95)
+)
+NONE = Mix(shake=0.0, noise=0.0, noise_level=(0.0, 0.0), poisson=False, resized=0.0, jpeg=0.0, jpeg_quality=(95, 95))
+MIXES = {"camera": CAMERA, "clean": CLEAN}
+
+
+def noisy(images: torch.Tensor, mix: Mix, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(N, C, H, W) images in [-1, 1], each with probability mix.noise given sensor noise of a random level;
+    a `resized` share of them had it before a x2 downscale, so it is finer-grained and correlated, as on a
+    photo resized for the web. Returns a new tensor; the draws come from `generator`."""
+    out = images.clone()
+    for i in range(len(images)):
+        if not _uniform(0, 1, generator) < mix.noise:
+            continue
+        level = _uniform(*mix.noise_level, generator)
+        if not mix.poisson:
+            out[i] = add_noise(images[i], level, generator)
+            continue
+        if mix.resized and _uniform(0, 1, generator) < mix.resized:
+            # noise drawn on the photo at twice the size, then downscaled with it (bicubic, antialiased), which
+            # blends neighbours: a finer, correlated grain; its strength is kept as drawn, as the photo shows it
+            big = F.interpolate(images[i : i + 1], scale_factor=2, mode="nearest")
+            grain = sensor_noise(big, level, generator) - big
+            small = downsample(grain, 2)
+            out[i] = images[i] + (small * grain.std() / small.std().clamp_min(1e-12))[0]
+        else:
+            out[i] = sensor_noise(images[i], level, generator)
+    return out
+
+
+def compressed(images: torch.Tensor, mix: Mix, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(N, C, H, W) images in [-1, 1] rounded to 8 bits, each with probability mix.jpeg saved as JPEG at a
+    random quality of mix.jpeg_quality (Pillow; 4:2:0 chroma as phones save)."""
+    out = torch.round((images.clamp(-1, 1) + 1) * 127.5) / 127.5 - 1
+    channels = images.shape[1]
+    for i in range(len(images)):
+        if _uniform(0, 1, generator) < mix.jpeg:
+            quality = round(_uniform(*mix.jpeg_quality, generator))
+            pixels = _to_uint8(out[i : i + 1])[0]
+            pixels = jpeg_array(pixels[..., 0] if channels == 1 else pixels, quality)
+            pixels = pixels[..., None] if channels == 1 else pixels
+            out[i] = torch.from_numpy(pixels.transpose(2, 0, 1).astype(np.float32)).div(127.5).sub(1)
+    return out
 
 
 def padded(kernel: np.ndarray, size: int = KERNEL_SIZE) -> torch.Tensor:
@@ -257,16 +323,15 @@ def _to_uint8(images: torch.Tensor) -> np.ndarray:
 
 
 def degrade(
-    crops: torch.Tensor, size: int, generator: torch.Generator | None = None, noise: float = 0.3, jpeg: float = 0.15
+    crops: torch.Tensor, size: int, generator: torch.Generator | None = None, mix: Mix = CAMERA
 ) -> tuple[torch.Tensor, torch.Tensor, list[np.ndarray]]:
     """Training pairs from sharp uint8 crops (N, C, S, S) with S >= size: (blurred, sharp, kernels), the
-    images float in [-1, 1] of (N, C, size, size), the kernels each crop was blurred by. Each crop gets
-    its own random kernel; with probability `noise` sensor noise (sigma up to 0.5% of the range), with
-    probability `jpeg` a JPEG round trip (quality 80-95). Both are mild: a net trained on heavy noise learns to
-    hold back its sharpening."""
+    images float in [-1, 1] of (N, C, size, size), the kernels each crop was blurred by. Each crop is
+    degraded as a camera does, in its order: its own random kernel (mix.shake of them a shake path), then
+    sensor noise, then 8 bits, then JPEG (`mix` says how often and how strong)."""
     n, c, s, _ = crops.shape
     sharp_full = crops.float().div(127.5).sub(1)
-    drawn = [random_kernel(generator) for _ in range(n)]
+    drawn = [random_kernel(generator, mix.shake) for _ in range(n)]
     k = max(kernel.shape[0] for kernel in drawn)  # the batch's largest kernel, not KERNEL_SIZE: 3x faster
     kernels = torch.stack([padded(kernel, k) for kernel in drawn])
     margin = (s - size) // 2
@@ -277,17 +342,6 @@ def degrade(
     else:
         blurred = blur(sharp_full, kernels)[:, :, margin : margin + size, margin : margin + size]
     sharp = sharp_full[:, :, margin : margin + size, margin : margin + size]
-    for i in range(n):
-        if _uniform(0, 1, generator) < noise:
-            blurred[i] = add_noise(blurred[i], _uniform(0.0, 0.005, generator), generator)
-    blurred = blurred.clamp(-1, 1)
-    for i in range(n):
-        if _uniform(0, 1, generator) < jpeg:
-            quality = round(_uniform(80, 95, generator))
-            pixels = _to_uint8(blurred[i : i + 1])[0]
-            pixels = jpeg_array(pixels[..., 0] if c == 1 else pixels, quality)
-            pixels = pixels[..., None] if c == 1 else pixels
-            blurred[i] = torch.from_numpy(pixels.transpose(2, 0, 1).astype(np.float32)).div(127.5).sub(1)
-    # the model sees 8-bit input at test time, so train on quantised input too
-    blurred = torch.round((blurred + 1) * 127.5) / 127.5 - 1
+    # the model sees 8-bit input at test time, so it trains on quantised input too
+    blurred = compressed(noisy(blurred, mix, generator), mix, generator)
     return blurred.contiguous(), sharp.contiguous(), drawn

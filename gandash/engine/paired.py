@@ -64,7 +64,7 @@ class PairedTrainer(Trainer):
         generator = torch.Generator().manual_seed(config.seed + 12345)
         index = torch.randint(len(self.data), (SAMPLE_PAIRS,), generator=generator)
         blurred, sharp, kernels = degrade.degrade(
-            self._crops(index, generator), config.image_size, generator, noise=0, jpeg=0
+            self._crops(index, generator), config.image_size, generator, degrade.MIXES[config.pairs]
         )
         self.fixed_blurred, self.fixed_sharp = blurred.to(self.hw.device), sharp.to(self.hw.device)
         self.fixed_kernels = kernel_grid.as_estimated(kernels, generator, miss=0).to(self.hw.device)
@@ -102,7 +102,8 @@ class PairedTrainer(Trainer):
     def _next_pair(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(blurred, sharp, the kernels G is given): G deconvolves with what the blind estimator would
         name, not the true kernel, so it learns to live with the estimator's misses."""
-        blurred, sharp, kernels = degrade.degrade(self._crops(self._next_index()), self.config.image_size)
+        crops = self._crops(self._next_index())
+        blurred, sharp, kernels = degrade.degrade(crops, self.config.image_size, mix=degrade.MIXES[self.config.pairs])
         given = kernel_grid.as_estimated(kernels)
         return blurred.to(self.hw.device), sharp.to(self.hw.device), given.to(self.hw.device)
 

@@ -129,7 +129,7 @@ def demo_frames(demo: str) -> tuple[torch.Tensor, int]:
         rows = torch.linspace(0, len(dataset) - 1, 8).long().unique()
     if kind == "paired":  # blurred as in training (no noise or JPEG), restored, sharp
         blurred, sharp, kernels = degrade.degrade(
-            dataset.images[rows], c.image_size, torch.Generator().manual_seed(0), noise=0, jpeg=0
+            dataset.images[rows], c.image_size, torch.Generator().manual_seed(0), degrade.NONE
         )
         columns = [blurred, model.generator(blurred, kernel_grid.as_estimated(kernels, miss=0)), sharp]
     else:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gandash.core import paths
+from gandash.core import device, paths
 from gandash.core.errors import GandashError
 from gandash.nets.deblur import MULTIPLE, DeblurUNet
 from gandash.restore import kernel_estimate, tiling
@@ -37,8 +37,10 @@ VARIANTS = ("deblur", "deblur-seed")  # the runs that restore blur; srgan and di
 TILE = 1024  # larger tiles waste less on context: 1.27x the pixels at 1024, 1.6x at 512
 CONTEXT = 48  # pixels of real surroundings each tile sees beyond the part that is kept
 OVERLAP = 32  # kept parts of neighbouring tiles overlap by this much and are cross-faded
-# Self-ensemble (EDSR's "+", Lim et al. 2017): restore the photo in several POSES and average them
-ENSEMBLE_BUDGET = 16_000_000  # poses x pixels: a 2 MP photo is read in 8 poses, a 12 MP one in 1
+# Self-ensemble (EDSR's "+", Lim et al. 2017): restore the photo in several POSES and average them, as
+# far as poses x pixels fit this budget: 8 poses up to 0.25 MP, one from 2 MP. On the held-out photos 8
+# poses add only 0.06 dB, and a person waits for a phone's photo: a 2 MP one is back in about a second.
+ENSEMBLE_BUDGET = 2_000_000
 
 
 def read_photo(source: Path | bytes, name: str = "") -> Photo:
@@ -135,21 +137,47 @@ def poses_for(pixels: int) -> int:
     return next(n for n in (8, 4, 2, 1) if n * pixels <= ENSEMBLE_BUDGET or n == 1)
 
 
-def run_posed(generator: torch.nn.Module, window: np.ndarray, kernel: np.ndarray | None, poses: int) -> np.ndarray:
+@lru_cache(maxsize=8)
+def bf16_pays(generator: torch.nn.Module) -> bool:
+    """Whether this CPU runs `generator` clearly faster under bf16 autocast (timed once per model and
+    process on a 384 px window, about half a second). Its output moves by ~0.1% of the range, below 8-bit
+    rounding (bench/deblur.py --speed prints both)."""
+    window = np.random.default_rng(0).random((384, 384, model_channels(generator)), dtype=np.float32)
+    kernel = np.full((3, 3), 1 / 9, np.float32) if needs_kernel(generator) else None
+    return device.faster_in_bf16(lambda bf16: run_net(generator, window, kernel, bf16), rounds=1)
+
+
+def uses_bf16(generator: torch.nn.Module, precision: str | None = None) -> bool:
+    """bf16 autocast or not for restoring with `generator`: as asked (device.inference_precision), or timed."""
+    choice = device.inference_precision(precision)
+    return choice == "bf16" or (choice == "auto" and bf16_pays(generator))
+
+
+def run_posed(
+    generator: torch.nn.Module, window: np.ndarray, kernel: np.ndarray | None, poses: int, bf16: bool = False
+) -> np.ndarray:
     """The mean of run_net over the first `poses` POSES of the window (and of its kernel, which turns with it)."""
     total = None
     for pose in POSES[:poses]:
         posed_kernel = None if kernel is None else posed(kernel, pose)
-        out = unposed(run_net(generator, posed(window, pose), posed_kernel), pose)
+        out = unposed(run_net(generator, posed(window, pose), posed_kernel, bf16), pose)
         total = out.copy() if total is None else total + out
     return total / poses
 
 
 @torch.no_grad()
-def run_net(generator: torch.nn.Module, window: np.ndarray, kernel: np.ndarray | None = None) -> np.ndarray:
+def run_net(
+    generator: torch.nn.Module, window: np.ndarray, kernel: np.ndarray | None = None, bf16: bool = False
+) -> np.ndarray:
     """The generator on one (h, w, C) window in [0, 1], C being 1 or 3, given the photo's blur kernel. A
     one-channel model sees each channel alone (one after another: a third of the activations' memory);
-    a colour model sees a gray photo as three equal channels and gives back their mean."""
+    a colour model sees a gray photo as three equal channels and gives back their mean. With `bf16` the
+    convs run under bf16 autocast (the U-Net's Wiener step stays fp32)."""
+    with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+        return _run_net(generator, window, kernel)
+
+
+def _run_net(generator: torch.nn.Module, window: np.ndarray, kernel: np.ndarray | None) -> np.ndarray:
     x = torch.from_numpy(np.ascontiguousarray(window.transpose(2, 0, 1))).mul(2).sub(1)[None]  # (1, C, h, w)
     conditions = () if kernel is None else (torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float32))[None],)
     wanted = model_channels(generator)
@@ -168,13 +196,15 @@ def restore(
     progress: Callable[[float], None] | None = None,
     kernel: np.ndarray | None = None,
     poses: int | None = None,
+    precision: str | None = None,
 ) -> np.ndarray:
     """Deblur (H, W, C) pixels (uint8, uint16, or float in [0, 1]) tile by tile; returns the same shape
     and dtype (float32 for float). The U-Net deconvolves with `kernel`, by default the one estimated
     from the whole photo (each tile sees too little of it to tell); when no blur is found the photo
     comes back as it was. Every tile start (and CONTEXT) is a multiple of the net's total stride, so
     each tile sees the same pixel grid phase as a single pass would: a U-Net with strided levels is
-    only shift-equivariant for such shifts. `poses`: how many POSES to average (default: poses_for)."""
+    only shift-equivariant for such shifts. `poses`: how many POSES to average (default: poses_for);
+    `precision`: fp32, bf16 or auto (default: device.inference_precision)."""
     if tile < 64:
         raise GandashError(f"the tile size must be at least 64 pixels (got {tile}).")
     tile -= tile % MULTIPLE
@@ -185,9 +215,10 @@ def restore(
     poses = poses_for(pixels.shape[0] * pixels.shape[1]) if poses is None else poses
     if not 1 <= poses <= len(POSES):
         raise GandashError(f"poses must be from 1 to {len(POSES)} (got {poses}).")
+    bf16 = uses_bf16(generator, precision)
     return tiling.run(
         pixels,
-        lambda window: run_posed(generator, window, kernel, poses),
+        lambda window: run_posed(generator, window, kernel, poses, bf16),
         tile,
         CONTEXT,
         OVERLAP,

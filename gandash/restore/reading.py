@@ -119,3 +119,12 @@ def describe(compression: Compression | None, found: Noise) -> str:
     else:
         jpeg_text = f"JPEG quality {compression.quality} ({compression.how})"
     return f"{noise_text}; {jpeg_text}."
+
+
+def of_photo(photo) -> str:
+    """describe() for a restore.photo.Photo: its noise, and its JPEG quality from the file or the pixels."""
+    from gandash.restore.photo import to_uint8
+
+    gray = to_uint8(photo.pixels).astype(np.float64).mean(axis=2)
+    compression = photo.compression or from_pixels(gray)
+    return describe(compression, noise(gray))

@@ -139,16 +139,9 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
     else:
         result = deblur.deblur_photo(photo, generator, tile, report)
     if task == "Deblur":
-        found = (found + "  \n" if found else "") + "Also read from the photo: " + degradations_note(photo)
+        found = (found + "  \n" if found else "") + "Also read from the photo: " + reading.of_photo(photo)
     bar.empty()
     return result, time.perf_counter() - started, found
-
-
-def degradations_note(photo: photos.Photo) -> str:
-    """Its sensor noise and JPEG compression, each with how sure (restore.reading)."""
-    gray = photos.to_uint8(photo.pixels).astype(np.float64).mean(axis=2)
-    compression = photo.compression or reading.from_pixels(gray)
-    return reading.describe(compression, reading.noise(gray))
 
 
 def estimate_note(estimate, poses: int = 1) -> str:

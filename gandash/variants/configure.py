@@ -13,6 +13,7 @@ from gandash.core.config import (
     LR_SCALINGS,
     LR_SCHEDULES,
     OPTIMIZERS,
+    PAIRS,
     TrainConfig,
     field_names,
 )
@@ -134,6 +135,7 @@ def validate(config: TrainConfig) -> list[str]:
         f"ema_decay must be in [0, 1): 0 turns EMA off, 0.999 is typical (got {c.ema_decay!r}).",
     )
     integer("loss_margin", c.loss_margin, 0, 64)
+    need(c.pairs in PAIRS, f"pairs '{c.pairs}' is unknown; choose one of {', '.join(PAIRS)}.")
     need(
         isinstance(c.init_from, str) and (c.init_from in ("", "bundled") or is_run_id(c.init_from)),
         f"init_from must be empty, 'bundled' or a run id (lowercase letters, digits, dashes; got {c.init_from!r}).",

@@ -16,7 +16,7 @@ import types
 from dataclasses import dataclass, fields
 
 from gandash import variants
-from gandash.core.config import OPTIMIZERS, TrainConfig
+from gandash.core.config import OPTIMIZERS, PAIRS, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,15 @@ SETTINGS = (
         "photo keeps only each tile's centre, so judging the interior trains for real use. 0 = whole crop.",
         low=0,
         high=64,
+    ),
+    Setting(
+        "pairs",
+        "Training pairs",
+        "Image-to-image: how the blurry inputs are made. camera: as photos come — shake along random paths as "
+        "well as Gaussian, straight motion and defocus blur, sensor noise in most and JPEG at quality 60–95 in "
+        "most, so the net learns to take noise and blocks out rather than sharpen them. clean: blur with now "
+        "and then mild noise (sharper on clean inputs, noisier on real photos).",
+        choices=PAIRS,
     ),
     Setting(
         "extra_convs",

@@ -30,12 +30,15 @@ def test_deblur_an_example_then_an_upload_then_a_bad_file(server, page, tmp_path
     from gandash import data
     from gandash.data import degrade
 
-    sharp = data.photo("coffee").astype(np.float32)  # held out: the model never trained on it
-    blurry = degrade.blur_array(sharp, degrade.gaussian_kernel(2.0)).clip(0, 255).astype(np.uint8)
+    # as a phone saves it (issue #22): blurred, with sensor noise, as a JPEG; held out from training
+    blurry = degrade.camera_array(data.photo("coffee"), degrade.gaussian_kernel(2.0), noise=0.01, quality=None)
     photo = tmp_path / "blurry-coffee.jpg"
-    Image.fromarray(blurry).save(photo, quality=92)
+    Image.fromarray(blurry).save(photo, quality=85)
     page.locator("input[type=file]").set_input_files(str(photo))
     page.get_by_text(re.compile(r"Restored 600×400 px")).first.wait_for()
+    page.get_by_text(re.compile(r"Blur read from the photo: Gaussian blur, σ (1\.5|1\.75|2|2\.25) px")).wait_for()
+    page.get_by_text(re.compile(r"sensor noise σ ≈ \d\.\d% of the range")).wait_for()
+    page.get_by_text(re.compile(r"JPEG quality 85 \(from the file's quantisation table")).wait_for()
     settle(page)
     with page.expect_download() as download:
         page.get_by_text("Download the restored photo").click()

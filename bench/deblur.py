@@ -7,7 +7,8 @@
     python bench/deblur.py --camera         # as phones save them: + noise 1%, JPEG q85, and two camera shakes;
                                             # then sharp photos as JPEG q85 / with noise 1%: left as they were?
     python bench/deblur.py --photos DIR     # another held-out set, each photo 640 px wide (bench/fetch_photos.sh)
-    python bench/deblur.py --export RUN [--step N]   # write RUN's EMA generator as gandash/weights/deblur.pt
+    python bench/deblur.py --export RUN [--step N] [--clean]   # RUN's EMA generator as gandash/weights/deblur.pt
+                                                             # (--clean: deblur-clean.pt)
 
 Wiener and Richardson-Lucy are given the true kernel (non-blind); unsharp masking and the GAN are not (the
 U-Net deconvolves with the kernel gandash.kernel_estimate reads from the blurry photo; a second GAN column
@@ -45,6 +46,7 @@ BLURS = {
 }
 SHAKES = {"shake 11 px, path 3": degrade.shake_kernel(11, 3), "shake 15 px, path 11": degrade.shake_kernel(15, 11)}
 CAMERA_NOISE, CAMERA_JPEG = 0.01, 85  # issue #22's case: sensor noise sigma 1% and JPEG quality 85
+CAUTIOUS = "--cautious" in sys.argv  # deconvolve with the least harmful kernel, not the likeliest
 UNSHARP_GRID = ((1, 1), (2, 1), (1, 2), (2, 0.5), (3, 1), (2, 2))  # (radius, amount)
 
 
@@ -60,7 +62,9 @@ def held_out(folder: str | None) -> dict[str, np.ndarray]:
     found = {}
     for path in sorted(Path(folder).expanduser().glob("*.jp*g")):
         image = Image.open(path).convert("RGB")
-        found[path.stem] = np.asarray(image.resize((640, round(640 * image.height / image.width)), Image.LANCZOS))
+        if image.width > 640:  # never enlarged: an enlarged photo is soft, and a sharp case would not be sharp
+            image = image.resize((640, round(640 * image.height / image.width)), Image.LANCZOS)
+        found[path.stem] = np.asarray(image)
     return found
 
 
@@ -75,7 +79,7 @@ def table(generator: torch.nn.Module, poses: int | None = None, camera: bool = F
             else:
                 blurry = quantised(degrade.blur_array(sharp, kernel))
             started = time.perf_counter()
-            estimate = kernel_estimate.estimate(blurry) if deblur.needs_kernel(generator) else None
+            estimate = kernel_estimate.estimate(blurry, cautious=CAUTIOUS) if deblur.needs_kernel(generator) else None
             restored = quantised(deblur.restore(blurry, generator, kernel=estimate and estimate.kernel, poses=poses))
             seconds = time.perf_counter() - started
             extra = {}
@@ -121,6 +125,17 @@ def table(generator: torch.nn.Module, poses: int | None = None, camera: bool = F
             for m in methods
         )
     )
+    print(f"\n{'PSNR gain over blurry, per blur':<38} " + " ".join(f"{m[:22]:>23}" for m in methods))
+    for blur_name in dict.fromkeys(row["blur"] for row in rows):
+        mine = [r for r in rows if r["blur"] == blur_name]
+        blurry = np.mean([r["PSNR (dB)"] for r in mine if r["method"] == "blurry"])
+        print(
+            f"{blur_name:<38} "
+            + " ".join(
+                f"{np.mean([r['PSNR (dB)'] for r in mine if r['method'] == m]) - blurry:>+11.2f} dB      "
+                for m in methods
+            )
+        )
     base = np.mean([r["PSNR (dB)"] for r in rows if r["method"] == "blurry"])
     print(
         f"{'PSNR gain over blurry':<38} "
@@ -130,10 +145,9 @@ def table(generator: torch.nn.Module, poses: int | None = None, camera: bool = F
     )
 
 
-def untouched(folder: str | None) -> None:
+def untouched(generator: torch.nn.Module, folder: str | None) -> None:
     """Sharp photos saved as JPEG q85, and with sensor noise 1%: what the estimator reads, and the output's
     PSNR against the sharp photo next to the input's (issue #22: within 0.2 dB of the input, or better)."""
-    generator = deblur.bundled_model()
     sharp_kernel = np.ones((1, 1), np.float32)
     cases = {"sharp, JPEG q85": (0.0, CAMERA_JPEG), "sharp, noise 1%": (CAMERA_NOISE, None)}
     print(f"\n{'photo':<20} {'case':<17} {'input':>9} {'output':>9}  read as")
@@ -142,8 +156,8 @@ def untouched(folder: str | None) -> None:
         sharp = pixels.astype(np.float32) / 255
         for case, (noise, quality) in cases.items():
             given = degrade.camera_array(pixels, sharp_kernel, noise, quality).astype(np.float32) / 255
-            estimate = kernel_estimate.estimate(given)
-            restored = quantised(deblur.restore(given, generator))
+            estimate = kernel_estimate.estimate(given, cautious=CAUTIOUS)
+            restored = quantised(deblur.restore(given, generator, kernel=estimate.kernel))
             before, after = (baselines.scores(sharp, {"": x})[0]["PSNR (dB)"] for x in (given, restored))
             changes.append(after - before)
             print(
@@ -164,7 +178,7 @@ def speed(tile: int) -> None:
     generator = deblur.bundled_model()
     print(
         f"{torch.get_num_threads()} threads; precision: {device.inference_precision()} "
-        f"(bf16 {'pays' if deblur.bf16_pays(generator) else 'does not pay'} on this CPU)"
+        f"(bf16 {'pays' if deblur.bf16_pays(generator.camera) else 'does not pay'} on this CPU)"
     )
     kernel_estimate.estimate(data.photo("rocket"))  # the app's process has loaded the estimator already
     for width, height in ((1732, 1155), (4000, 3000)):
@@ -194,7 +208,7 @@ def speed(tile: int) -> None:
     print(f"bf16 against fp32 on a 256 px crop: mean |difference| {np.abs(fp32 - bf16).mean() * 255:.3f} of 255")
 
 
-def export(run: str, step: int | None) -> None:
+def export(run: str, step: int | None, target: Path) -> None:
     """RUN's EMA generator (newest checkpoint, or the one of `step`) as a plain state dict."""
     run_dir = paths.run_dir(run)
     config = TrainConfig.load(run_dir / "config.json")
@@ -206,9 +220,9 @@ def export(run: str, step: int | None) -> None:
         raise SystemExit(f"{run} is a {config.variant} run; the bundled weights come from a deblur run.")
     buffer = io.BytesIO()
     torch.save(generator.state_dict(), buffer)
-    deblur.BUNDLED.parent.mkdir(exist_ok=True)
-    atomic_write_bytes(deblur.BUNDLED, buffer.getvalue())
-    print(f"wrote {deblur.BUNDLED} ({len(buffer.getvalue()) / 1e6:.1f} MB) from {run} step {step}")
+    target.parent.mkdir(exist_ok=True)
+    atomic_write_bytes(target, buffer.getvalue())
+    print(f"wrote {target} ({len(buffer.getvalue()) / 1e6:.1f} MB) from {run} step {step}")
 
 
 def main() -> None:
@@ -218,7 +232,9 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=deblur.TILE)
     parser.add_argument("--export", metavar="RUN")
     parser.add_argument("--step", type=int, help="with --export: that checkpoint instead of the newest")
+    parser.add_argument("--clean", action="store_true", help="with --export: as the U-Net for clean photos")
     parser.add_argument("--camera", action="store_true", help="blur + noise 1%% + JPEG q85, and two shakes")
+    parser.add_argument("--cautious", action="store_true", help="the least harmful kernel, not the likeliest")
     parser.add_argument("--photos", metavar="DIR", help="held-out photos (JPEGs) instead of scikit-image's three")
     parser.add_argument(
         "--poses",
@@ -227,19 +243,20 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.export:
-        export(args.export, args.step)
+        export(args.export, args.step, deblur.BUNDLED_CLEAN if args.clean else deblur.BUNDLED)
     elif args.speed:
         speed(args.tile)
     else:
         generator, label = deblur.load_model(args.model)
         print(
             f"model: {label}; held-out photos: {args.photos or ', '.join(data.PHOTOS_HELD_OUT)}; "
-            f"GAN poses: {args.poses or 'as the app (8 at these sizes)'}"
+            f"GAN poses: {args.poses or 'as the app (deblur.poses_for)'}; "
+            f"kernel: {'the least harmful' if CAUTIOUS else 'the likeliest'}"
             + (f"; as a camera saves them: noise {CAMERA_NOISE:.0%}, JPEG q{CAMERA_JPEG}" if args.camera else "")
         )
         table(generator, args.poses, args.camera, args.photos)
         if args.camera:
-            untouched(args.photos)
+            untouched(generator, args.photos)
 
 
 if __name__ == "__main__":

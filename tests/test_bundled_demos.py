@@ -132,11 +132,17 @@ def test_every_bundled_weights_file_loads_through_its_own_loader():
     from gandash.restore import deblur, kernel_estimate
 
     shipped = {p.name for p in paths.WEIGHTS.glob("*.pt")}
-    assert shipped == {"classifier-fashion-mnist.pt", "classifier-mnist.pt", "deblur.pt", "kernel-estimator.pt"}
+    assert shipped == {
+        "classifier-fashion-mnist.pt",
+        "classifier-mnist.pt",
+        "deblur.pt",
+        "deblur-clean.pt",
+        "kernel-estimator.pt",
+    }
     for dataset in ("fashion-mnist", "mnist"):
         classifier = features.load(dataset)
         assert classifier.features_and_logits(torch.zeros(2, 1, 28, 28))[1].shape == (2, 10)
-    unet = deblur.bundled_model()
-    assert unet(torch.zeros(1, 3, 32, 32), torch.ones(1, 1, 1)).shape == (1, 3, 32, 32)
+    for unet in (deblur.bundled_model().camera, deblur.bundled_model().clean):
+        assert unet(torch.zeros(1, 3, 32, 32), torch.ones(1, 1, 1)).shape == (1, 3, 32, 32)
     estimator = kernel_estimate.bundled_estimator()
     assert estimator(torch.zeros(1, 1, 64, 64)).shape[1] == len(kernel_estimate.GRID)

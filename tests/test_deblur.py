@@ -496,7 +496,7 @@ def test_a_deblur_run_starts_from_the_bundled_weights_and_another_from_that_run(
         assert training.train(cfg, folder, Collect())[0] == "completed"
         return loading.load_generator(folder)[0].state_dict(), events
 
-    bundled = deblurring.bundled_model().state_dict()
+    bundled = deblurring.bundled_model().camera.state_dict()  # init_from=bundled: the camera U-Net
     first, events = run("from-bundled", init_from="bundled")
     assert "G starts from the weights of bundled" in events
     assert all(torch.allclose(first[k], bundled[k], atol=1e-6) for k in bundled)  # one step of lr 1e-9
@@ -513,3 +513,26 @@ def test_a_deblur_run_starts_from_the_bundled_weights_and_another_from_that_run(
         configure.make_config("dcgan", "fashion-mnist", init_from="bundled")
     with pytest.raises(GandashError, match="init_from must be"):
         configure.make_config("deblur", "blurred:photos", init_from="../../etc")
+
+
+def test_the_cli_restores_a_blurred_noisy_jpeg_taking_out_noise_and_blocks_and_says_what_it_read(tmp_path, capsys):
+    """A photo as a phone saves it (issue #22): blur, sensor noise, JPEG q85. Held out from training."""
+    from gandash.restore import reading
+
+    sharp = data.photo("coffee")
+    blurry = degrade.camera_array(sharp, degrade.gaussian_kernel(2.0), noise=0.01, quality=None)
+    Image.fromarray(blurry).save(tmp_path / "phone.jpg", quality=85)
+    assert main(["deblur", str(tmp_path / "phone.jpg"), "--out", str(tmp_path / "out.png")]) == 0
+    said = capsys.readouterr().err
+    assert re.search(r"blur read from the photo: Gaussian blur, σ (1\.5|1\.75|2|2\.25) px", said), said
+    # JPEG at q85 takes most of 1% noise away with the detail: what is left to read is the quality
+    assert "JPEG quality 85 (from the file's" in said, said
+    given = np.asarray(Image.open(tmp_path / "phone.jpg"))
+    out = np.asarray(Image.open(tmp_path / "out.png"))
+    before, after = (
+        baselines.scores(sharp.astype(np.float32) / 255, {"": x.astype(np.float32) / 255})[0] for x in (given, out)
+    )
+    assert after["PSNR (dB)"] > before["PSNR (dB)"] + 1.0 and after["SSIM"] > before["SSIM"], (before, after)
+    gray_in, gray_out = given.mean(axis=2), out.mean(axis=2).astype(np.float64)
+    assert reading.blockiness(gray_out) < reading.blockiness(gray_in)  # the 8x8 blocks are taken out
+    assert reading.noise(gray_out).sigma < reading.noise(gray_in).sigma  # and the noise, not sharpened

@@ -80,6 +80,24 @@ def test_the_grid_names_its_own_kernels_and_the_training_stand_in_picks_a_neighb
     assert abs(float(exact.sum()) - 1) < 1e-5
 
 
+def test_unblurred_crops_are_given_false_alarms_so_the_unet_learns_to_leave_sharp_photos_sharp():
+    identity, blurred = np.ones((1, 1), np.float32), degrade.gaussian_kernel(2.0)
+    given = [
+        kernel_grid.nearest(k.numpy())
+        for k in kernel_grid.as_estimated([identity] * 200, torch.Generator().manual_seed(1), 0.0, 0.5)
+    ]
+    wrong = [index for index in given if index != 0]
+    assert 70 <= len(wrong) <= 130 and len(set(wrong)) > 30  # about half, spread over the grid
+    truthful = kernel_grid.as_estimated([identity, blurred], torch.Generator().manual_seed(1), 0.0, 0.0)
+    assert [kernel_grid.nearest(k.numpy()) for k in truthful] == [0, kernel_grid.nearest(blurred)]
+    # a blurred crop is never given a false alarm, whatever the rate: only its nearest entry or the runner-up
+    kept = kernel_grid.as_estimated([blurred] * 20, torch.Generator().manual_seed(2), 0.0, 1.0)
+    assert {kernel_grid.nearest(k.numpy()) for k in kept} == {kernel_grid.nearest(blurred)}
+    # and the camera mix leaves about a tenth of its crops unblurred
+    draws = [degrade.random_kernel(torch.Generator().manual_seed(s), 0.2, degrade.CAMERA.sharp) for s in range(300)]
+    assert 15 <= sum(k.shape == (1, 1) for k in draws) <= 50
+
+
 def test_the_spectrum_is_normalised_and_reveals_a_motion_blur_direction():
     rng = np.random.default_rng(0)
     noise = torch.from_numpy(rng.random((256, 256)).astype(np.float32))
@@ -158,3 +176,20 @@ def test_the_posed_spectrum_is_the_spectrum_of_the_posed_photo():
     for pose in kernel_estimate.POSES:
         direct = kernel_estimate.spectrum(torch.from_numpy(kernel_estimate.posed(gray.numpy(), pose))).numpy()
         assert np.abs(kernel_estimate.posed_spectrum(photo_spectrum, pose) - direct).max() < 1e-4
+
+
+def test_the_cautious_choice_prefers_a_small_kernel_when_the_readings_disagree():
+    grid = kernel_estimate.GRID
+    index = {entry: i for i, entry in enumerate(grid)}
+    sure = torch.zeros(len(grid), dtype=torch.float64)
+    sure[index[("gaussian", 2.0, 0.0)]] = 1.0
+    assert grid[kernel_estimate.choose(sure)] == ("gaussian", 2.0, 0.0)  # one reading: that one
+    split = torch.zeros(len(grid), dtype=torch.float64)
+    split[index[("motion", 21.0, 120.0)]], split[index[("none", 0.0, 0.0)]] = 0.4, 0.3
+    split[index[("gaussian", 3.0, 0.0)]] = 0.3
+    chosen = grid[kernel_estimate.choose(split)]
+    assert chosen != ("motion", 21.0, 120.0), chosen  # the likeliest, but a wreck if wrong
+    assert chosen[0] == "none" or chosen[1] < 3, chosen
+    photo = blurred_photo("coffee", degrade.gaussian_kernel(2.0))
+    likeliest, cautious = kernel_estimate.estimate(photo), kernel_estimate.estimate(photo, cautious=True)
+    assert likeliest.likeliest is None and (cautious.likeliest is None or cautious.caution)

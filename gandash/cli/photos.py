@@ -75,11 +75,17 @@ def cmd_deblur(args: argparse.Namespace) -> int:
             estimate = kernel_estimate.estimate(photo.pixels)
             kernel = estimate.kernel
             print(
-                f"blur read from the photo: {estimate.label} ({estimate.probability:.0%} sure)"
+                f"blur read from the photo: {estimate.label} ({estimate.probability:.0%} sure"
+                + (f"; {estimate.caution}" if estimate.caution else "")
+                + ")"
                 + ("; it is written out as it was" if estimate.entry[0] == "none" else ""),
                 file=sys.stderr,
             )
             print(f"also read from the photo: {reading.of_photo(photo)}", file=sys.stderr)
+            if isinstance(generator, deblur.BundledUNets) and estimate.entry[0] != "none":
+                chosen = generator.for_photo(photo.pixels, photo.compression)
+                print(f"restored by {generator.describe(chosen)}", file=sys.stderr)
+                generator = chosen
         return deblur.deblur_photo(photo, generator, args.tile, progress, kernel)
 
     return _restore(args, deblur, apply)

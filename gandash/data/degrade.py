@@ -137,10 +137,12 @@ def _uniform(low: float, high: float, generator: torch.Generator | None) -> floa
     return low + (high - low) * torch.rand((), generator=generator).item()
 
 
-def random_kernel(generator: torch.Generator | None = None, shake: float = 0.0) -> np.ndarray:
+def random_kernel(generator: torch.Generator | None = None, shake: float = 0.0, sharp: float = 0.0) -> np.ndarray:
     """A kernel drawn from the training mix: Gaussian, motion, defocus, or a soft lens plus one of
-    the others; with probability `shake`, a camera-shake path instead. Drawn from torch's RNG so a
-    resumed run continues with the same kernels."""
+    the others; with probability `sharp` none (the 1x1 identity), with probability `shake` a camera-shake
+    path. Drawn from torch's RNG so a resumed run continues with the same kernels."""
+    if sharp and _uniform(0, 1, generator) < sharp:
+        return np.ones((1, 1), np.float32)
     if shake and _uniform(0, 1, generator) < shake:
         return shake_kernel(_uniform(*SHAKE_EXTENT, generator), int(torch.randint(10**9, (), generator=generator)))
     pick = _uniform(0, 1, generator)
@@ -170,10 +172,20 @@ class Mix:
     resized: float  # share of the noisy images whose noise went through a x2 downscale (web uploads)
     jpeg: float  # share of the images saved as JPEG
     jpeg_quality: tuple[int, int]
+    sharp: float = 0.0  # share of the crops left unblurred: a sharp photo the estimator misreads must stay sharp
 
 
 # What photos are like (issue #22): real blurry photos are almost always noisy JPEGs, their shake rarely a line.
-CAMERA = Mix(shake=0.2, noise=0.7, noise_level=(0.0, 0.02), poisson=True, resized=0.25, jpeg=0.7, jpeg_quality=(60, 95))
+CAMERA = Mix(
+    shake=0.2,
+    noise=0.7,
+    noise_level=(0.0, 0.02),
+    poisson=True,
+    resized=0.25,
+    jpeg=0.7,
+    jpeg_quality=(60, 95),
+    sharp=0.1,
+)
 # The first mix the bundled U-Net learnt from (stages 1 and 2 of its rebuild): clean blur, now and then mild noise.
 CLEAN = Mix(
     shake=0.0, noise=0.3, noise_level=(0.0, 0.005), poisson=False, resized=0.0, jpeg=0.15, jpeg_quality=(80, 95)
@@ -331,7 +343,7 @@ def degrade(
     sensor noise, then 8 bits, then JPEG (`mix` says how often and how strong)."""
     n, c, s, _ = crops.shape
     sharp_full = crops.float().div(127.5).sub(1)
-    drawn = [random_kernel(generator, mix.shake) for _ in range(n)]
+    drawn = [random_kernel(generator, mix.shake, mix.sharp) for _ in range(n)]
     k = max(kernel.shape[0] for kernel in drawn)  # the batch's largest kernel, not KERNEL_SIZE: 3x faster
     kernels = torch.stack([padded(kernel, k) for kernel in drawn])
     margin = (s - size) // 2

@@ -145,17 +145,21 @@ def demo_frames(demo: str) -> tuple[torch.Tensor, int]:
     return torch.stack([col.float().clamp(-1, 1) for col in columns], 1).flatten(0, 1), 2 * len(columns)
 
 
+# held-out photos as phones save them: each blur kind with 1% sensor noise, as a JPEG of quality 85
 DEBLUR_EXAMPLES = (("rocket", "gaussian", 1.5), ("coffee", "motion", 7.0), ("motorcycle", "defocus", 2.0))
+CAMERA_NOISE, CAMERA_JPEG = 0.01, 85
 
 
 def deblur_frames() -> tuple[torch.Tensor, int]:
-    """Blurred | restored | sharp crops of the held-out photos (one blur kind each) by the bundled U-Net,
-    which restores the crop with the blurred photo around it, as the Deblur page restores a whole photo."""
+    """Blurred (noisy, as a JPEG) | restored | sharp crops of the held-out photos (one blur kind each) by the
+    bundled U-Net, which restores the crop with the blurred photo around it, as the Deblur page restores a
+    whole photo."""
     generator, rows = deblur.bundled_model(), []
     for name, kind, strength in DEBLUR_EXAMPLES:
-        sharp = data.photo(name).astype(np.float32) / 255
-        blurred = degrade.blur_array(sharp, degrade.kernel_for(kind, strength, 30.0))
-        blurry = np.round(np.clip(blurred, 0, 1) * 255) / np.float32(255)  # 8 bits, as a saved photo has
+        pixels = data.photo(name)
+        sharp = pixels.astype(np.float32) / 255
+        kernel = degrade.kernel_for(kind, strength, 30.0)
+        blurry = degrade.camera_array(pixels, kernel, CAMERA_NOISE, CAMERA_JPEG).astype(np.float32) / 255
         top, left = _most_detailed(sharp, CROP, margin=deblur.CONTEXT)
         pad = deblur.CONTEXT  # the crop keeps this much of the photo around it: the net sees real context
         window = blurry[top - pad : top + CROP + pad, left - pad : left + CROP + pad]

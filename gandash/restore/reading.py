@@ -128,3 +128,22 @@ def of_photo(photo) -> str:
     gray = to_uint8(photo.pixels).astype(np.float64).mean(axis=2)
     compression = photo.compression or from_pixels(gray)
     return describe(compression, noise(gray))
+
+
+CLEAN_NOISE = 0.002  # below this sensor noise (and with no JPEG under quality 95) a photo reads as clean
+CLEAN_QUALITY = 95
+
+
+def looks_clean(pixels: np.ndarray, compression: Compression | None = None) -> bool:
+    """Whether a photo (H, W[, C], any depth) shows no sensor noise and no JPEG compression below quality 95,
+    read on its central 1024 px (the 8x8 grid kept) so a 50 MP photo costs what a 1 MP one does.
+    `compression`: what its file said (Photo.compression), else it is read from the pixels."""
+    from gandash.restore.photo import to_uint8
+
+    h, w = pixels.shape[:2]
+    top, left = max(0, (h - 1024) // 2) // 8 * 8, max(0, (w - 1024) // 2) // 8 * 8
+    centre = to_uint8(pixels[top : top + 1024, left : left + 1024]).astype(np.float64)
+    gray = centre.mean(axis=2) if centre.ndim == 3 else centre
+    compression = compression or from_pixels(gray)
+    compressed = compression.quality is not None and (compression.quality == 0 or compression.quality < CLEAN_QUALITY)
+    return not compressed and noise(gray).sigma < CLEAN_NOISE

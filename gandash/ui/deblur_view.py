@@ -135,6 +135,10 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
         bar.progress(0.0, text="Reading the blur from the whole photo…")
         estimate = kernel_estimate.estimate(photo.pixels)
         found = estimate_note(estimate, deblur.poses_for(photo.size[0] * photo.size[1]))
+        if isinstance(generator, deblur.BundledUNets):  # the one of the two bundled U-Nets for this photo
+            chosen = generator.for_photo(photo.pixels, photo.compression)
+            found += f" Restored by {generator.describe(chosen)}." if estimate.entry[0] != "none" else ""
+            generator = chosen
         result = deblur.deblur_photo(photo, generator, tile, report, estimate.kernel)
     else:
         result = deblur.deblur_photo(photo, generator, tile, report)
@@ -145,11 +149,14 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
 
 
 def estimate_note(estimate, poses: int = 1) -> str:
-    if estimate.entry[0] == "none":
+    if estimate.entry[0] == "none" and estimate.likeliest is None:
         return "No blur found in this photo (or it is under 64 px a side): it is returned as it was."
+    if estimate.entry[0] == "none":
+        return f"Left as it was: {estimate.caution}."
     return (
-        f"Blur read from the photo: **{estimate.label}** ({estimate.probability:.0%} sure). The U-Net "
-        "deconvolves with it, then corrects what that leaves"
+        f"Blur read from the photo: **{estimate.label}** ({estimate.probability:.0%} sure"
+        + (f"; {estimate.caution}" if estimate.caution else "")
+        + "). The U-Net deconvolves with it, then corrects what that leaves"
         + (f", in {poses} poses (turned and mirrored) averaged." if poses > 1 else ".")
     )
 

@@ -210,3 +210,18 @@ def test_camera_shake_noise_and_jpeg_are_made_and_read_back_from_the_photo(home)
     at.select_slider(key="deblur-jpeg").set_value("PNG").run()
     at.slider(key="deblur-noise").set_value(0.0).run()
     assert "no visible sensor noise; not a JPEG" in at.info[0].value, at.info[0].value
+
+
+def test_a_blurred_noisy_jpeg_upload_is_restored_with_what_was_read_from_it(home):
+    """Issue #22: a photo as phones save them; the page says the blur, the noise and the JPEG quality."""
+    from gandash import data
+    from gandash.data import degrade
+
+    blurry = degrade.camera_array(data.photo("coffee"), degrade.gaussian_kernel(2.0), noise=0.01, quality=None)
+    at = upload("Deblur", "phone.jpg", encoded(Image.fromarray(blurry), "JPEG", quality=85))
+    assert not at.exception, at.exception
+    assert "Restored 600×400" in at.success[0].value
+    note = at.info[0].value
+    assert re.search(r"Blur read from the photo: \*\*Gaussian blur, σ (1\.5|1\.75|2|2\.25) px\*\*", note), note
+    assert "JPEG quality 85 (from the file's quantisation table: certain)" in note, note
+    assert download(at).size == (600, 400)

@@ -114,10 +114,13 @@ else:
     out_pixels = 16 * photo.size[0] * photo.size[1]
     st.caption(
         f"The result is {4 * photo.size[0]}×{4 * photo.size[1]} px"
-        + (f"; about {out_pixels / 1e6 * 4.5:.0f} s here." if out_pixels > 4_000_000 else ".")
+        + (f"; about {out_pixels / 1e6 * 0.5:.0f} s here." if out_pixels > 4_000_000 else ".")
     )
     choices = dict(view.upscalers(common.store()))
-    model_help = "The bundled SRGAN demo, then runs of the srgan variant once they have a checkpoint."
+    model_help = (
+        "The two bundled upscalers (pixel loss: faithful; adversarial: crisper, partly invented), then runs of "
+        "the srgan variant once they have a checkpoint."
+    )
     tile_range = (32, 512, upscale.TILE, 32)
 
 left, right = st.columns([3, 1])

@@ -1,5 +1,7 @@
-"""x4 super-resolution: tiles equal one pass, the CLI writes 4x the size at the input's depth with alpha,
-bicubic is the baseline, and the wrong models, sizes and files are refused with a message."""
+"""x4 super-resolution: an untrained generator is bicubic and the bundled pixel model beats it on a photo
+it never saw, the adversarial model is offered beside it, tiles equal one pass, weights of the first
+generator still load, the CLI writes 4x the size at the input's depth with alpha, and the wrong models,
+sizes and files are refused with a message."""
 
 import re
 
@@ -10,16 +12,89 @@ from PIL import Image
 
 from gandash import data
 from gandash.__main__ import main
+from gandash.core.config import TrainConfig
 from gandash.core.errors import GandashError
-from gandash.nets.srgan import SRGenerator
-from gandash.restore import upscale
+from gandash.nets.srgan import LegacySRGenerator, SRGenerator
+from gandash.quality import fidelity
+from gandash.restore import deblur, kernel_estimate, upscale
+from gandash.variants import demos, loading
+from gandash.variants.configure import make_config
 from tests.test_deblur import BAD_INPUTS, encoded
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def random_srgan():
+    """The default depth (its reach is what CONTEXT covers), narrow, with a random last conv: a trained
+    net's output depends on every pixel it can see."""
     torch.manual_seed(0)
-    return SRGenerator(3, width=8, blocks=2).eval()
+    generator = SRGenerator(3, width=8)
+    torch.nn.init.normal_(generator.tail.weight, std=0.1)
+    return generator.eval()
+
+
+def scores(restored: np.ndarray, sharp: np.ndarray) -> tuple[float, float]:
+    restored, sharp = restored.astype(np.float32) / 255, sharp.astype(np.float32) / 255
+    return fidelity.psnr(restored, sharp), fidelity.ssim(restored, sharp)
+
+
+def test_an_untrained_generator_is_bicubic():
+    """The last conv starts at zero, so training starts from the baseline: Pillow's bicubic (up to the
+    rounding to 8 bits, and near the borders, where tiling mirrors the photo and Pillow clips its filter)."""
+    low = data.photo("rocket")[100:140, 200:260]
+    ours = upscale.upscale(low, SRGenerator(3, width=8, blocks=2).eval()).astype(int)
+    pillow = upscale.bicubic(low).astype(int)
+    assert ours.shape == pillow.shape == (160, 240, 3)
+    assert np.abs(ours - pillow)[8:-8, 8:-8].max() <= 1 and np.abs(ours - pillow).mean() < 0.3
+
+
+def test_the_bundled_pixel_model_beats_bicubic_on_a_photo_it_never_saw():
+    sharp, low = upscale.shrink(data.photo("coffee")[40:296, 120:376])  # held out of all training
+    generator, label = upscale.load_model()
+    assert label.startswith("SRGAN demo srgan-photos") and upscale.DEFAULT == "demo:srgan-photos"
+    with torch.no_grad():
+        ours, theirs = scores(upscale.upscale(low, generator), sharp), scores(upscale.bicubic(low), sharp)
+    assert ours[0] > theirs[0] + 0.5 and ours[1] > theirs[1], (ours, theirs)
+
+
+def test_the_adversarial_model_is_offered_beside_the_pixel_one_and_loads():
+    choices = upscale.demo_choices()
+    assert [model for model, _ in choices[:2]] == [upscale.DEFAULT, upscale.ADVERSARIAL]  # the pixel one first
+    assert "pixel loss" in choices[0][1] and "adversarial" in choices[1][1] and "less faithful" in choices[1][1]
+    pixel, adversarial = upscale.load_model(upscale.DEFAULT)[0], upscale.load_model(upscale.ADVERSARIAL)[0]
+    low = data.photo("motorcycle")[200:232, 300:340]
+    with torch.no_grad():
+        a, b = upscale.upscale(low, pixel).astype(int), upscale.upscale(low, adversarial).astype(int)
+    assert a.shape == b.shape == (128, 160, 3) and np.abs(a - b).mean() > 0.5  # another model, not a copy
+
+
+def test_the_bundled_restoration_weights_fit_their_budget():
+    """Deblurring, the kernel estimator and the upscalers together stay within 10 MB."""
+    files = [deblur.BUNDLED, deblur.BUNDLED_CLEAN, kernel_estimate.BUNDLED]
+    files += [demos.path_for(name) for name in upscale.srgan_demos()]
+    assert len(files) == 5 and sum(path.stat().st_size for path in files) <= 10e6
+
+
+def test_a_run_can_start_from_a_bundled_demo_of_its_variant():
+    """How the adversarial model is made: init_from demo:srgan-photos fine-tunes the pixel model."""
+    weights = loading.initial_weights(make_config("srgan", "lowres:photos", init_from=upscale.DEFAULT, width=48))
+    assert torch.equal(weights["tail.weight"], upscale.load_model()[0].tail.weight)
+    with pytest.raises(GandashError, match="init_from: demo 'dcgan-fashion' is a dcgan model; this run is srgan"):
+        loading.initial_weights(make_config("srgan", "lowres:photos", init_from="demo:dcgan-fashion"))
+
+
+def test_weights_of_the_first_srgan_generator_still_load():
+    """Runs trained before the generator added its output to bicubic's load into the net they were trained as."""
+    old = LegacySRGenerator(3, width=8, blocks=4).eval()
+    config = TrainConfig(variant="srgan", dataset="lowres:photos", channels=3, width=8, image_size=32)
+    loaded = loading.generator_from_state({"generator": old.state_dict(), "config": {"variant": "srgan"}}, config)
+    assert type(loaded) is LegacySRGenerator
+    low = torch.rand(1, 3, 8, 8) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(loaded(low), old(low))
+    new = SRGenerator(3, width=8)
+    assert new.matching(new.state_dict()) is new
 
 
 def test_tiles_match_a_single_pass(random_srgan):

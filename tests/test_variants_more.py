@@ -245,6 +245,17 @@ def test_srgan_learns_x4_from_downsampled_originals(tiny_fashion, tmp_path):
     assert picture.size == (6 * 30 + 2, 4 * 30 + 2)  # low | SRGAN | original, two triplets per row
 
 
+def test_srgan_without_an_adversarial_weight_learns_the_pixel_loss_alone_from_bicubic(tiny_fashion, tmp_path):
+    run = training.trainer_for(tiny("srgan", adversarial_weight=0.0, pairs="clean"), tmp_path)
+    untouched = [p.clone() for p in run.discriminator.parameters()]
+    values = run.train_step(measure=True)
+    assert "loss_d" not in values and values["loss_g"] == values["content"] > 0
+    assert values["psnr_restored"] == pytest.approx(values["psnr_blurry"], abs=1e-4)  # it starts as bicubic
+    assert all(torch.equal(a, b) for a, b in zip(untouched, run.discriminator.parameters()))  # no D step
+    run.train_step()
+    assert not torch.equal(run.generator.tail.weight, torch.zeros_like(run.generator.tail.weight))
+
+
 def test_pair_and_domain_sets_are_listed_for_their_variants_only():
     rows = {row["name"]: row["kind"] for row in data.describe_all()}
     assert rows["lowres:photos"] == rows["lowres:folder:"] == "lowres"

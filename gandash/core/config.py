@@ -66,7 +66,10 @@ class TrainConfig:
     # a quarter of the crop's side)
     pairs: str = "camera"  # image-to-image training pairs: camera (shake, sensor noise, JPEG as photos have
     # them) | clean (blur with now and then mild noise: the bundled U-Net's first stages)
-    init_from: str = ""  # start G from trained weights: a run id, or "bundled" (deblur); "" = random
+    adversarial_weight: float = 1e-3  # srgan: the adversarial term beside the pixel loss (Ledig et al.:
+    # 1e-3); 0 = the pixel loss alone, D not trained (the most faithful enlargement, the paper's SRResNet)
+    init_from: str = ""  # start G from trained weights: a run id, "demo:NAME" (a bundled demo of the same
+    # variant) or "bundled" (deblur); "" = random
     # budget: training stops at the first one reached
     max_steps: int | None = 2000
     max_minutes: float | None = None

@@ -154,10 +154,11 @@ CARDS: dict[str, Card] = {
     "srgan": Card(
         "Super-resolution asks for detail that is not in the input, so the pixel loss alone averages every "
         "plausible answer into a blur. SRGAN adds a discriminator that knows what real high-resolution "
-        "texture looks like; the generator is a stack of residual blocks on the small image, enlarged at the "
-        "end by sub-pixel convolutions (PixelShuffle), which are cheaper and less checkerboarded than "
-        "transposed convolutions. The paper's VGG feature loss is replaced here by the pixel MSE (no "
-        "downloads), its SRGAN-MSE variant.",
+        "texture looks like; the generator is a stack of residual blocks on the small image whose output, "
+        "enlarged by a sub-pixel convolution (PixelShuffle), is added to the bicubic enlargement, so it "
+        "starts as bicubic and learns only what bicubic misses. The paper's VGG feature loss is replaced "
+        "here by a pixel loss (no downloads). Two are bundled for the Deblur page: the pixel loss alone "
+        "(the faithful one) and, fine-tuned from it, the adversarial one.",
         "sharper x4 enlargements than bicubic interpolation where the texture is typical of the training set.",
         "invented detail can be wrong; PSNR often falls below a pure MSE model's while it looks sharper.",
         train_dataset="lowres:photos",

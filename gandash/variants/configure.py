@@ -137,8 +137,15 @@ def validate(config: TrainConfig) -> list[str]:
     integer("loss_margin", c.loss_margin, 0, 64)
     need(c.pairs in PAIRS, f"pairs '{c.pairs}' is unknown; choose one of {', '.join(PAIRS)}.")
     need(
-        isinstance(c.init_from, str) and (c.init_from in ("", "bundled") or is_run_id(c.init_from)),
-        f"init_from must be empty, 'bundled' or a run id (lowercase letters, digits, dashes; got {c.init_from!r}).",
+        isinstance(c.adversarial_weight, (int, float)) and 0 <= c.adversarial_weight <= 1,
+        f"adversarial_weight must be from 0 (the pixel loss alone) to 1; SRGAN's is 1e-3 "
+        f"(got {c.adversarial_weight!r}).",
+    )
+    need(
+        isinstance(c.init_from, str)
+        and (c.init_from in ("", "bundled") or is_run_id(c.init_from.removeprefix("demo:"))),
+        f"init_from must be empty, 'bundled', a run id or demo:NAME (lowercase letters, digits, dashes; got "
+        f"{c.init_from!r}).",
     )
     need(
         c.init_from != "bundled" or c.variant == "deblur",

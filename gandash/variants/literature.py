@@ -160,15 +160,16 @@ VARIANTS = (
     Variant(
         "srgan",
         "SRGAN (super-resolution x4)",
-        "A residual generator enlarges a low-resolution image four times with sub-pixel convolutions; a "
-        "pixel content loss keeps it faithful and an adversarial term pushes it towards realistic texture.",
+        "A residual generator adds detail to the bicubic enlargement of a low-resolution image, four times "
+        "larger by a sub-pixel convolution; a pixel content loss keeps it faithful and an adversarial term "
+        "(adversarial_weight; 0 = none) pushes it towards realistic texture.",
         "Ledig et al., Photo-Realistic Single Image Super-Resolution Using a GAN, CVPR 2017",
-        r"\min_G \; \underbrace{\mathbb{E}\lVert G(x_{LR}) - x_{HR}\rVert_2^2}_{\text{content}}"
-        r" + 10^{-3}\,\mathbb{E}[-\log D(G(x_{LR}))]",
+        r"\min_G \; \underbrace{\mathbb{E}\,\rho\big(G(x_{LR}) - x_{HR}\big)}_{\text{content (Charbonnier)}}"
+        r" + \lambda\,\mathbb{E}[-\log D(G(x_{LR}))], \quad \lambda = 10^{-3}",
         "image-to-image",
         "lowres",
         _build_srgan,
-        # the paper: Adam 1e-4, beta1 0.9; 16 blocks of 64 channels (here 4 blocks of 32 for a CPU)
+        # the paper: Adam 1e-4, beta1 0.9; 16 blocks of 64 channels (here 8 blocks of 32 for a CPU)
         dict(
             width=32,
             lr_g=1e-4,

@@ -46,6 +46,8 @@ def generator_from_state(state: dict, config: TrainConfig, ema: bool = True) -> 
         raise GandashError(f"the checkpoint is of variant '{saved_variant}', but the run is '{config.variant}'.")
     generator, _ = variants.get(config.variant).build(config)
     weights = state["ema"] if ema and state.get("ema") is not None else state["generator"]
+    if hasattr(generator, "matching"):  # a net whose earlier layout is still loaded (nets.srgan)
+        generator = generator.matching(weights)
     try:
         generator.load_state_dict(weights)
     except (RuntimeError, TypeError, AttributeError) as exc:
@@ -57,8 +59,17 @@ def generator_from_state(state: dict, config: TrainConfig, ema: bool = True) -> 
 
 
 def initial_weights(config: TrainConfig) -> dict:
-    """The generator weights config.init_from names: the variant's bundled weights (the deblur U-Net), or
-    the newest checkpoint (EMA weights when kept) of a run of the same variant."""
+    """The generator weights config.init_from names: the variant's bundled weights (the deblur U-Net), a
+    bundled demo of the same variant (demo:NAME), or the newest checkpoint (EMA weights when kept) of a run
+    of the same variant."""
+    if config.init_from.startswith("demo:"):
+        from gandash.variants import demos  # demos builds its nets through this module
+
+        name = config.init_from.removeprefix("demo:")
+        variant = demos.describe(name)["variant"]
+        if variant != config.variant:
+            raise GandashError(f"init_from: demo '{name}' is a {variant} model; this run is {config.variant}.")
+        return demos.load_generator(name)[0].state_dict()
     if config.init_from == "bundled":
         bundled = variants.get(config.variant).bundled_weights
         if bundled is None or not bundled.is_file():

@@ -87,8 +87,18 @@ SETTINGS = (
         "Image-to-image: how the blurry inputs are made. camera: as photos come — shake along random paths as "
         "well as Gaussian, straight motion and defocus blur, sensor noise in most and JPEG at quality 60–95 in "
         "most, so the net learns to take noise and blocks out rather than sharpen them. clean: blur with now "
-        "and then mild noise (sharper on clean inputs, noisier on real photos).",
+        "and then mild noise (sharper on clean inputs, noisier on real photos). srgan: camera blurs a few of the "
+        "originals mildly before shrinking them and gives some of the small copies sensor noise or JPEG; clean "
+        "is the bicubic shrink alone.",
         choices=PAIRS,
+    ),
+    Setting(
+        "adversarial_weight",
+        "Adversarial weight",
+        "SRGAN: how much D's verdict counts beside the pixel loss. 0 = the pixel loss alone (D is not trained): "
+        "the most faithful enlargement and the best PSNR. SRGAN's 1e-3 and more trade fidelity for crisp, partly "
+        "invented texture; it works best fine-tuning a pixel model (init_from), as in the paper.",
+        high=1.0,
     ),
     Setting(
         "extra_convs",

@@ -12,6 +12,7 @@ import tifffile
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from gandash.variants import demos
 from tests.app.test_pages import train_foreground
 from tests.test_deblur import BAD_INPUTS, assert_cmyk_colours, cmyk_tiff, encoded
 from tests.test_photo import decode_png16, smooth16
@@ -148,8 +149,17 @@ def test_upscale_shrinks_the_example_and_compares_the_gan_with_bicubic(home):
     assert "Upscaled to 640×424 px from 160×106 px" in at.success[0].value
     assert at.selectbox(key="deblur-model-Upscale ×4").value == "demo:srgan-photos"
     assert any(
-        "`lowres:photos`" in caption.value and "below bicubic" in caption.value for caption in at.caption
+        "`lowres:photos`" in caption.value and "above bicubic" in caption.value for caption in at.caption
     )  # says what the demo learned from, and how far to trust it
+    picker = at.selectbox(key="deblur-model-Upscale ×4")
+    assert picker.options[:2] == [
+        f"Bundled: {demos.describe('srgan-photos')['description']}",
+        f"Bundled: {demos.describe('srgan-photos-gan')['description']}",
+    ]  # the faithful model by default, the adversarial one labelled beside it
+    picker.set_value("demo:srgan-photos-gan").run()
+    assert not at.exception, at.exception
+    assert any("trades fidelity for crisp texture" in caption.value for caption in at.caption)
+    assert "SRGAN demo srgan-photos-gan" in at.success[0].value
     table = at.dataframe[0].value
     assert list(table["method"]) == ["Bicubic ×4", "GAN ×4"]
     assert all(np.isfinite(table["PSNR (dB)"]))
@@ -187,8 +197,8 @@ def test_each_task_offers_only_its_own_runs(home, tiny_fashion):
 
     at.radio(key="deblur-task").set_value("Upscale ×4").run()
     picker = at.selectbox(key="deblur-model-Upscale ×4")
-    assert picker.options[0].startswith("Bundled SRGAN demo") and len(picker.options) == 2
-    assert picker.options[1].startswith(srgan) and not any(o.startswith((seed, disco)) for o in picker.options)
+    assert [o.startswith("Bundled: x4 upscaler") for o in picker.options] == [True, True, False]
+    assert picker.options[2].startswith(srgan) and not any(o.startswith((seed, disco)) for o in picker.options)
     picker.set_value(srgan).run()
     assert not at.exception, at.exception
     assert f"srgan run {srgan}" in at.success[0].value

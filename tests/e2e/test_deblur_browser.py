@@ -68,17 +68,17 @@ def test_upscale_the_shrunk_example_then_an_upload_with_its_progress(server, pag
     settle(page)
     from gandash import data
 
-    photo = tmp_path / "small-coffee.png"
-    Image.fromarray(data.photo("coffee")).resize((300, 200), Image.Resampling.LANCZOS).save(photo)
+    photo = tmp_path / "coffee.png"  # 600x400: enough tiles that the progress bar shows, fast as the model is
+    Image.fromarray(data.photo("coffee")).save(photo)
     page.locator("input[type=file]").set_input_files(str(photo))
     page.get_by_text(re.compile(r"Upscaling ×4… \d+%")).first.wait_for()  # the progress bar counts the tiles
-    page.get_by_text(re.compile(r"Upscaled to 1200×800 px from 300×200 px")).first.wait_for()
+    page.get_by_text(re.compile(r"Upscaled to 2400×1600 px from 600×400 px")).first.wait_for()
     settle(page)
     with page.expect_download() as download:
         page.get_by_text("Download the upscaled photo").click()
     saved = tmp_path / "x4.png"
     download.value.save_as(saved)
-    assert Image.open(saved).size == (1200, 800)  # the full x4 result, not the preview
+    assert Image.open(saved).size == (2400, 1600)  # the full x4 result, not the preview
     settle(page)
     page.get_by_text("Zoom: 100%").scroll_into_view_if_needed()
     shoot(page, "upscale-upload")

@@ -77,7 +77,7 @@ def _gray(pixels: np.ndarray) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Estimate:
-    entry: tuple[str, float, float]  # the kernel to deconvolve with: the least expected harm (choose)
+    entry: tuple[str, float, float]  # the kernel to deconvolve with: the likeliest, or with cautious=True choose()
     probability: float  # the estimator's belief in this entry (neighbours share the rest)
     likeliest: tuple[str, float, float] | None = None  # the single likeliest entry, where it differs from `entry`
     likeliest_probability: float = 0.0

@@ -82,10 +82,9 @@ def cmd_deblur(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             print(f"also read from the photo: {reading.of_photo(photo)}", file=sys.stderr)
-            if isinstance(generator, deblur.BundledUNets) and estimate.entry[0] != "none":
-                chosen = generator.for_photo(photo.pixels, photo.compression)
-                print(f"restored by {generator.describe(chosen)}", file=sys.stderr)
-                generator = chosen
+            generator, which = deblur.for_photo(generator, photo)
+            if which and estimate.entry[0] != "none":
+                print(f"restored by {which}", file=sys.stderr)
         return deblur.deblur_photo(photo, generator, args.tile, progress, kernel)
 
     return _restore(args, deblur, apply)

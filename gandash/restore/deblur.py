@@ -80,6 +80,15 @@ def _load_unet(path: Path) -> DeblurUNet:
     return generator.eval()
 
 
+def for_photo(generator: torch.nn.Module, photo: Photo) -> tuple[torch.nn.Module, str]:
+    """(the net that restores `photo`, which one it is for people): for the bundled pair the one for photos
+    like it (BundledUNets.for_photo), any other generator itself and ""."""
+    if not isinstance(generator, BundledUNets):
+        return generator, ""
+    chosen = generator.for_photo(photo.pixels, photo.compression)
+    return chosen, generator.describe(chosen)
+
+
 @lru_cache(maxsize=1)
 def bundled_model() -> BundledUNets:
     return BundledUNets(_load_unet(BUNDLED), _load_unet(BUNDLED_CLEAN)).eval()

@@ -144,10 +144,8 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
         bar.progress(0.0, text="Reading the blur from the whole photo…")
         estimate = kernel_estimate.estimate(photo.pixels)
         found = estimate_note(estimate, deblur.poses_for(photo.size[0] * photo.size[1]))
-        if isinstance(generator, deblur.BundledUNets):  # the one of the two bundled U-Nets for this photo
-            chosen = generator.for_photo(photo.pixels, photo.compression)
-            found += f" Restored by {generator.describe(chosen)}." if estimate.entry[0] != "none" else ""
-            generator = chosen
+        generator, which = deblur.for_photo(generator, photo)
+        found += f" Restored by {which}." if which and estimate.entry[0] != "none" else ""
         result = deblur.deblur_photo(photo, generator, tile, report, estimate.kernel)
     else:
         result = deblur.deblur_photo(photo, generator, tile, report)

@@ -153,6 +153,7 @@ if not result or result["key"] != key:
         "png": photos.encode(made),
         "found": found,
         "baseline": None if deblurring else upscale.bicubic_photo(photo),
+        "names": None if deblurring else upscale.result_names(choice),  # read from the model once, not per rerun
     }
     st.session_state["deblur-result"] = result
 made = result["photo"]
@@ -166,15 +167,15 @@ if deblurring:
     shown = [("Blurry", photo.pixels), ("Restored", made.pixels)]
     names, candidates = ("restored", "blurry"), {"Blurry input": photo.pixels}
 else:
-    shown = [("Bicubic ×4", result["baseline"].pixels), ("GAN ×4", made.pixels)]
-    names, candidates = ("GAN", "bicubic"), {"Bicubic ×4": result["baseline"].pixels}
+    shown = [("Bicubic ×4", result["baseline"].pixels), (result["names"][1], made.pixels)]
+    names, candidates = (result["names"][0], "bicubic"), {"Bicubic ×4": result["baseline"].pixels}
 view.compare(key, shown + ([("Original", sharp)] if sharp is not None else []), names)
 
 if sharp is not None:
     st.subheader("How close to the original")
     if deblurring:
         candidates.update(view.baselines(photo.pixels, kernel))
-    candidates["GAN (blind)" if deblurring else "GAN ×4"] = made.pixels
+    candidates["GAN (blind)" if deblurring else result["names"][1]] = made.pixels
     formats = {
         "PSNR (dB)": st.column_config.NumberColumn(format="%.2f"),
         "SSIM": st.column_config.NumberColumn(format="%.3f"),

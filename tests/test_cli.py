@@ -68,3 +68,13 @@ def test_a_photo_command_prints_its_result_on_stdout_and_its_progress_on_stderr(
     assert len(out.splitlines()) == 1 and out.startswith(f"wrote {tmp_path / 'big.png'} (96x64 -> 384x256, ")
     assert "100%|" in err and "\r" not in out
     assert np.asarray(Image.open(tmp_path / "big.png")).shape == (256, 384, 3)
+
+
+def test_upscale_help_offers_the_adversarial_demo_by_the_name_it_takes(tmp_path, capsys):
+    upscale = build_parser()._subparsers._group_actions[0].choices["upscale"]
+    said = " ".join(upscale.format_help().split())
+    assert "demo:srgan-photos-gan gives the sharper adversarial look" in said, said
+    Image.fromarray(data.photo("coffee")[:32, :48]).save(tmp_path / "small.png")
+    model = ["--model", "demo:srgan-photos-gan"]
+    assert main(["upscale", str(tmp_path / "small.png"), "--out", str(tmp_path / "big.png"), *model]) == 0
+    assert "SRGAN demo srgan-photos-gan" in capsys.readouterr().out

@@ -186,6 +186,26 @@ def test_the_bundled_model_sharpens_a_held_out_photo():
     assert table["gan"]["SSIM"] > table["unsharp"]["SSIM"]
 
 
+def test_the_bundled_pair_restores_each_photo_with_the_u_net_its_reading_picks():
+    """One reading (restore.reading) picks the U-Net the page and the CLI name; restore() without one reads
+    the photo itself and picks the same."""
+    from gandash.restore import reading
+
+    pair, kernel = deblur.bundled_model(), degrade.gaussian_kernel(1.5)
+    sharp = np.ascontiguousarray(data.photo("coffee")[96:224, 160:288])
+    for noise, chosen in ((0.0, pair.clean), (0.01, pair.camera)):
+        pixels = degrade.camera_array(sharp, kernel, noise)
+        found = reading.read(pixels)
+        assert deblur.for_photo(pair, found)[0] is chosen, (noise, found)
+        alone = deblur.restore(pixels, chosen, kernel=kernel, poses=1, precision="fp32")
+        for given in (found, None):
+            assert np.array_equal(
+                deblur.restore(pixels, pair, kernel=kernel, poses=1, precision="fp32", found=given), alone
+            )
+    own = DeblurUNet(3, 8)  # any other generator restores every photo itself
+    assert deblur.for_photo(own, found) == (own, "")
+
+
 def test_bf16_restores_within_a_fraction_of_a_grey_level_of_fp32():
     sharp = held_out_crop()
     blurry = np.rint(degrade.blur_array(sharp, degrade.gaussian_kernel(2.0)) * 255).astype(np.float32) / 255

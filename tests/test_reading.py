@@ -49,3 +49,33 @@ def test_sensor_noise_is_read_within_a_factor_of_its_true_level(name):
     assert found[0.02] > found[0.01] > found[0]
     text = reading.describe(None, reading.noise(degrade.camera_array(gray(name), kernel, 0.02)))
     assert text.startswith("sensor noise σ ≈") and "not a JPEG" in text
+
+
+def test_one_reading_gives_both_the_line_shown_and_the_clean_verdict():
+    """The page and the CLI show Reading.describe() and pick the bundled U-Net by Reading.clean: one look."""
+    kernel = degrade.gaussian_kernel(1.5)
+    sharp = photographs.coffee()
+    limits = photo.Limits(50_000_000, 16, "deblur")
+
+    def read(pixels: np.ndarray, quality: int | None = None) -> reading.Reading:
+        if quality is None:
+            return reading.read(pixels)
+        return reading.of_photo(photo.read(jpeg_bytes(pixels, quality), "a.jpg", limits))
+
+    clean = read(degrade.camera_array(sharp, kernel))
+    assert clean.clean and clean.describe().startswith("no visible sensor noise; not a JPEG (no 8×8 block")
+    noisy = read(degrade.camera_array(sharp, kernel, 0.01))
+    assert not noisy.clean and noisy.describe().startswith("sensor noise σ ≈")
+    assert not read(degrade.camera_array(sharp, kernel), 85).clean  # a JPEG file below CLEAN_QUALITY
+    fine = read(degrade.camera_array(sharp, kernel), 98)
+    assert fine.clean and "JPEG quality 98 (from the file's quantisation table: certain)" in fine.describe()
+
+
+def test_a_photo_is_read_on_its_central_1024_px_and_a_smaller_one_whole():
+    small = degrade.camera_array(photographs.coffee(), degrade.gaussian_kernel(1.5), 0.01)
+    gray = small.astype(np.float64).mean(axis=2)
+    assert reading.read(small) == reading.Reading(reading.noise(gray), reading.from_pixels(gray))
+    large = np.tile(small, (6, 4, 1))  # 2400x2400: only its middle is read
+    top, left = (2400 - 1024) // 2 // 8 * 8, (2400 - 1024) // 2 // 8 * 8
+    assert reading.read(large) == reading.read(large[top : top + 1024, left : left + 1024])
+    assert reading.read(large[..., 0]) == reading.read(large[top : top + 1024, left : left + 1024, 0])  # gray

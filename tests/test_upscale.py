@@ -69,6 +69,24 @@ def test_the_adversarial_model_is_offered_beside_the_pixel_one_and_loads():
     assert a.shape == b.shape == (128, 160, 3) and np.abs(a - b).mean() > 0.5  # another model, not a copy
 
 
+def test_each_upscaler_s_result_is_named_by_what_it_was_trained_for(home):
+    """The pixel model is not called a GAN: the name follows the config's adversarial_weight, for the bundled
+    upscalers and for the user's runs (an old run's config without it trained with SRGAN's 1e-3)."""
+    from gandash.core import paths
+
+    assert upscale.result_names() == upscale.result_names(upscale.DEFAULT) == ("Upscaler", "Upscaler ×4 (pixel loss)")
+    assert upscale.result_names(upscale.ADVERSARIAL) == ("GAN", "GAN ×4 (adversarial)")
+    for run_id, weight in (("pixel", 0.0), ("adversarial", 5e-2)):
+        paths.run_dir(run_id).mkdir(parents=True)
+        make_config("srgan", "lowres:photos", adversarial_weight=weight).save(paths.run_dir(run_id) / "config.json")
+    assert upscale.result_names("pixel")[1] == "Upscaler ×4 (pixel loss)"
+    assert upscale.result_names("adversarial")[1] == "GAN ×4 (adversarial)"
+    old = paths.run_dir("old")
+    old.mkdir(parents=True)
+    (old / "config.json").write_text('{"variant": "srgan", "dataset": "lowres:photos"}')
+    assert upscale.result_names("old")[1] == "GAN ×4 (adversarial)"
+
+
 def test_the_bundled_restoration_weights_fit_their_budget():
     """Deblurring, the kernel estimator and the upscalers together stay within 10 MB."""
     files = [deblur.BUNDLED, deblur.BUNDLED_CLEAN, kernel_estimate.BUNDLED]

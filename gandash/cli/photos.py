@@ -47,7 +47,8 @@ def add_commands(commands) -> None:
         model=(
             "demo:srgan-photos",
             "RUN|demo:NAME",
-            "an srgan run's id or a bundled demo (default: demo:srgan-photos)",
+            "an srgan run's id or a bundled demo (default: demo:srgan-photos, the faithful pixel-loss model; "
+            "demo:srgan-photos-gan gives the sharper adversarial look, some of its detail invented)",
         ),
         tile=(192, "tile size in input pixels (default 192)"),
     )
@@ -81,8 +82,9 @@ def cmd_deblur(args: argparse.Namespace) -> int:
                 + ("; it is written out as it was" if estimate.entry[0] == "none" else ""),
                 file=sys.stderr,
             )
-            print(f"also read from the photo: {reading.of_photo(photo)}", file=sys.stderr)
-            generator, which = deblur.for_photo(generator, photo)
+            found = reading.of_photo(photo)  # one reading: this line, and which bundled U-Net restores it
+            print(f"also read from the photo: {found.describe()}", file=sys.stderr)
+            generator, which = deblur.for_photo(generator, found)
             if which and estimate.entry[0] != "none":
                 print(f"restored by {which}", file=sys.stderr)
         return deblur.deblur_photo(photo, generator, args.tile, progress, kernel)

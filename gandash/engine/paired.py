@@ -36,7 +36,10 @@ class PairedRecipe:
 RECIPES = {
     "deblur-seed": PairedRecipe("mse", 0.0, 1e-3, cosine_lr=False),
     "deblur": PairedRecipe("charbonnier", 0.1, 1e-3, cosine_lr=True),
-    "srgan": PairedRecipe("mse", 0.0, 1e-3, cosine_lr=False),  # Ledig et al.: MSE + 1e-3 adversarial
+    # x4 SR (engine.trainers.srgan): Charbonnier, no Fourier term. The 1e-3 (Ledig et al.'s) is never used:
+    # the trainer puts config.adversarial_weight in its place (0: the pixel model, D never stepped), and its
+    # learning rates follow config.lr_schedule instead of cosine_lr.
+    "srgan": PairedRecipe("charbonnier", 0.0, 1e-3, cosine_lr=False),
 }
 
 

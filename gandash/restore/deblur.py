@@ -19,7 +19,7 @@ import torch
 from gandash.core import device, paths
 from gandash.core.errors import GandashError
 from gandash.nets.deblur import MULTIPLE, DeblurUNet
-from gandash.restore import kernel_estimate, tiling
+from gandash.restore import kernel_estimate, reading, tiling
 from gandash.restore import photo as photos
 from gandash.restore.photo import Photo
 from gandash.restore.poses import POSES, posed, unposed
@@ -49,7 +49,7 @@ def read_photo(source: Path | bytes, name: str = "") -> Photo:
 
 
 class BundledUNets(torch.nn.Module):
-    """The two bundled U-Nets, each photo restored by the one trained on photos like it (reading.looks_clean).
+    """The two bundled U-Nets, each photo restored by the one trained on photos like it (reading.Reading.clean).
     One net cannot do both well: trained on noisy JPEGs it holds back its sharpening everywhere (+2.2 dB
     instead of +3.0 on clean blurs of the held-out photos), trained on clean blurs it sharpens the noise and
     the JPEG blocks along with the detail."""
@@ -58,10 +58,8 @@ class BundledUNets(torch.nn.Module):
         super().__init__()
         self.camera, self.clean = camera, clean
 
-    def for_photo(self, pixels: np.ndarray, compression=None) -> DeblurUNet:
-        from gandash.restore import reading
-
-        return self.clean if reading.looks_clean(pixels, compression) else self.camera
+    def for_photo(self, found: reading.Reading) -> DeblurUNet:
+        return self.clean if found.clean else self.camera
 
     def describe(self, chosen: DeblurUNet) -> str:
         if chosen is self.clean:
@@ -80,12 +78,12 @@ def _load_unet(path: Path) -> DeblurUNet:
     return generator.eval()
 
 
-def for_photo(generator: torch.nn.Module, photo: Photo) -> tuple[torch.nn.Module, str]:
-    """(the net that restores `photo`, which one it is for people): for the bundled pair the one for photos
-    like it (BundledUNets.for_photo), any other generator itself and ""."""
+def for_photo(generator: torch.nn.Module, found: reading.Reading) -> tuple[torch.nn.Module, str]:
+    """(the net that restores the photo `found` was read from, which one it is for people): for the
+    bundled pair the one for photos like it (BundledUNets.for_photo), any other generator itself and ""."""
     if not isinstance(generator, BundledUNets):
         return generator, ""
-    chosen = generator.for_photo(photo.pixels, photo.compression)
+    chosen = generator.for_photo(found)
     return chosen, generator.describe(chosen)
 
 
@@ -228,7 +226,7 @@ def restore(
     kernel: np.ndarray | None = None,
     poses: int | None = None,
     precision: str | None = None,
-    compression=None,
+    found: reading.Reading | None = None,
 ) -> np.ndarray:
     """Deblur (H, W, C) pixels (uint8, uint16, or float in [0, 1]) tile by tile; returns the same shape
     and dtype (float32 for float). The U-Net deconvolves with `kernel`, by default the one estimated
@@ -237,12 +235,13 @@ def restore(
     each tile sees the same pixel grid phase as a single pass would: a U-Net with strided levels is
     only shift-equivariant for such shifts. `poses`: how many POSES to average (default: poses_for);
     `precision`: fp32, bf16 or auto (default: device.inference_precision). The bundled pair of U-Nets
-    restores with the one for photos like this one (`compression`: what its file said, restore.reading)."""
+    restores with the one for photos like this one (`found`: the photo's reading.Reading, read from the
+    pixels when not given)."""
     if tile < 64:
         raise GandashError(f"the tile size must be at least 64 pixels (got {tile}).")
     tile -= tile % MULTIPLE
     if isinstance(generator, BundledUNets):
-        generator = generator.for_photo(pixels, compression)
+        generator = generator.for_photo(found or reading.read(pixels))
     if needs_kernel(generator):
         kernel = kernel_estimate.estimate(pixels).kernel if kernel is None else kernel
         if kernel.shape == (1, 1):
@@ -268,8 +267,10 @@ def deblur_photo(
     tile: int = TILE,
     progress: Callable[[float], None] | None = None,
     kernel: np.ndarray | None = None,
+    found: reading.Reading | None = None,
 ) -> Photo:
-    """The restored photo: same size, depth and alpha; a gray photo stays gray."""
-    return replace(
-        photo, pixels=restore(photo.pixels, generator, tile, progress, kernel, compression=photo.compression)
-    )
+    """The restored photo: same size, depth and alpha; a gray photo stays gray. `found`: its reading (made
+    here, with what the file says of its JPEG quality, when the bundled pair needs one and none is given)."""
+    if isinstance(generator, BundledUNets) and found is None:
+        found = reading.of_photo(photo)
+    return replace(photo, pixels=restore(photo.pixels, generator, tile, progress, kernel, found=found))

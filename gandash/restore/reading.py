@@ -7,6 +7,8 @@ the pixels otherwise: compression leaves jumps at the borders of its 8x8 blocks.
 Noise is Immerkaer's estimator (1996, "Fast noise variance estimation": a Laplacian-difference mask
 that cancels smooth image content) per 16x16 block, read on the flattest blocks, where texture cannot pass
 for noise; the spread between them is its uncertainty.
+Both are read once per photo (`of_photo`, a `Reading`), on its centre, and serve the line shown and the
+choice of the bundled U-Net that restores it.
 """
 
 from __future__ import annotations
@@ -121,29 +123,44 @@ def describe(compression: Compression | None, found: Noise) -> str:
     return f"{noise_text}; {jpeg_text}."
 
 
-def of_photo(photo) -> str:
-    """describe() for a restore.photo.Photo: its noise, and its JPEG quality from the file or the pixels."""
-    from gandash.restore.photo import to_uint8
-
-    gray = to_uint8(photo.pixels).astype(np.float64).mean(axis=2)
-    compression = photo.compression or from_pixels(gray)
-    return describe(compression, noise(gray))
-
-
 CLEAN_NOISE = 0.002  # below this sensor noise (and with no JPEG under quality 95) a photo reads as clean
 CLEAN_QUALITY = 95
+# px a side read: a 12 MP photo is read in 0.17 s (2.1 s whole). On the 12 mate photos (1.3-4.9 MP), as saved
+# and with 1% noise added, the centre gave the whole photo's noise to within 0.07% of the range and the same
+# JPEG verdict.
+CENTRE = 1024
 
 
-def looks_clean(pixels: np.ndarray, compression: Compression | None = None) -> bool:
-    """Whether a photo (H, W[, C], any depth) shows no sensor noise and no JPEG compression below quality 95,
-    read on its central 1024 px (the 8x8 grid kept) so a 50 MP photo costs what a 1 MP one does.
-    `compression`: what its file said (Photo.compression), else it is read from the pixels."""
+@dataclass(frozen=True)
+class Reading:
+    """One reading of a photo, made once: the line the page and the CLI show, and which bundled U-Net
+    restores it (restore.deblur.BundledUNets)."""
+
+    noise: Noise
+    compression: Compression  # from the file's header where there is one, else from the pixels
+
+    @property
+    def clean(self) -> bool:
+        """No sensor noise and no JPEG compression below CLEAN_QUALITY (quality 0: blocks seen in the pixels)."""
+        quality = self.compression.quality
+        return (quality is None or quality >= CLEAN_QUALITY) and self.noise.sigma < CLEAN_NOISE
+
+    def describe(self) -> str:
+        return describe(self.compression, self.noise)
+
+
+def read(pixels: np.ndarray, compression: Compression | None = None) -> Reading:
+    """The noise and compression of a photo (H, W[, C], any depth), read on its central CENTRE px with the
+    8x8 grid kept. `compression`: what its file said (Photo.compression), else it is read from the pixels."""
     from gandash.restore.photo import to_uint8
 
     h, w = pixels.shape[:2]
-    top, left = max(0, (h - 1024) // 2) // 8 * 8, max(0, (w - 1024) // 2) // 8 * 8
-    centre = to_uint8(pixels[top : top + 1024, left : left + 1024]).astype(np.float64)
+    top, left = max(0, (h - CENTRE) // 2) // 8 * 8, max(0, (w - CENTRE) // 2) // 8 * 8
+    centre = to_uint8(pixels[top : top + CENTRE, left : left + CENTRE]).astype(np.float64)
     gray = centre.mean(axis=2) if centre.ndim == 3 else centre
-    compression = compression or from_pixels(gray)
-    compressed = compression.quality is not None and (compression.quality == 0 or compression.quality < CLEAN_QUALITY)
-    return not compressed and noise(gray).sigma < CLEAN_NOISE
+    return Reading(noise(gray), compression or from_pixels(gray))
+
+
+def of_photo(photo) -> Reading:
+    """read() for a restore.photo.Photo: its pixels, and its JPEG quality from the file where it says."""
+    return read(photo.pixels, photo.compression)

@@ -68,6 +68,24 @@ def load_model(model: str | None = None) -> tuple[torch.nn.Module, str]:
     return deblur.load_run(model, VARIANTS, "upscale", f"or {DEFAULT}")
 
 
+def result_names(model: str | None = None) -> tuple[str, str]:
+    """(short name, name for a table) of what `model` (as load_model takes it) makes, by what it was trained
+    for: the pixel loss alone (adversarial_weight 0) or with a discriminator. An srgan run's config.json
+    without the setting is from before it, when SRGAN always trained with its 1e-3 adversarial term."""
+    from gandash.core import paths
+    from gandash.core.config import TrainConfig
+    from gandash.variants import demos
+
+    model = model or DEFAULT
+    if model.startswith("demo:"):
+        config = demos.config_of(model.removeprefix("demo:"))
+    else:
+        config = TrainConfig.load(paths.run_dir(model) / "config.json")
+    if config.adversarial_weight:
+        return "GAN", f"GAN ×{SCALE} (adversarial)"
+    return "Upscaler", f"Upscaler ×{SCALE} (pixel loss)"
+
+
 def demo_choices() -> list[tuple[str, str]]:
     """(model, label) of the bundled SRGAN demos, the pixel model first (the default)."""
     from gandash.variants import demos

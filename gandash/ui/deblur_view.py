@@ -138,19 +138,20 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
         bar.progress(done, text=f"{verb}… {done:.0%}")
 
     found = ""
+    seen = reading.of_photo(photo) if task == "Deblur" else None  # one reading: the line shown and the U-Net
     if task != "Deblur":
         result = upscale.upscale_photo(photo, generator, tile, report)
     elif deblur.needs_kernel(generator):
         bar.progress(0.0, text="Reading the blur from the whole photo…")
         estimate = kernel_estimate.estimate(photo.pixels)
         found = estimate_note(estimate, deblur.poses_for(photo.size[0] * photo.size[1]))
-        generator, which = deblur.for_photo(generator, photo)
+        generator, which = deblur.for_photo(generator, seen)
         found += f" Restored by {which}." if which and estimate.entry[0] != "none" else ""
         result = deblur.deblur_photo(photo, generator, tile, report, estimate.kernel)
     else:
         result = deblur.deblur_photo(photo, generator, tile, report)
     if task == "Deblur":
-        found = (found + "  \n" if found else "") + "Also read from the photo: " + reading.of_photo(photo)
+        found = (found + "  \n" if found else "") + "Also read from the photo: " + seen.describe()
     bar.empty()
     return result, time.perf_counter() - started, found
 

@@ -66,6 +66,11 @@ def describe(name: str) -> dict:
     }
 
 
+def config_of(name: str) -> TrainConfig:
+    """The config a demo was trained with, without building its net."""
+    return TrainConfig.from_dict(_read(name)["config"])
+
+
 def load_generator(name: str) -> tuple[torch.nn.Module, TrainConfig, int]:
     state = _read(name)
     config = TrainConfig.from_dict(state["config"])

@@ -148,6 +148,7 @@ def test_upscale_shrinks_the_example_and_compares_the_gan_with_bicubic(home):
     assert not at.exception, at.exception
     assert "Upscaled to 640×424 px from 160×106 px" in at.success[0].value
     assert at.selectbox(key="deblur-model-Upscale ×4").value == "demo:srgan-photos"
+    assert list(at.dataframe[0].value["method"]) == ["Bicubic ×4", "Upscaler ×4 (pixel loss)"]  # not called a GAN
     assert any(
         "`lowres:photos`" in caption.value and "above bicubic" in caption.value for caption in at.caption
     )  # says what the demo learned from, and how far to trust it
@@ -161,7 +162,7 @@ def test_upscale_shrinks_the_example_and_compares_the_gan_with_bicubic(home):
     assert any("trades fidelity for crisp texture" in caption.value for caption in at.caption)
     assert "SRGAN demo srgan-photos-gan" in at.success[0].value
     table = at.dataframe[0].value
-    assert list(table["method"]) == ["Bicubic ×4", "GAN ×4"]
+    assert list(table["method"]) == ["Bicubic ×4", "GAN ×4 (adversarial)"]
     assert all(np.isfinite(table["PSNR (dB)"]))
     assert download(at).size == (640, 424)
     assert "640×424" in at.get("download_button")[0].proto.label
@@ -202,6 +203,7 @@ def test_each_task_offers_only_its_own_runs(home, tiny_fashion):
     picker.set_value(srgan).run()
     assert not at.exception, at.exception
     assert f"srgan run {srgan}" in at.success[0].value
+    assert at.dataframe[0].value["method"][1] == "GAN ×4 (adversarial)"  # by its config's adversarial_weight
 
 
 def test_camera_shake_noise_and_jpeg_are_made_and_read_back_from_the_photo(home):

@@ -36,7 +36,7 @@ SOFT_SHARE, SOFT_SIGMA = 0.15, (0.4, 1.2)  # originals blurred before the shrink
 class SRGANTrainer(PairedTrainer):
     def __init__(self, config, run_dir, variant, dataset=None):
         super().__init__(config, run_dir, variant, dataset)
-        self.recipe = replace(RECIPES["srgan"], content="charbonnier", adversarial_weight=config.adversarial_weight)
+        self.recipe = replace(RECIPES["srgan"], adversarial_weight=config.adversarial_weight)
         generator = torch.Generator().manual_seed(config.seed + 12345)
         index = torch.randint(len(self.data), (SAMPLE_PAIRS,), generator=generator)
         self.fixed_blurred, self.fixed_sharp = self._pair(self._crops(index, generator), generator, centre=True)

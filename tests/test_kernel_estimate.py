@@ -193,3 +193,21 @@ def test_the_cautious_choice_prefers_a_small_kernel_when_the_readings_disagree()
     photo = blurred_photo("coffee", degrade.gaussian_kernel(2.0))
     likeliest, cautious = kernel_estimate.estimate(photo), kernel_estimate.estimate(photo, cautious=True)
     assert likeliest.likeliest is None and (cautious.likeliest is None or cautious.caution)
+
+
+def test_blurred_crops_are_given_their_true_kernel_at_the_traced_rate_so_the_unet_trusts_a_traced_shake():
+    shake, identity = degrade.shake_kernel(15, 11), np.ones((1, 1), np.float32)
+    given = kernel_grid.as_estimated([shake] * 200, torch.Generator().manual_seed(3), traced=0.5)
+    true = np.asarray(degrade.padded(shake, given.shape[-1]))
+    exact = sum(np.allclose(k.numpy(), true) for k in given)
+    assert 70 <= exact <= 130  # about half; the rest the grid's name for it
+    named = kernel_grid.kernel_of(kernel_grid.GRID[kernel_grid.nearest(shake)])
+    others = [k.numpy() for k in given if not np.allclose(k.numpy(), true)]
+    assert all(
+        kernel_grid.nearest(k) in (kernel_grid.nearest(shake), kernel_grid.nearest(shake, rank=1)) for k in others
+    )
+    assert any(np.allclose(k, np.asarray(degrade.padded(named, given.shape[-1]))) for k in others)
+    # an unblurred crop has no kernel to trace: it is given the identity (no misses or false alarms asked for)
+    unblurred = kernel_grid.as_estimated([identity] * 50, torch.Generator().manual_seed(3), miss=0, traced=1.0)
+    assert all(kernel_grid.nearest(k.numpy()) == 0 for k in unblurred)
+    assert all(k.shape == true.shape for k in kernel_grid.as_estimated([shake, identity], traced=0.0))

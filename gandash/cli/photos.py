@@ -76,7 +76,7 @@ def cmd_deblur(args: argparse.Namespace) -> int:
             estimate = kernel_estimate.estimate(photo.pixels)
             kernel = estimate.kernel
             print(
-                f"blur read from the photo: {estimate.label} ({estimate.probability:.0%} sure"
+                f"blur read from the photo: {estimate.label} ({estimate.confidence}"
                 + (f"; {estimate.caution}" if estimate.caution else "")
                 + ")"
                 + ("; it is written out as it was" if estimate.entry[0] == "none" else ""),

@@ -52,13 +52,18 @@ def nearest(kernel: np.ndarray, rank: int = 0) -> int:
 
 
 def as_estimated(
-    kernels: list[np.ndarray], generator: torch.Generator | None = None, miss: float = 0.2, false_alarm: float = 0.0
+    kernels: list[np.ndarray],
+    generator: torch.Generator | None = None,
+    miss: float = 0.2,
+    false_alarm: float = 0.0,
+    traced: float = 0.0,
 ) -> torch.Tensor:
     """What the estimator would name for each true kernel, for training the U-Net that deconvolves with
     its answer: the nearest GRID kernel, or with probability `miss` the runner-up (its usual mistake); for
     an unblurred crop, with probability `false_alarm` any other GRID kernel (the estimator reads a blind's
-    slats or a dune's ripples as motion: the U-Net learns to see that the photo is sharp and leave it so).
-    (N, K, K), K the largest of them."""
+    slats or a dune's ripples as motion: the U-Net learns to see that the photo is sharp and leave it so);
+    for a blurred one, with probability `traced`, the true kernel itself (restore.kernel_trace traces a
+    shake no GRID entry fits: the U-Net learns to trust a free-form kernel). (N, K, K), K the largest."""
 
     def pick(kernel: np.ndarray) -> tuple[str, float, float]:
         entry = GRID[nearest(kernel, int(torch.rand((), generator=generator).item() < miss))]
@@ -66,7 +71,11 @@ def as_estimated(
             entry = GRID[1 + int(torch.randint(len(GRID) - 1, (), generator=generator))]
         return entry
 
-    picks = [pick(kernel) for kernel in kernels]
-    chosen = [kernel_of(entry) for entry in picks]
+    def given(kernel: np.ndarray) -> np.ndarray:
+        if traced and kernel.shape != (1, 1) and torch.rand((), generator=generator).item() < traced:
+            return kernel
+        return kernel_of(pick(kernel))
+
+    chosen = [given(kernel) for kernel in kernels]
     size = max(kernel.shape[0] for kernel in chosen)
     return torch.stack([degrade.padded(kernel, size) for kernel in chosen])

@@ -97,13 +97,15 @@ CARDS: dict[str, Card] = {
         explore="deblur",
     ),
     "deblur": Card(
-        "A small net reads the blur (Gaussian, motion or defocus) from the whole photo's spectrum; Wiener "
+        "A small net reads the blur (Gaussian, motion or defocus) from the whole photo's spectrum, and a "
+        "winding camera shake is traced from there by blind deconvolution; Wiener "
         "deconvolution undoes it, and a residual U-Net, judged by a PatchGAN on local patches, corrects the "
         "ringing, sensor noise and JPEG blocks that leaves. It trains on pairs made as cameras make photos "
         "(shake, noise, JPEG); a robust pixel loss and an FFT loss restore the detail blur removed.",
         "real photos of any size (tiled), noisy phone JPEGs included; fast on a CPU.",
         "blur that is not one kernel for the whole photo (a moving subject, depth of field); very wide blur; "
-        "a long, winding camera shake (read as its nearest Gaussian or line, so only partly undone).",
+        "a winding camera shake on a furry or repetitive texture (the trace is refused there, so the shake "
+        "is read as its nearest Gaussian or line and only partly undone).",
         train_dataset="blurred:photos",
         explore="deblur",
     ),

@@ -18,7 +18,7 @@ import io
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from gandash.core import paths
 from gandash.core.errors import GandashError
 from gandash.data import degrade
 from gandash.data.kernel_grid import GRID, describe, kernel_of, nearest
+from gandash.restore import kernel_trace
 from gandash.restore.poses import POSES, posed
 
 WINDOW = 64  # Welch window: a 21 px shake's stripes are 3 frequency bins apart
@@ -81,14 +82,27 @@ class Estimate:
     probability: float  # the estimator's belief in this entry (neighbours share the rest)
     likeliest: tuple[str, float, float] | None = None  # the single likeliest entry, where it differs from `entry`
     likeliest_probability: float = 0.0
+    traced: np.ndarray | None = field(default=None, compare=False)  # the shake traced from `entry` (kernel_trace)
 
     @property
     def kernel(self) -> np.ndarray:
-        return kernel_of(self.entry)
+        return kernel_of(self.entry) if self.traced is None else self.traced
 
     @property
     def label(self) -> str:
+        if self.traced is not None:
+            return f"camera shake, about {kernel_trace.extent(self.traced)} px across"
         return describe(self.entry)
+
+    @property
+    def confidence(self) -> str:
+        """How sure the reading is, for people."""
+        if self.traced is not None:
+            return (
+                f"traced from the photo: it explains it better than the spectrum's reading, "
+                f"{describe(self.entry)} at {self.probability:.0%}"
+            )
+        return f"{self.probability:.0%} sure"
 
     @property
     def caution(self) -> str:
@@ -102,12 +116,16 @@ class Estimate:
 
 
 @torch.no_grad()
-def estimate(pixels: np.ndarray, estimator: torch.nn.Module | None = None, cautious: bool = False) -> Estimate:
+def estimate(
+    pixels: np.ndarray, estimator: torch.nn.Module | None = None, cautious: bool = False, trace: bool = True
+) -> Estimate:
     """The GRID kernel to deconvolve (H, W[, C]) pixels (uint8, uint16 or float in [0, 1]) with: the likeliest,
     or with `cautious` the one of least expected harm (choose). Photos under WINDOW px a side are too small
     to read a spectrum from: they get 'none'. On scikit-image's photos as cameras save them (bench/deblur.py
     --camera) the cautious choice left sharp photos closer to as they were (-0.13 dB against -0.36) but
-    restored blurred ones less (+2.02 dB against +2.40), so the likeliest is the default."""
+    restored blurred ones less (+2.02 dB against +2.40), so the likeliest is the default. With `trace` the
+    blur's own kernel is traced from the named one (kernel_trace) and kept when it explains the photo better:
+    a winding camera shake has no name in GRID."""
     gray = _gray(pixels)
     if min(gray.shape) < WINDOW:
         return Estimate(GRID[0], 0.0)
@@ -126,8 +144,12 @@ def estimate(pixels: np.ndarray, estimator: torch.nn.Module | None = None, cauti
     likeliest = int(probabilities.argmax())
     chosen = choose(probabilities) if cautious else likeliest
     if chosen == likeliest:
-        return Estimate(GRID[chosen], float(probabilities[chosen]))
-    return Estimate(GRID[chosen], float(probabilities[chosen]), GRID[likeliest], float(probabilities[likeliest]))
+        found = Estimate(GRID[chosen], float(probabilities[chosen]))
+    else:
+        found = Estimate(GRID[chosen], float(probabilities[chosen]), GRID[likeliest], float(probabilities[likeliest]))
+    if trace and GRID[chosen][0] != "none":
+        found = replace(found, traced=kernel_trace.trace(gray.numpy(), found.kernel))
+    return found
 
 
 # Regularisation of the Wiener filter in the cost model below: small, as the U-Net's sharp estimate

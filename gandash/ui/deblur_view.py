@@ -162,7 +162,7 @@ def estimate_note(estimate, poses: int = 1) -> str:
     if estimate.entry[0] == "none":
         return f"Left as it was: {estimate.caution}."
     return (
-        f"Blur read from the photo: **{estimate.label}** ({estimate.probability:.0%} sure"
+        f"Blur read from the photo: **{estimate.label}** ({estimate.confidence}"
         + (f"; {estimate.caution}" if estimate.caution else "")
         + "). The U-Net deconvolves with it, then corrects what that leaves"
         + (f", in {poses} poses (turned and mirrored) averaged." if poses > 1 else ".")

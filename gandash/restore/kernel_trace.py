@@ -23,6 +23,7 @@ CENTRE = 512  # px a side traced on, at full resolution (a shake's size in px do
 SPARSITY = 2e-3  # L0 weight: how few edges the sharp photo may have (images in [0, 1])
 RIDGE = 2.0  # Tikhonov weight of the kernel's least squares, against the sum of |gradient spectrum|^2
 ROUNDS = 4  # latent/kernel alternations per scale
+FLOOR = 0.05  # kernel values under this fraction of its peak are cut (noise)
 SCALES = 3  # quarter, half, then full resolution: a wide shake is first found where it is small
 # The traced kernel is kept when its energy (data misfit + L0 term) is below this fraction of the named
 # kernel's. Tuned on six of scikit-image's training photos (astronaut, chelsea, immunohistochemistry,
@@ -101,9 +102,10 @@ def kernel_from_edges(
     return as_blur(np.roll(k, (size // 2, size // 2), (0, 1))[:size, :size])
 
 
-def as_blur(kernel: np.ndarray, floor: float = 0.05) -> np.ndarray | None:
+def as_blur(kernel: np.ndarray, floor: float | None = None) -> np.ndarray | None:
     """The kernel as a blur: clipped at 0, values under `floor` of its peak cut, only its heaviest
     connected piece kept (noise leaves specks), normalised, recentred on its centre of mass."""
+    floor = FLOOR if floor is None else floor
     k = np.clip(kernel, 0, None)
     if k.max() <= 0:
         return None

@@ -69,3 +69,28 @@ def test_as_blur_makes_one_centred_non_negative_piece_summing_to_one():
     assert abs((k * rows).sum() - 7) <= 0.5 and abs((k * cols).sum() - 7) <= 0.5
     assert kernel_trace.as_blur(-np.ones((5, 5))) is None
     assert kernel_trace.extent(k) == 4
+
+
+def test_a_sharp_photo_misread_as_a_small_blur_traces_to_a_point_and_is_left_as_it_was():
+    sharp = np.asarray(Image.fromarray(data.photo("astronaut")).resize((640, 640), Image.LANCZOS))
+    misread = degrade.motion_kernel(5, 45)  # what the estimator reads in a dune's ripples
+    for noise, quality in ((0.01, None), (0.0, 85)):
+        given = degrade.camera_array(sharp, np.ones((1, 1), np.float32), noise, quality).mean(-1) / 255
+        assert kernel_trace.trace(given.astype(np.float32), misread).shape == (1, 1)
+    # a light blur does not: its trace spreads the light
+    blurred = degrade.camera_array(sharp, degrade.gaussian_kernel(1.0), 0.01, 85).mean(-1) / 255
+    traced = kernel_trace.trace(blurred.astype(np.float32), misread)
+    assert traced is None or traced.max() < kernel_trace.POINT
+
+
+def test_an_estimate_whose_trace_shrank_to_a_point_says_no_blur_and_restores_nothing():
+    from gandash.restore import deblur
+    from gandash.ui.deblur_view import estimate_note
+
+    found = kernel_estimate.Estimate(("motion", 5.0, 45.0), 0.54, traced=np.ones((1, 1), np.float32))
+    assert not found.blurred and found.label == "no blur found"
+    assert "motion blur, 5 px at 45° at 54%" in found.confidence and "shrinks to a point" in found.confidence
+    assert estimate_note(found).startswith("No blur found in this photo (the spectrum read motion blur")
+    pixels = (np.random.default_rng(0).random((80, 96, 3)) * 255).astype(np.uint8)
+    assert np.array_equal(deblur.restore(pixels, deblur.bundled_model(), kernel=found.kernel), pixels)
+    assert kernel_estimate.Estimate(("gaussian", 2.0, 0.0), 0.7).blurred

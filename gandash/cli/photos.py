@@ -79,13 +79,13 @@ def cmd_deblur(args: argparse.Namespace) -> int:
                 f"blur read from the photo: {estimate.label} ({estimate.confidence}"
                 + (f"; {estimate.caution}" if estimate.caution else "")
                 + ")"
-                + ("; it is written out as it was" if estimate.entry[0] == "none" else ""),
+                + ("; it is written out as it was" if not estimate.blurred else ""),
                 file=sys.stderr,
             )
             found = reading.of_photo(photo)  # one reading: this line, and which bundled U-Net restores it
             print(f"also read from the photo: {found.describe()}", file=sys.stderr)
             generator, which = deblur.for_photo(generator, found)
-            if which and estimate.entry[0] != "none":
+            if which and estimate.blurred:
                 print(f"restored by {which}", file=sys.stderr)
         return deblur.deblur_photo(photo, generator, args.tile, progress, kernel)
 

@@ -89,7 +89,14 @@ class Estimate:
         return kernel_of(self.entry) if self.traced is None else self.traced
 
     @property
+    def blurred(self) -> bool:
+        """Whether there is a blur to undo: not when none was read, nor when its trace shrank to a point."""
+        return self.kernel.shape != (1, 1)
+
+    @property
     def label(self) -> str:
+        if self.traced is not None and not self.blurred:
+            return "no blur found"
         if self.traced is not None:
             return f"camera shake, about {kernel_trace.extent(self.traced)} px across"
         return describe(self.entry)
@@ -97,6 +104,11 @@ class Estimate:
     @property
     def confidence(self) -> str:
         """How sure the reading is, for people."""
+        if self.traced is not None and not self.blurred:
+            return (
+                f"the spectrum read {describe(self.entry)} at {self.probability:.0%}, but traced from the photo "
+                "that blur shrinks to a point"
+            )
         if self.traced is not None:
             return (
                 f"traced from the photo: it explains it better than the spectrum's reading, "

@@ -146,7 +146,7 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
         estimate = kernel_estimate.estimate(photo.pixels)
         found = estimate_note(estimate, deblur.poses_for(photo.size[0] * photo.size[1]))
         generator, which = deblur.for_photo(generator, seen)
-        found += f" Restored by {which}." if which and estimate.entry[0] != "none" else ""
+        found += f" Restored by {which}." if which and estimate.blurred else ""
         result = deblur.deblur_photo(photo, generator, tile, report, estimate.kernel)
     else:
         result = deblur.deblur_photo(photo, generator, tile, report)
@@ -159,6 +159,8 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
 def estimate_note(estimate, poses: int = 1) -> str:
     if estimate.entry[0] == "none" and estimate.likeliest is None:
         return "No blur found in this photo (or it is under 64 px a side): it is returned as it was."
+    if not estimate.blurred and estimate.traced is not None:
+        return f"No blur found in this photo ({estimate.confidence}): it is returned as it was."
     if estimate.entry[0] == "none":
         return f"Left as it was: {estimate.caution}."
     return (

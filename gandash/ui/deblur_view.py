@@ -142,7 +142,7 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
     if task != "Deblur":
         result = upscale.upscale_photo(photo, generator, tile, report)
     elif deblur.needs_kernel(generator):
-        bar.progress(0.0, text="Reading the blur from the whole photo…")
+        bar.progress(0.0, text="Reading the blur from the whole photo, tracing a shake…")
         estimate = kernel_estimate.estimate(photo.pixels)
         found = estimate_note(estimate, deblur.poses_for(photo.size[0] * photo.size[1]))
         generator, which = deblur.for_photo(generator, seen)

@@ -38,7 +38,7 @@ ACCEPT = 0.96
 # blurred ones (Gaussian 1 or 1.5, motion 5 px, a 7 px shake) at 0.20 at most; a Gaussian of sigma 0.75 peaks
 # at 0.28, so the lightest blurs the estimator names still count as blur.
 POINT = 0.3
-_WORKERS = 2
+_WORKERS = -1  # scipy.fft on every core
 GROWTH = 3.0  # how fast the edge weight grows in sharp_estimate: fewer solves against a rougher L0 path
 
 

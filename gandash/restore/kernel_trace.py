@@ -24,6 +24,7 @@ CENTRE = 512  # px a side traced on, at full resolution (a shake's size in px do
 SPARSITY = 2e-3  # L0 weight: how few edges the sharp photo may have (images in [0, 1])
 RIDGE = 2.0  # Tikhonov weight of the kernel's least squares, against the sum of |gradient spectrum|^2
 ROUNDS = 4  # latent/kernel alternations per scale
+GROWTH = 3.0  # how fast the edge weight grows in sharp_estimate: fewer solves against a rougher L0 path
 FLOOR = 0.05  # kernel values under this fraction of its peak are cut (noise)
 SCALES = 3  # quarter, half, then full resolution: a wide shake is first found where it is small
 # The traced kernel is kept when its energy (data misfit + L0 term) is below this fraction of the named
@@ -33,13 +34,12 @@ SCALES = 3  # quarter, half, then full resolution: a wide shake is first found w
 # kernel: +76 dB in all); the losers are mostly brick, whose repeating texture a wrong kernel also explains.
 ACCEPT = 0.96
 # A trace that gathers this much of the light into one pixel says the photo is not blurred at all: the
-# estimator misread texture (a dune's ripples, rain on a window) as a small blur. On the same training photos,
+# estimator misread texture (a dune's ripples as a 5 px motion) as a small blur. On the same training photos,
 # sharp ones traced from a wrongly named small kernel (motion 5 px, Gaussian 0.75 or 1.5) peaked at 0.25-0.59,
 # blurred ones (Gaussian 1 or 1.5, motion 5 px, a 7 px shake) at 0.20 at most; a Gaussian of sigma 0.75 peaks
 # at 0.28, so the lightest blurs the estimator names still count as blur.
 POINT = 0.3
 _WORKERS = -1  # scipy.fft on every core
-GROWTH = 3.0  # how fast the edge weight grows in sharp_estimate: fewer solves against a rougher L0 path
 
 
 def _transfer(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -65,7 +65,7 @@ def _difference_transfers(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarra
 def sharp_estimate(blurry: np.ndarray, kernel: np.ndarray, sparsity: float = SPARSITY) -> np.ndarray:
     """argmin_x |kernel * x - blurry|^2 + sparsity * #(nonzero gradients of x): a photo of flat regions and
     strong edges, which is what makes the kernel's shape readable. Half-quadratic splitting, the edge
-    weight doubling from 2 * sparsity to 1e5."""
+    weight growing GROWTH-fold from 2 * sparsity to 1e5."""
     k_hat = _transfer(kernel, blurry.shape)
     across, down = _difference_transfers(blurry.shape)
     data = np.conj(k_hat) * fft.rfft2(blurry, workers=_WORKERS)
@@ -109,10 +109,9 @@ def kernel_from_edges(
     return as_blur(np.roll(k, (size // 2, size // 2), (0, 1))[:size, :size])
 
 
-def as_blur(kernel: np.ndarray, floor: float | None = None) -> np.ndarray | None:
+def as_blur(kernel: np.ndarray, floor: float = FLOOR) -> np.ndarray | None:
     """The kernel as a blur: clipped at 0, values under `floor` of its peak cut, only its heaviest
     connected piece kept (noise leaves specks), normalised, recentred on its centre of mass."""
-    floor = FLOOR if floor is None else floor
     k = np.clip(kernel, 0, None)
     if k.max() <= 0:
         return None
@@ -188,7 +187,7 @@ def trace(gray: np.ndarray, named: np.ndarray) -> np.ndarray | None:
             kernel = found
     if kernel.max() >= POINT:
         return np.ones((1, 1), np.float32)
-    framed, photo = padded(centre, SIZE)
+    # `framed` is now the full-resolution centre padded by SIZE: the last scale's
     if energy(framed, kernel, photo) >= ACCEPT * energy(framed, start, photo):
         return None
     return kernel.astype(np.float32)

@@ -102,6 +102,10 @@ def bundle(run_dir: Path, name: str, description: str, folder: Path | None = Non
 # The demo presets: what `python -m gandash pretrain` trains and bundles. Each is a plain Train-page
 # configuration with a step budget, so the same command rebuilds the same weights on any machine
 # (seeded; one thread, because thread counts change float rounding). README lists how long each took.
+# What both bundled upscalers share: the adversarial one starts from the pixel one's weights (init_from), so
+# its net must be the same shape.
+_UPSCALER = dict(width=48, image_size=128, batch_size=16, lr_schedule="cosine")
+
 PRESETS: dict[str, dict] = {
     # built with the recipe of its day (4e-4, the paper's nets); pinned, so pretrain rebuilds the bundled weights
     "dcgan-fashion": dict(
@@ -188,25 +192,14 @@ PRESETS: dict[str, dict] = {
         variant="srgan",
         dataset="lowres:photos",
         steps=6000,
-        overrides=dict(
-            adversarial_weight=0.0, width=48, image_size=128, batch_size=16, lr_g=5e-4, lr_schedule="cosine"
-        ),
+        overrides=dict(_UPSCALER, adversarial_weight=0.0, lr_g=5e-4),
         description="x4 upscaler, pixel loss: the faithful one (above bicubic on photos it never saw).",
     ),
     "srgan-photos-gan": dict(
         variant="srgan",
         dataset="lowres:photos",
         steps=1000,
-        overrides=dict(
-            adversarial_weight=5e-2,
-            init_from="demo:srgan-photos",
-            width=48,
-            image_size=128,
-            batch_size=16,
-            lr_g=1e-4,
-            lr_d=2e-4,
-            lr_schedule="cosine",
-        ),
+        overrides=dict(_UPSCALER, adversarial_weight=5e-2, init_from="demo:srgan-photos", lr_g=1e-4, lr_d=2e-4),
         description="x4 upscaler, adversarial: crisper texture, partly invented, so less faithful.",
     ),
     "toy-ring": dict(

@@ -51,6 +51,27 @@ def test_where_the_named_kernel_is_right_the_trace_is_refused():
         assert found.confidence.endswith("% sure")
 
 
+def test_a_trusted_trace_is_kept_without_having_to_explain_the_photo_better():
+    """The widest Gaussian is where the estimator puts shakes: its trace is trusted, others must earn it."""
+    assert kernel_estimate.WIDEST_GAUSSIAN == ("gaussian", 3.0, 0.0)
+    _, blurry = camera_photo(degrade.gaussian_kernel(2.0))
+    gray, named = blurry.mean(-1), degrade.gaussian_kernel(2.0)
+    assert kernel_trace.trace(gray, named) is None  # the right name explains it as well: refused
+    kept = kernel_trace.trace(gray, named, trusted=True)
+    assert kept is not None and kept.shape == (kernel_trace.SIZE,) * 2 and np.isclose(kept.sum(), 1)
+
+
+def test_edges_are_selected_where_gradients_agree_and_fine_texture_is_left_out():
+    rng = np.random.default_rng(0)
+    image = np.full((128, 128), 0.2, np.float32)
+    image[:64, 64:] = 0.8  # a straight edge in the top half
+    image = degrade.blur_array(image, degrade.gaussian_kernel(2.0))
+    image[64:] = rng.random((64, 128), dtype=np.float32)  # fine texture below: gradients every way
+    selected = kernel_trace.edges(image)
+    assert selected[8:56, 60:67].mean() > 0.9
+    assert selected[72:120, 8:120].mean() < 0.2
+
+
 def test_nothing_is_traced_from_a_photo_too_small_or_a_sharp_reading():
     rng = np.random.default_rng(0)
     assert kernel_trace.trace(rng.random((60, 60), dtype=np.float32), degrade.gaussian_kernel(2.0)) is None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import resource
 import sys
 import time
@@ -171,8 +172,9 @@ def untouched(generator: torch.nn.Module, folder: str | None) -> None:
 
 
 def speed(tile: int) -> None:
-    """Photos as a person uploads them (JPEG q90 of a held-out photo, blurred, enlarged to 2 and 12
-    megapixels), end to end as the page does it: decode, read the blur, restore, encode the PNG."""
+    """Photos as a person uploads them (JPEG q90 of a held-out photo, blurred by a Gaussian or a camera
+    shake, enlarged to 2 and 12 megapixels), end to end as the page does it: decode, read the blur (a
+    shake is traced, the slowest reading), restore, encode the PNG."""
     from gandash.core import device
 
     generator = deblur.bundled_model()
@@ -181,9 +183,10 @@ def speed(tile: int) -> None:
         f"(bf16 {'pays' if deblur.bf16_pays(generator.camera) else 'does not pay'} on this CPU)"
     )
     kernel_estimate.estimate(data.photo("rocket"))  # the app's process has loaded the estimator already
-    for width, height in ((1732, 1155), (4000, 3000)):
+    blurs = {"Gaussian σ2": degrade.gaussian_kernel(2.0), "shake 15 px": degrade.shake_kernel(15, 11)}
+    for (width, height), (blur, kernel) in itertools.product(((1732, 1155), (4000, 3000)), blurs.items()):
         photo = Image.fromarray(data.photo("rocket")).resize((width, height), Image.Resampling.BICUBIC)
-        blurred = degrade.camera_array(np.asarray(photo), degrade.gaussian_kernel(2.0), 0.01, 90)
+        blurred = degrade.camera_array(np.asarray(photo), kernel, 0.01, 90)
         buffer = io.BytesIO()
         Image.fromarray(blurred).save(buffer, format="JPEG", quality=90)
         del photo, blurred
@@ -197,8 +200,9 @@ def speed(tile: int) -> None:
         seconds = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
-            f"{width * height / 1e6:.1f} MP JPEG ({width}x{height}), {deblur.poses_for(width * height)} pose(s), "
-            f"tile {tile}: {seconds:.2f} s end to end (decode + read the blur {read:.2f} s, restore "
+            f"{width * height / 1e6:.1f} MP JPEG ({width}x{height}, {blur}), "
+            f"{deblur.poses_for(width * height)} pose(s), tile {tile}: {seconds:.2f} s end to end "
+            f"(decode + read the blur {read:.2f} s, restore "
             f"{restored:.2f} s, PNG {seconds - read - restored:.2f} s; read as {estimate.label}); "
             f"peak memory of the process so far {peak:.0f} MB ({len(png) / 1e6:.1f} MB PNG)"
         )

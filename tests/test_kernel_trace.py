@@ -61,6 +61,15 @@ def test_a_trusted_trace_is_kept_without_having_to_explain_the_photo_better():
     assert kept is not None and kept.shape == (kernel_trace.SIZE,) * 2 and np.isclose(kept.sum(), 1)
 
 
+def test_a_refined_trace_that_explains_the_photo_better_is_traced_again_as_a_shake():
+    shake = degrade.shake_kernel(17, 103)
+    _, blurry = camera_photo(shake)
+    gray, misread = blurry.mean(-1), degrade.motion_kernel(9, 30)  # a shake misread as a line
+    refined = kernel_trace.trace(gray, misread)
+    assert refined is not None and np.array_equal(refined, kernel_trace.trace(gray, misread, trusted=True))
+    assert distance(refined, shake) < distance(misread, shake) - 0.5
+
+
 def test_edges_are_selected_where_gradients_agree_and_fine_texture_is_left_out():
     rng = np.random.default_rng(0)
     image = np.full((128, 128), 0.2, np.float32)

@@ -42,6 +42,17 @@ def test_a_winding_shake_is_traced_close_to_its_path_and_deconvolves_far_better_
     assert kernel_estimate.estimate(blurry, trace=False).traced is None
 
 
+def test_a_shake_on_fur_is_traced_from_its_edges_and_deconvolves_far_better_than_its_placeholder():
+    shake = degrade.shake_kernel(15, 208)
+    sharp_pixels = data.photo("chelsea")  # a cat: fur everywhere, a few real edges
+    blurry = degrade.camera_array(sharp_pixels, shake, 0.01, 85).astype(np.float32) / 255
+    sharp = sharp_pixels.astype(np.float32) / 255
+    placeholder = kernel_of(kernel_estimate.WIDEST_GAUSSIAN)
+    traced = kernel_trace.trace(blurry.mean(-1), placeholder, trusted=True)
+    assert distance(traced, shake) < distance(placeholder, shake) - 0.3
+    assert wiener_psnr(blurry, sharp, traced) > wiener_psnr(blurry, sharp, placeholder) + 3
+
+
 def test_where_the_named_kernel_is_right_the_trace_is_refused():
     for kernel in (degrade.gaussian_kernel(2.0), degrade.motion_kernel(9, 30)):
         _, blurry = camera_photo(kernel)
@@ -68,6 +79,15 @@ def test_a_refined_trace_that_explains_the_photo_better_is_traced_again_as_a_sha
     refined = kernel_trace.trace(gray, misread)
     assert refined is not None and np.array_equal(refined, kernel_trace.trace(gray, misread, trusted=True))
     assert distance(refined, shake) < distance(misread, shake) - 0.5
+
+
+def test_the_reading_says_why_a_trace_was_kept():
+    shake = degrade.shake_kernel(11, 3)
+    trusted = kernel_estimate.Estimate(kernel_estimate.WIDEST_GAUSSIAN, 0.93, traced=shake)
+    assert trusted.label.startswith("camera shake, about ")
+    assert trusted.confidence.endswith("Gaussian blur, σ 3 px at 93%, is how it names a camera shake")
+    refined = kernel_estimate.Estimate(("motion", 9.0, 30.0), 0.4, traced=shake)
+    assert "explains it better than the spectrum's reading, motion blur, 9 px at 30° at 40%" in refined.confidence
 
 
 def test_edges_are_selected_where_gradients_agree_and_fine_texture_is_left_out():

@@ -51,6 +51,18 @@ def nearest(kernel: np.ndarray, rank: int = 0) -> int:
     return int(distances.argsort()[rank])
 
 
+# A trace cuts a kernel's values under a tenth of its peak (restore.kernel_trace: a shake's faint tail is
+# lost in the noise), so the U-Net is given true kernels cut at a random floor up to this.
+TRACE_FLOOR = 0.15
+
+
+def as_traced(kernel: np.ndarray, floor: float) -> np.ndarray:
+    """The kernel as a trace would find it: its values under `floor` of its peak cut, renormalised (not
+    recentred: the blur it stands for is where it is)."""
+    cut = np.where(kernel >= floor * kernel.max(), kernel, 0).astype(np.float32)
+    return cut / cut.sum()
+
+
 def as_estimated(
     kernels: list[np.ndarray],
     generator: torch.Generator | None = None,
@@ -62,8 +74,9 @@ def as_estimated(
     its answer: the nearest GRID kernel, or with probability `miss` the runner-up (its usual mistake); for
     an unblurred crop, with probability `false_alarm` any other GRID kernel (the estimator reads a blind's
     slats or a dune's ripples as motion: the U-Net learns to see that the photo is sharp and leave it so);
-    for a blurred one, with probability `traced`, the true kernel itself (restore.kernel_trace traces a
-    shake no GRID entry fits: the U-Net learns to trust a free-form kernel). (N, K, K), K the largest."""
+    for a blurred one, with probability `traced`, the true kernel as a trace finds it (restore.kernel_trace
+    traces a shake no GRID entry fits: the U-Net learns to trust a free-form kernel, and to live without
+    its faint tail, as_traced). (N, K, K), K the largest."""
 
     def pick(kernel: np.ndarray) -> tuple[str, float, float]:
         entry = GRID[nearest(kernel, int(torch.rand((), generator=generator).item() < miss))]
@@ -73,7 +86,7 @@ def as_estimated(
 
     def given(kernel: np.ndarray) -> np.ndarray:
         if traced and kernel.shape != (1, 1) and torch.rand((), generator=generator).item() < traced:
-            return kernel
+            return as_traced(kernel, TRACE_FLOOR * torch.rand((), generator=generator).item())
         return kernel_of(pick(kernel))
 
     chosen = [given(kernel) for kernel in kernels]

@@ -104,8 +104,8 @@ CARDS: dict[str, Card] = {
         "(shake, noise, JPEG); a robust pixel loss and an FFT loss restore the detail blur removed.",
         "real photos of any size (tiled), noisy phone JPEGs included; fast on a CPU.",
         "blur that is not one kernel for the whole photo (a moving subject, depth of field); very wide blur; "
-        "a winding camera shake on a furry or repetitive texture (the trace is refused there, so the shake "
-        "is read as its nearest Gaussian or line and only partly undone).",
+        "a camera shake on a soft photo with few sharp edges, or on a repetitive texture (the spectrum may "
+        "read it as a light Gaussian, or the trace wander, and the shake is only partly undone).",
         train_dataset="blurred:photos",
         explore="deblur",
     ),

@@ -118,6 +118,11 @@ class Estimate:
                 f"the spectrum read {describe(self.entry)} at {self.probability:.0%}, but traced from the photo "
                 "that blur shrinks to a point"
             )
+        if self.traced is not None and self.entry == WIDEST_GAUSSIAN:
+            return (
+                f"traced from the photo: the spectrum's reading, {describe(self.entry)} at {self.probability:.0%}, "
+                "is how it names a camera shake"
+            )
         if self.traced is not None:
             return (
                 f"traced from the photo: it explains it better than the spectrum's reading, "

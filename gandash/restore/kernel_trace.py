@@ -9,7 +9,9 @@ and the kernel that best maps that photo's edges onto the blurry photo's (least 
 in Cho & Lee 2009), coarse to fine. The traced kernel replaces the named one only when it explains the
 photo clearly better (ACCEPT): on furry or textured photos tracing can wander, and a wrong free-form
 kernel does more harm than a slightly wrong named one. A trace that shrinks to a point (POINT) says the
-photo was sharp all along, and it is left as it was.
+photo was sharp all along, and it is left as it was. Where the name is the estimator's placeholder for a
+shake, or a refined trace turned out to be one, the shake is traced from the photo's edges only (SHAKE)
+and kept.
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ POINT = 0.3
 # blurry photo's gradients agree in direction over EDGE_WINDOW px, there is an edge whose blur shows the
 # kernel; where they cancel (fur, grass, fine texture) the sharp estimate's edges are guesses, and they are
 # left out of the kernel's least squares. Only a shake's trace selects: from a small named kernel, a sharp
-# photo's texture is what shrinks the trace to a point (POINT); without it, sharp training photos peaked at
-# 0.04-0.28 (fur, brick, the moon) instead of 0.25-0.60.
+# photo's texture is what shrinks the trace to a point (POINT); selecting edges there, sharp training photos
+# peaked at 0.04-0.28 (fur, brick, the moon) instead of 0.25-0.60.
 EDGES = 0.5
 EDGE_WINDOW = 5
 _WORKERS = -1  # scipy.fft on every core

@@ -51,8 +51,8 @@ def nearest(kernel: np.ndarray, rank: int = 0) -> int:
     return int(distances.argsort()[rank])
 
 
-# A trace cuts a kernel's values under a tenth of its peak (restore.kernel_trace: a shake's faint tail is
-# lost in the noise), so the U-Net is given true kernels cut at a random floor up to this.
+# A trace cuts a kernel's values under a twentieth to a tenth of its peak (restore.kernel_trace's floors: a
+# shake's faint tail is lost in the noise), so the U-Net is given true kernels cut at a random floor up to this.
 TRACE_FLOOR = 0.15
 
 

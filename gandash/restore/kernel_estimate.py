@@ -98,6 +98,11 @@ class Estimate:
         return kernel_of(self.entry) if self.traced is None else self.traced
 
     @property
+    def names_a_shake(self) -> bool:
+        """Whether the reading is the estimator's placeholder for a camera shake (WIDEST_GAUSSIAN)."""
+        return self.entry == WIDEST_GAUSSIAN
+
+    @property
     def blurred(self) -> bool:
         """Whether there is a blur to undo: not when none was read, nor when its trace shrank to a point."""
         return self.kernel.shape != (1, 1)
@@ -118,7 +123,7 @@ class Estimate:
                 f"the spectrum read {describe(self.entry)} at {self.probability:.0%}, but traced from the photo "
                 "that blur shrinks to a point"
             )
-        if self.traced is not None and self.entry == WIDEST_GAUSSIAN:
+        if self.traced is not None and self.names_a_shake:
             return (
                 f"traced from the photo: the spectrum's reading, {describe(self.entry)} at {self.probability:.0%}, "
                 "is how it names a camera shake"
@@ -150,8 +155,9 @@ def estimate(
     to read a spectrum from: they get 'none'. On scikit-image's photos as cameras save them (bench/deblur.py
     --camera) the cautious choice left sharp photos closer to as they were (-0.13 dB against -0.36) but
     restored blurred ones less (+2.02 dB against +2.40), so the likeliest is the default. With `trace` the
-    blur's own kernel is traced from the named one (kernel_trace) and kept when it explains the photo better:
-    a winding camera shake has no name in GRID."""
+    blur's own kernel is traced from the named one (kernel_trace): kept when the name is the placeholder for
+    a shake (names_a_shake), else when it explains the photo better; a winding camera shake has no name in
+    GRID."""
     gray = _gray(pixels)
     if min(gray.shape) < WINDOW:
         return Estimate(GRID[0], 0.0)
@@ -174,8 +180,7 @@ def estimate(
     else:
         found = Estimate(GRID[chosen], float(probabilities[chosen]), GRID[likeliest], float(probabilities[likeliest]))
     if trace and GRID[chosen][0] != "none":
-        trusted = GRID[chosen] == WIDEST_GAUSSIAN
-        found = replace(found, traced=kernel_trace.trace(gray.numpy(), found.kernel, trusted))
+        found = replace(found, traced=kernel_trace.trace(gray.numpy(), found.kernel, found.names_a_shake))
     return found
 
 

@@ -215,4 +215,8 @@ def test_blurred_crops_are_given_their_true_kernel_at_the_traced_rate_so_the_une
     # an unblurred crop has no kernel to trace: it is given the identity (no misses or false alarms asked for)
     unblurred = kernel_grid.as_estimated([identity] * 50, torch.Generator().manual_seed(3), miss=0, traced=1.0)
     assert all(kernel_grid.nearest(k.numpy()) == 0 for k in unblurred)
-    assert all(k.shape == true.shape for k in kernel_grid.as_estimated([shake, identity], traced=0.0))
+    # traced=0: only names (seeded, and no misses: the default miss draws from the global generator)
+    named, unblurred = kernel_grid.as_estimated([shake, identity], torch.Generator().manual_seed(4), 0.0, traced=0.0)
+    name = kernel_grid.kernel_of(kernel_grid.GRID[kernel_grid.nearest(shake)])
+    assert np.allclose(named.numpy(), degrade.padded(name, named.shape[-1]).numpy())
+    assert kernel_grid.nearest(unblurred.numpy()) == 0

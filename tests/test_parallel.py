@@ -228,7 +228,8 @@ def test_two_launchers_meet_as_two_nodes_and_one_of_them_writes(tiny_fashion):
         "--nnodes", "2", "--nproc-per-node", "1", "--node-rank", "1", "--rdzv-backend", "c10d",
         "--rdzv-endpoint", endpoint, "--rdzv-id", run_id, "-m", "gandash", "worker", str(run_dir), env=env,
     )  # fmt: skip
-    assert other.returncode == 0, other.stderr[-3000:]
+    logs = "".join(f"\n--- {log.name}:\n{log.read_text()[-3000:]}" for log in sorted(run_dir.glob("logs/*.log")))
+    assert other.returncode == 0, other.stderr[-1500:] + logs
     assert wait_ended(store, run_id) == "completed", store.run(run_id)["message"]
     assert one_writer(store, run_id)
     assert {v for _, n, v, _ in store.metrics(run_id, names=("processes",))} == {2.0}

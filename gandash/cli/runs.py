@@ -260,4 +260,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from gandash.runs import worker
 
     status = worker.run(run_dir, held=held)
-    return 0 if status in ("completed", "stopped") else 1
+    code = 0 if status in ("completed", "stopped") else 1
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # A rank ends here without Python's finalization: DDP keeps the gloo process group (and its worker
+        # threads) alive past destroy_process_group, and a gloo thread that releases the last collective's
+        # tensors while the interpreter finalizes aborts the process ("terminate called without an active
+        # exception", pytorch/pytorch#179291), so a finished rank would be reported as crashed. Everything
+        # the run keeps is written by now: checkpoints atomically, the store in autocommit.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -62,6 +62,33 @@ def test_where_the_named_kernel_is_right_the_trace_is_refused():
         assert found.confidence.endswith("% sure")
 
 
+def test_a_shake_read_as_an_unsure_light_blur_is_traced_as_one_and_deconvolves_far_better_than_its_name():
+    """A path with a bright dwell point has a spectrum like a light Gaussian's: read so with little certainty,
+    it is traced from the placeholder for a shake, and kept."""
+    shake = degrade.shake_kernel(11, 103)
+    pixels = data.photo("astronaut")
+    sharp, blurry = (x.astype(np.float32) / 255 for x in (pixels, degrade.camera_array(pixels, shake, 0.01, 85)))
+    found = kernel_estimate.estimate(blurry)
+    assert found.unsure_of_light_blur and found.traced is not None, (found.entry, found.probability)
+    named = kernel_of(found.entry)
+    assert distance(found.kernel, shake) < distance(named, shake) - 0.3
+    assert wiener_psnr(blurry, sharp, found.kernel) > wiener_psnr(blurry, sharp, named) + 3
+    assert found.confidence.endswith("which is more often a camera shake")
+
+
+def test_only_the_placeholder_and_a_light_gaussian_read_with_little_certainty_stand_for_a_shake():
+    def stands(entry: tuple, probability: float) -> bool:
+        return kernel_estimate.Estimate(entry, probability).names_a_shake
+
+    assert stands(kernel_estimate.WIDEST_GAUSSIAN, 0.9)
+    assert stands(("gaussian", 1.5, 0.0), 0.26) and stands(("gaussian", 1.0, 0.0), 0.39)
+    assert not stands(("gaussian", 1.5, 0.0), 0.6)  # a sure reading: a Gaussian
+    assert not stands(("gaussian", 0.75, 0.0), 0.26)  # where sharp, finely textured photos land
+    assert not stands(("gaussian", 2.5, 0.0), 0.26)
+    assert not stands(("gaussian", 1.5, 0.0), 0.08)  # no reading to speak of
+    assert not stands(("motion", 7.0, 45.0), 0.26)
+
+
 def test_a_trusted_trace_is_kept_without_having_to_explain_the_photo_better():
     """The widest Gaussian is where the estimator puts shakes: its trace is trusted, others must earn it."""
     assert kernel_estimate.WIDEST_GAUSSIAN == ("gaussian", 3.0, 0.0)

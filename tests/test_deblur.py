@@ -556,3 +556,24 @@ def test_the_cli_restores_a_blurred_noisy_jpeg_taking_out_noise_and_blocks_and_s
     gray_in, gray_out = given.mean(axis=2), out.mean(axis=2).astype(np.float64)
     assert reading.blockiness(gray_out) < reading.blockiness(gray_in)  # the 8x8 blocks are taken out
     assert reading.noise(gray_out).sigma < reading.noise(gray_in).sigma  # and the noise, not sharpened
+
+
+def test_traced_kernels_sets_how_many_blurred_crops_g_is_given_their_true_kernel(tmp_path):
+    """traced_kernels 0: G is given only what the estimator would name (GRID kernels); 1: every blurred crop
+    its true kernel as a trace finds it, which for a shake is no GRID kernel."""
+    from gandash.data import kernel_grid
+
+    def off_grid(traced: float) -> int:
+        cfg = configure.make_config(
+            "deblur", "blurred:photos", width=8, image_size=32, batch_size=16, traced_kernels=traced
+        )
+        trainer = training.trainer_for(cfg, tmp_path / str(traced))
+        torch.manual_seed(0)
+        _, _, given = trainer._next_pair()
+        grid = kernel_grid.grid_kernels()
+        distances = [(grid - degrade.padded(k.cpu().numpy())).abs().sum((1, 2)).min().item() for k in given]
+        return sum(d > 1e-4 for d in distances)
+
+    assert off_grid(0.0) == 0
+    assert off_grid(1.0) >= 4
+    assert configure.make_config("deblur", "blurred:photos").traced_kernels == 0.5

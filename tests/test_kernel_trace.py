@@ -171,3 +171,19 @@ def test_an_estimate_whose_trace_shrank_to_a_point_says_no_blur_and_restores_not
     pixels = (np.random.default_rng(0).random((80, 96, 3)) * 255).astype(np.uint8)
     assert np.array_equal(deblur.restore(pixels, deblur.bundled_model(), kernel=found.kernel), pixels)
     assert kernel_estimate.Estimate(("gaussian", 2.0, 0.0), 0.7).blurred
+
+
+def test_a_faint_blur_read_with_little_certainty_is_not_acted_on():
+    def unsure(entry: tuple, probability: float) -> bool:
+        return kernel_estimate.Estimate(entry, probability).unsure_of_faint_blur
+
+    assert unsure(("gaussian", 0.75, 0.0), 0.3) and unsure(("gaussian", 0.5, 0.0), 0.2)
+    assert not unsure(("gaussian", 0.75, 0.0), 0.6) and not unsure(("gaussian", 1.0, 0.0), 0.3)
+    # a sharp, finely textured photo saved as JPEG: the spectrum reads a faint blur, and it is left as it was
+    pixels = np.asarray(Image.fromarray(data.photo("retina")).resize((640, 640), Image.LANCZOS))
+    given = degrade.camera_array(pixels, np.ones((1, 1), np.float32), 0.0, 85)
+    found = kernel_estimate.estimate(given)
+    assert found.unsure_of_faint_blur and not found.blurred, (found.entry, found.probability)
+    assert found.label == "no blur found"
+    assert found.confidence.startswith("the spectrum read Gaussian blur, σ 0.75 px at only ")
+    assert found.confidence.endswith("%: too faint and unsure to undo")

@@ -66,6 +66,8 @@ class TrainConfig:
     # a quarter of the crop's side)
     pairs: str = "camera"  # image-to-image training pairs: camera (shake, sensor noise, JPEG as photos have
     # them) | clean (blur with now and then mild noise: the bundled U-Net's first stages)
+    traced_kernels: float = 0.5  # deblur: of the blurred crops, how many G is given the true kernel (as a trace
+    # finds it: kernel_grid.as_traced) rather than what the spectrum estimator would name
     adversarial_weight: float = 1e-3  # srgan: the adversarial term beside the pixel loss (Ledig et al.:
     # 1e-3); 0 = the pixel loss alone, D not trained (the most faithful enlargement, the paper's SRResNet)
     init_from: str = ""  # start G from trained weights: a run id, "demo:NAME" (a bundled demo of the same

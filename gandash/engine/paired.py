@@ -23,7 +23,6 @@ from gandash.quality import fidelity
 
 SAMPLE_PAIRS = 8
 FALSE_ALARM = 0.5  # of the unblurred crops (data.degrade.CAMERA.sharp), how many G is given a wrong kernel for
-TRACED = 0.5  # of the blurred crops, how many G is given the true kernel (as restore.kernel_trace finds a shake's)
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ class PairedTrainer(Trainer):
         name, not the true kernel, so it learns to live with the estimator's misses."""
         crops = self._crops(self._next_index())
         blurred, sharp, kernels = degrade.degrade(crops, self.config.image_size, mix=degrade.MIXES[self.config.pairs])
-        given = kernel_grid.as_estimated(kernels, false_alarm=FALSE_ALARM, traced=TRACED)
+        given = kernel_grid.as_estimated(kernels, false_alarm=FALSE_ALARM, traced=self.config.traced_kernels)
         return blurred.to(self.hw.device), sharp.to(self.hw.device), given.to(self.hw.device)
 
     # --- one step -------------------------------------------------------------------------------

@@ -56,6 +56,9 @@ WIDEST_GAUSSIAN = max((entry for entry in GRID if entry[0] == "gaussian"), key=l
 # sigma 0.75 is where sharp, finely textured photos land.
 LIGHT = (1.0, 1.75)
 UNSURE = (0.15, 0.40)
+# A fainter Gaussian than LIGHT read with as little certainty is not acted on: on the training photos the only
+# such reading (1 in 143 cases) was of a sharp photo (retina, JPEG q85: -0.3 dB deconvolved), and undoing so
+# faint a blur gains little where it is real.
 
 _HANN = torch.outer(torch.hann_window(WINDOW, periodic=False), torch.hann_window(WINDOW, periodic=False))
 
@@ -100,7 +103,8 @@ class Estimate:
     probability: float  # the estimator's belief in this entry (neighbours share the rest)
     likeliest: tuple[str, float, float] | None = None  # the single likeliest entry, where it differs from `entry`
     likeliest_probability: float = 0.0
-    traced: np.ndarray | None = field(default=None, compare=False)  # the shake traced from `entry` (kernel_trace)
+    # the shake traced from `entry` (kernel_trace); the 1x1 identity when there is no blur to undo after all
+    traced: np.ndarray | None = field(default=None, compare=False)
 
     @property
     def kernel(self) -> np.ndarray:
@@ -118,8 +122,14 @@ class Estimate:
         return kind == "gaussian" and LIGHT[0] <= size <= LIGHT[1] and UNSURE[0] <= self.probability < UNSURE[1]
 
     @property
+    def unsure_of_faint_blur(self) -> bool:
+        kind, size, _ = self.entry
+        return kind == "gaussian" and size < LIGHT[0] and self.probability < UNSURE[1]
+
+    @property
     def blurred(self) -> bool:
-        """Whether there is a blur to undo: not when none was read, nor when its trace shrank to a point."""
+        """Whether there is a blur to undo: not when none was read, when its trace shrank to a point, or when it
+        was too faint and unsure a reading to act on (unsure_of_faint_blur)."""
         return self.kernel.shape != (1, 1)
 
     @property
@@ -133,6 +143,10 @@ class Estimate:
     @property
     def confidence(self) -> str:
         """How sure the reading is, for people."""
+        if self.traced is not None and not self.blurred and self.unsure_of_faint_blur:
+            return (
+                f"the spectrum read {describe(self.entry)} at only {self.probability:.0%}: too faint and unsure to undo"
+            )
         if self.traced is not None and not self.blurred:
             return (
                 f"the spectrum read {describe(self.entry)} at {self.probability:.0%}, but traced from the photo "
@@ -199,6 +213,8 @@ def estimate(
         found = Estimate(GRID[chosen], float(probabilities[chosen]))
     else:
         found = Estimate(GRID[chosen], float(probabilities[chosen]), GRID[likeliest], float(probabilities[likeliest]))
+    if found.unsure_of_faint_blur:
+        return replace(found, traced=np.ones((1, 1), np.float32))
     if trace and GRID[chosen][0] != "none":
         start = kernel_of(WIDEST_GAUSSIAN) if found.names_a_shake else found.kernel
         found = replace(found, traced=kernel_trace.trace(gray.numpy(), start, found.names_a_shake))

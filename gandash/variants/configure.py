@@ -137,6 +137,10 @@ def validate(config: TrainConfig) -> list[str]:
     integer("loss_margin", c.loss_margin, 0, 64)
     need(c.pairs in PAIRS, f"pairs '{c.pairs}' is unknown; choose one of {', '.join(PAIRS)}.")
     need(
+        isinstance(c.traced_kernels, (int, float)) and 0 <= c.traced_kernels <= 1,
+        f"traced_kernels must be a fraction from 0 to 1 (got {c.traced_kernels!r}).",
+    )
+    need(
         isinstance(c.adversarial_weight, (int, float)) and 0 <= c.adversarial_weight <= 1,
         f"adversarial_weight must be from 0 (the pixel loss alone) to 1; SRGAN's is 1e-3 "
         f"(got {c.adversarial_weight!r}).",

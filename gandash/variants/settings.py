@@ -93,6 +93,14 @@ SETTINGS = (
         choices=PAIRS,
     ),
     Setting(
+        "traced_kernels",
+        "Traced kernels",
+        "Deblurring: of the blurred training crops, the fraction for which the U-Net is given the true blur "
+        "kernel as a trace finds it (its faint tail lost); the rest get what the spectrum estimator would name, "
+        "often a near miss. More teaches it to trust the kernel it is given, fewer to doubt it.",
+        high=1.0,
+    ),
+    Setting(
         "adversarial_weight",
         "Adversarial weight",
         "SRGAN: how much D's verdict counts beside the pixel loss. 0 = the pixel loss alone (D is not trained): "

@@ -577,3 +577,6 @@ def test_traced_kernels_sets_how_many_blurred_crops_g_is_given_their_true_kernel
     assert off_grid(0.0) == 0
     assert off_grid(1.0) >= 4
     assert configure.make_config("deblur", "blurred:photos").traced_kernels == 0.5
+    for wrong in ({"traced_kernels": 1.5}, {"traced_kernels": -0.1}, {"traced_spread": 4.0}):
+        with pytest.raises(GandashError, match=next(iter(wrong))):
+            configure.validate(configure.make_config("deblur", "blurred:photos", **wrong))

@@ -220,3 +220,30 @@ def test_blurred_crops_are_given_their_true_kernel_at_the_traced_rate_so_the_une
     name = kernel_grid.kernel_of(kernel_grid.GRID[kernel_grid.nearest(shake)])
     assert np.allclose(named.numpy(), degrade.padded(name, named.shape[-1]).numpy())
     assert kernel_grid.nearest(unblurred.numpy()) == 0
+
+
+def test_a_traced_kernel_can_be_widened_as_a_trace_comes_out_thicker_than_the_path():
+    shake = degrade.shake_kernel(11, 3)
+
+    def area(k: np.ndarray) -> float:  # how many pixels the light is spread over
+        return float(1 / (k.astype(np.float64) ** 2).sum())
+
+    assert np.array_equal(kernel_grid.as_traced(shake, 0.0, spread=0.0), shake / shake.sum())
+    widened = kernel_grid.as_traced(shake, 0.0, spread=1.0)
+    assert np.isclose(widened.sum(), 1) and widened.min() >= 0 and area(widened) > 1.5 * area(shake)
+    rows, cols = np.mgrid[: widened.shape[0], : widened.shape[1]]
+    centre = (widened.shape[0] - 1) / 2  # widened about the path: its centre of mass stays where it was
+    k_rows, k_cols = np.mgrid[: shake.shape[0], : shake.shape[1]]
+    path = ((shake * k_rows).sum() / shake.sum(), (shake * k_cols).sum() / shake.sum())
+    offset = centre - (shake.shape[0] - 1) / 2
+    assert (
+        abs((widened * rows).sum() - path[0] - offset) < 0.05 and abs((widened * cols).sum() - path[1] - offset) < 0.05
+    )
+    # spread 0 draws what it drew before spread existed, two numbers a kernel (traced or not, then the
+    # floor), so the rebuild steps of earlier runs stay reproducible
+    a = kernel_grid.as_estimated([shake] * 20, torch.Generator().manual_seed(5), traced=1.0)
+    draws = torch.rand(40, generator=torch.Generator().manual_seed(5))[1::2]
+    expected = [kernel_grid.as_traced(shake, kernel_grid.TRACE_FLOOR * u.item()) for u in draws]
+    assert all(torch.allclose(k, degrade.padded(e, a.shape[-1])) for k, e in zip(a, expected))
+    wide = kernel_grid.as_estimated([shake] * 20, torch.Generator().manual_seed(5), traced=1.0, spread=1.25)
+    assert np.mean([area(k.numpy()) for k in wide]) > np.mean([area(k.numpy()) for k in a])

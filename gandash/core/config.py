@@ -68,6 +68,7 @@ class TrainConfig:
     # them) | clean (blur with now and then mild noise: the bundled U-Net's first stages)
     traced_kernels: float = 0.5  # deblur: of the blurred crops, how many G is given the true kernel (as a trace
     # finds it: kernel_grid.as_traced) rather than what the spectrum estimator would name
+    traced_spread: float = 0.0  # deblur: those traced kernels widened by a Gaussian of sigma up to this (px)
     adversarial_weight: float = 1e-3  # srgan: the adversarial term beside the pixel loss (Ledig et al.:
     # 1e-3); 0 = the pixel loss alone, D not trained (the most faithful enlargement, the paper's SRResNet)
     init_from: str = ""  # start G from trained weights: a run id, "demo:NAME" (a bundled demo of the same

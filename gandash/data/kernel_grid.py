@@ -6,6 +6,7 @@ U-Net what the estimator would name (`as_estimated`), so the U-Net learns to liv
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -56,9 +57,15 @@ def nearest(kernel: np.ndarray, rank: int = 0) -> int:
 TRACE_FLOOR = 0.15
 
 
-def as_traced(kernel: np.ndarray, floor: float) -> np.ndarray:
-    """The kernel as a trace would find it: its values under `floor` of its peak cut, renormalised (not
-    recentred: the blur it stands for is where it is)."""
+def as_traced(kernel: np.ndarray, floor: float, spread: float = 0.0) -> np.ndarray:
+    """The kernel as a trace would find it: its path widened by a Gaussian of sigma `spread` px (a trace is
+    a little thicker than the path: on training photos the true kernel blurred by sigma 0.5-1.25 was the
+    nearest to it), then its values under `floor` of its peak cut, renormalised (not recentred: the blur it
+    stands for is where it is)."""
+    if spread > 0:
+        from scipy import ndimage
+
+        kernel = ndimage.gaussian_filter(np.pad(kernel, math.ceil(3 * spread)).astype(np.float64), spread)
     cut = np.where(kernel >= floor * kernel.max(), kernel, 0).astype(np.float32)
     return cut / cut.sum()
 
@@ -69,6 +76,7 @@ def as_estimated(
     miss: float = 0.2,
     false_alarm: float = 0.0,
     traced: float = 0.0,
+    spread: float = 0.0,
 ) -> torch.Tensor:
     """What the estimator would name for each true kernel, for training the U-Net that deconvolves with
     its answer: the nearest GRID kernel, or with probability `miss` the runner-up (its usual mistake); for
@@ -76,7 +84,7 @@ def as_estimated(
     slats or a dune's ripples as motion: the U-Net learns to see that the photo is sharp and leave it so);
     for a blurred one, with probability `traced`, the true kernel as a trace finds it (restore.kernel_trace
     traces a shake no GRID entry fits: the U-Net learns to trust a free-form kernel, and to live without
-    its faint tail, as_traced). (N, K, K), K the largest."""
+    its faint tail, as_traced), widened by a Gaussian of sigma up to `spread` px. (N, K, K), K the largest."""
 
     def pick(kernel: np.ndarray) -> tuple[str, float, float]:
         entry = GRID[nearest(kernel, int(torch.rand((), generator=generator).item() < miss))]
@@ -86,7 +94,8 @@ def as_estimated(
 
     def given(kernel: np.ndarray) -> np.ndarray:
         if traced and kernel.shape != (1, 1) and torch.rand((), generator=generator).item() < traced:
-            return as_traced(kernel, TRACE_FLOOR * torch.rand((), generator=generator).item())
+            floor = TRACE_FLOOR * torch.rand((), generator=generator).item()
+            return as_traced(kernel, floor, spread * torch.rand((), generator=generator).item() if spread else 0.0)
         return kernel_of(pick(kernel))
 
     chosen = [given(kernel) for kernel in kernels]

@@ -108,7 +108,9 @@ class PairedTrainer(Trainer):
         name, not the true kernel, so it learns to live with the estimator's misses."""
         crops = self._crops(self._next_index())
         blurred, sharp, kernels = degrade.degrade(crops, self.config.image_size, mix=degrade.MIXES[self.config.pairs])
-        given = kernel_grid.as_estimated(kernels, false_alarm=FALSE_ALARM, traced=self.config.traced_kernels)
+        given = kernel_grid.as_estimated(
+            kernels, false_alarm=FALSE_ALARM, traced=self.config.traced_kernels, spread=self.config.traced_spread
+        )
         return blurred.to(self.hw.device), sharp.to(self.hw.device), given.to(self.hw.device)
 
     # --- one step -------------------------------------------------------------------------------

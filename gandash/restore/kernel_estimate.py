@@ -191,7 +191,8 @@ def estimate(
     restored blurred ones less (+2.02 dB against +2.40), so the likeliest is the default. With `trace` the
     blur's own kernel is traced from the named one (kernel_trace): kept when the reading stands for a shake
     (names_a_shake: then traced from the placeholder), else when it explains the photo better; a winding
-    camera shake has no name in GRID."""
+    camera shake has no name in GRID. A faint blur read unsurely is not acted on (unsure_of_faint_blur: traced
+    is then the identity); without `trace` the spectrum's reading is taken as it is."""
     gray = _gray(pixels)
     if min(gray.shape) < WINDOW:
         return Estimate(GRID[0], 0.0)
@@ -213,7 +214,7 @@ def estimate(
         found = Estimate(GRID[chosen], float(probabilities[chosen]))
     else:
         found = Estimate(GRID[chosen], float(probabilities[chosen]), GRID[likeliest], float(probabilities[likeliest]))
-    if found.unsure_of_faint_blur:
+    if trace and found.unsure_of_faint_blur:
         return replace(found, traced=np.ones((1, 1), np.float32))
     if trace and GRID[chosen][0] != "none":
         start = kernel_of(WIDEST_GAUSSIAN) if found.names_a_shake else found.kernel

@@ -141,6 +141,10 @@ def validate(config: TrainConfig) -> list[str]:
         f"traced_kernels must be a fraction from 0 to 1 (got {c.traced_kernels!r}).",
     )
     need(
+        isinstance(c.traced_spread, (int, float)) and 0 <= c.traced_spread <= 3,
+        f"traced_spread must be from 0 to 3 px (got {c.traced_spread!r}).",
+    )
+    need(
         isinstance(c.adversarial_weight, (int, float)) and 0 <= c.adversarial_weight <= 1,
         f"adversarial_weight must be from 0 (the pixel loss alone) to 1; SRGAN's is 1e-3 "
         f"(got {c.adversarial_weight!r}).",

@@ -101,6 +101,13 @@ SETTINGS = (
         high=1.0,
     ),
     Setting(
+        "traced_spread",
+        "Traced kernels' spread (px)",
+        "Deblurring: those traced kernels widened by a Gaussian of up to this σ, as a trace comes out a little "
+        "thicker than the shake's path. 0 = the path itself.",
+        high=3.0,
+    ),
+    Setting(
         "adversarial_weight",
         "Adversarial weight",
         "SRGAN: how much D's verdict counts beside the pixel loss. 0 = the pixel loss alone (D is not trained): "

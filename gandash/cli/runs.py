@@ -251,7 +251,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if not run_dir.is_dir() and paths.is_run_id(args.run_dir):
         run_dir = paths.runs_dir() / args.run_dir
     held = None
-    if int(os.environ.get("WORLD_SIZE", "1")) == 1:  # one of torchrun's ranks: the writer takes the lease
+    ranks = int(os.environ.get("WORLD_SIZE", "1"))  # torchrun's processes of the run; 1 outside torchrun
+    if ranks == 1:  # (in a team of ranks the writer takes the lease once the team has agreed who writes)
         # the lease first, before torch is imported: a second worker on the run leaves within the second
         held = lease.acquire(run_dir.resolve())
         if held is None:
@@ -261,7 +262,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     status = worker.run(run_dir, held=held)
     code = 0 if status in ("completed", "stopped") else 1
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if ranks > 1:
         # A rank ends here without Python's finalization: DDP keeps the gloo process group (and its worker
         # threads) alive past destroy_process_group, and a gloo thread that releases the last collective's
         # tensors while the interpreter finalizes aborts the process ("terminate called without an active

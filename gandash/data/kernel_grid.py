@@ -63,7 +63,7 @@ def as_traced(kernel: np.ndarray, floor: float, spread: float = 0.0) -> np.ndarr
     nearest to it), then its values under `floor` of its peak cut, renormalised (not recentred: the blur it
     stands for is where it is)."""
     if spread > 0:
-        from scipy import ndimage
+        from scipy import ndimage  # here, as in degrade: scipy is imported only where it is used
 
         kernel = ndimage.gaussian_filter(np.pad(kernel, math.ceil(3 * spread)).astype(np.float64), spread)
     cut = np.where(kernel >= floor * kernel.max(), kernel, 0).astype(np.float32)

@@ -7,6 +7,8 @@
     python bench/deblur.py --camera         # as phones save them: + noise 1%, JPEG q85, and two camera shakes;
                                             # then sharp photos as JPEG q85 / with noise 1%: left as they were?
     python bench/deblur.py --photos DIR     # another held-out set, each photo 640 px wide (bench/fetch_photos.sh)
+    python bench/deblur.py --camera --tuning  # the camera case on the training photos, with other shake paths:
+                                            # where the estimator's and the tracer's rules are tuned, not judged
     python bench/deblur.py --export RUN [--step N] [--clean]   # RUN's EMA generator as gandash/weights/deblur.pt
                                                              # (--clean: deblur-clean.pt)
 
@@ -46,8 +48,18 @@ BLURS = {
     "motion 9 px, 30°": degrade.motion_kernel(9, 30),
 }
 SHAKES = {"shake 11 px, path 3": degrade.shake_kernel(11, 3), "shake 15 px, path 11": degrade.shake_kernel(15, 11)}
+# Tuning the estimator's and the tracer's rules happens on training photos only (the photographs among
+# data.PHOTOS_TRAIN, not the drawings, text or cells) and other shake paths: one read as a defocus disc, one
+# that dwells and then jerks, one winding.
+TUNING_PHOTOS = tuple(name for name in data.PHOTOS_TRAIN if name not in ("page", "text", "clock", "cell"))
+TUNING_SHAKES = {
+    "shake 11 px, path 5": degrade.shake_kernel(11, 5),
+    "shake 15 px, path 17": degrade.shake_kernel(15, 17),
+    "shake 13 px, path 23": degrade.shake_kernel(13, 23),
+}
 CAMERA_NOISE, CAMERA_JPEG = 0.01, 85  # issue #22's case: sensor noise sigma 1% and JPEG quality 85
 CAUTIOUS = "--cautious" in sys.argv  # deconvolve with the least harmful kernel, not the likeliest
+TUNING = "--tuning" in sys.argv  # the training photos and other shakes (TUNING_PHOTOS, TUNING_SHAKES)
 UNSHARP_GRID = ((1, 1), (2, 1), (1, 2), (2, 0.5), (3, 1), (2, 2))  # (radius, amount)
 
 
@@ -57,21 +69,27 @@ def quantised(pixels: np.ndarray) -> np.ndarray:
 
 
 def held_out(folder: str | None) -> dict[str, np.ndarray]:
-    """The held-out photos as uint8: scikit-image's three, or every photo of `folder` at 640 px wide."""
+    """The held-out photos as uint8: scikit-image's three, or every photo of `folder` at 640 px wide (with
+    TUNING, the training photos TUNING_PHOTOS instead)."""
+    if TUNING:
+        return {name: at_most_640(Image.fromarray(data.photo(name))) for name in TUNING_PHOTOS}
     if not folder:
         return {name: data.photo(name) for name in data.PHOTOS_HELD_OUT}
-    found = {}
-    for path in sorted(Path(folder).expanduser().glob("*.jp*g")):
-        image = Image.open(path).convert("RGB")
-        if image.width > 640:  # never enlarged: an enlarged photo is soft, and a sharp case would not be sharp
-            image = image.resize((640, round(640 * image.height / image.width)), Image.LANCZOS)
-        found[path.stem] = np.asarray(image)
-    return found
+    return {path.stem: at_most_640(Image.open(path)) for path in sorted(Path(folder).expanduser().glob("*.jp*g"))}
+
+
+def at_most_640(image: Image.Image) -> np.ndarray:
+    """The photo as RGB uint8, 640 px wide if it was wider: never enlarged (an enlarged photo is soft, and a
+    sharp case would not be sharp)."""
+    image = image.convert("RGB")
+    if image.width > 640:
+        image = image.resize((640, round(640 * image.height / image.width)), Image.LANCZOS)
+    return np.asarray(image)
 
 
 def table(generator: torch.nn.Module, poses: int | None = None, camera: bool = False, folder: str | None = None):
     rows = []
-    blurs = {**BLURS, **(SHAKES if camera else {})}
+    blurs = {**BLURS, **((TUNING_SHAKES if TUNING else SHAKES) if camera else {})}
     for name, pixels in held_out(folder).items():
         sharp = pixels.astype(np.float32) / 255
         for blur_name, kernel in blurs.items():
@@ -240,6 +258,7 @@ def main() -> None:
     parser.add_argument("--camera", action="store_true", help="blur + noise 1%% + JPEG q85, and two shakes")
     parser.add_argument("--cautious", action="store_true", help="the least harmful kernel, not the likeliest")
     parser.add_argument("--photos", metavar="DIR", help="held-out photos (JPEGs) instead of scikit-image's three")
+    parser.add_argument("--tuning", action="store_true", help="training photos and other shakes, to tune rules on")
     parser.add_argument(
         "--poses",
         type=int,
@@ -253,8 +272,13 @@ def main() -> None:
     else:
         generator, label = deblur.load_model(args.model)
         print(
-            f"model: {label}; held-out photos: {args.photos or ', '.join(data.PHOTOS_HELD_OUT)}; "
-            f"GAN poses: {args.poses or 'as the app (deblur.poses_for)'}; "
+            f"model: {label}; "
+            + (
+                f"TRAINING photos (to tune on): {', '.join(TUNING_PHOTOS)}; "
+                if TUNING
+                else f"held-out photos: {args.photos or ', '.join(data.PHOTOS_HELD_OUT)}; "
+            )
+            + f"GAN poses: {args.poses or 'as the app (deblur.poses_for)'}; "
             f"kernel: {'the least harmful' if CAUTIOUS else 'the likeliest'}"
             + (f"; as a camera saves them: noise {CAMERA_NOISE:.0%}, JPEG q{CAMERA_JPEG}" if args.camera else "")
         )

@@ -247,3 +247,12 @@ def test_a_traced_kernel_can_be_widened_as_a_trace_comes_out_thicker_than_the_pa
     assert all(torch.allclose(k, degrade.padded(e, a.shape[-1])) for k, e in zip(a, expected))
     wide = kernel_grid.as_estimated([shake] * 20, torch.Generator().manual_seed(5), traced=1.0, spread=1.25)
     assert np.mean([area(k.numpy()) for k in wide]) > np.mean([area(k.numpy()) for k in a])
+
+
+@pytest.mark.parametrize("radius", [3.0, 4.0])
+def test_a_defocus_disc_as_a_camera_saves_it_is_read_as_a_disc_with_certainty_not_as_a_shake(radius):
+    """An unsure disc stands for a shake (Estimate.unsure_of_disc); a real one must not be read so."""
+    found = kernel_estimate.estimate(
+        degrade.camera_array(data.photo("coffee"), degrade.defocus_kernel(radius), 0.01, 85)
+    )
+    assert found.label == f"defocus blur, radius {radius:g} px" and not found.names_a_shake, found.confidence

@@ -59,8 +59,8 @@ UNSURE = (0.15, 0.40)
 # A wide defocus disc (radius WIDE_DISC and up) read with as little certainty (UNSURE) is a shake too: on the ten
 # training photos (noise 1%, JPEG q85) true discs of radius 3-4 px were read at 50-100%, while one 11 px shake
 # path was read as a 4 px disc at 28-37% on four of them (and at 47% on a fifth): restored with its trace
-# instead, +2.3 dB each on average. A small disc read unsurely is texture: a sharp photo of cells was read as a
-# 1 px disc at 21-30%, and tracing it as a shake lost 3.5 dB.
+# instead, +1.3 to +3.2 dB each (bench/deblur.py --camera --tuning). A small disc read unsurely is texture: a
+# sharp photo of cells was read as a 1 px disc at 21-30%, and tracing it as a shake lost 3.5 dB.
 WIDE_DISC = 3.0
 # A fainter Gaussian than LIGHT read with as little certainty is not acted on: on the training photos the only
 # such reading (1 in 143 cases) was of a sharp photo (retina, JPEG q85: -0.3 dB deconvolved), and undoing so

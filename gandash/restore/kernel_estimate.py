@@ -123,14 +123,19 @@ class Estimate:
         return self.entry == WIDEST_GAUSSIAN or self.unsure_of_light_blur or self.unsure_of_disc
 
     @property
+    def unsure(self) -> bool:
+        """Read with little certainty (UNSURE), but with some."""
+        return UNSURE[0] <= self.probability < UNSURE[1]
+
+    @property
     def unsure_of_light_blur(self) -> bool:
         kind, size, _ = self.entry
-        return kind == "gaussian" and LIGHT[0] <= size <= LIGHT[1] and UNSURE[0] <= self.probability < UNSURE[1]
+        return kind == "gaussian" and LIGHT[0] <= size <= LIGHT[1] and self.unsure
 
     @property
     def unsure_of_disc(self) -> bool:
         kind, radius, _ = self.entry
-        return kind == "defocus" and radius >= WIDE_DISC and UNSURE[0] <= self.probability < UNSURE[1]
+        return kind == "defocus" and radius >= WIDE_DISC and self.unsure
 
     @property
     def unsure_of_faint_blur(self) -> bool:

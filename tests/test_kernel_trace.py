@@ -96,7 +96,7 @@ def test_a_sharp_photo_read_as_a_small_disc_with_little_certainty_is_left_as_it_
     assert not found.names_a_shake and not found.blurred, found.label
 
 
-def test_only_the_placeholder_and_a_light_gaussian_read_with_little_certainty_stand_for_a_shake():
+def test_only_the_placeholder_and_a_light_gaussian_or_a_wide_disc_read_unsurely_stand_for_a_shake():
     def stands(entry: tuple, probability: float) -> bool:
         return kernel_estimate.Estimate(entry, probability).names_a_shake
 

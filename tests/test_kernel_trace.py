@@ -5,6 +5,7 @@ far better; where the named kernel is right the trace is refused and the named o
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 
 from gandash import data
 from gandash.data import degrade
@@ -137,15 +138,15 @@ def test_a_refined_name_traced_again_is_kept_only_if_the_shake_explains_the_phot
     line = degrade.motion_kernel(9, 60)
     blurry = degrade.camera_array(data.photo("brick"), line, 0.01, 85).astype(np.float32) / 255
     traced_again = []
-    real_trace = kernel_trace.trace
+    real_trace = kernel_trace._trace
 
-    def spy(gray, named, trusted=False):
+    def spy(gray, named, trusted):
         found = real_trace(gray, named, trusted)
         if trusted:
             traced_again.append(found)
         return found
 
-    monkeypatch.setattr(kernel_trace, "trace", spy)
+    monkeypatch.setattr(kernel_trace, "_trace", spy)
     assert kernel_trace.trace(blurry.mean(-1), line) is None
     assert len(traced_again) == 1 and traced_again[0].shape == (kernel_trace.SIZE,) * 2
     sharp = data.photo("brick").astype(np.float32) / 255
@@ -190,6 +191,36 @@ def test_as_blur_makes_one_centred_non_negative_piece_summing_to_one():
     assert abs((k * rows).sum() - 7) <= 0.5 and abs((k * cols).sum() - 7) <= 0.5
     assert kernel_trace.as_blur(-np.ones((5, 5))) is None
     assert kernel_trace.extent(k) == 4
+
+
+def mass_centre(kernel: np.ndarray) -> tuple[float, float]:
+    rows, cols = np.mgrid[: kernel.shape[0], : kernel.shape[1]]
+    return float((kernel * rows).sum()), float((kernel * cols).sum())
+
+
+def test_a_kernel_is_centred_on_its_mass_to_a_fraction_of_a_pixel_and_the_photo_then_lands_where_it_was():
+    shake = degrade.shake_kernel(13, 23)  # centred on its mass, as degrade makes every kernel
+    assert np.allclose(mass_centre(shake), shake.shape[0] // 2)
+    # the same path 0.4 px up and 0.3 px right of centre: as_blur's whole-pixel centring leaves it there
+    off = np.clip(ndimage.shift(shake.astype(np.float64), (-0.4, 0.3), order=3), 0, None)
+    off = (off / off.sum()).astype(np.float32)
+    assert kernel_trace.as_blur(off, floor=0.0).shape == off.shape
+    assert np.allclose(mass_centre(kernel_trace.as_blur(off, floor=0.0)), mass_centre(off))
+    centred = kernel_trace.centred_on_mass(off)
+    assert np.allclose(mass_centre(centred), shake.shape[0] // 2, atol=0.02)
+    assert centred.min() >= 0 and np.isclose(centred.sum(), 1)
+    assert distance(centred, shake) < distance(off, shake) - 0.15  # back where the path was
+    sharp, blurry = camera_photo(shake)
+    # deconvolved with the kernel off centre, the restored photo is shifted by as much: about 1 dB lost
+    assert wiener_psnr(blurry, sharp, centred) > wiener_psnr(blurry, sharp, off) + 0.5
+
+
+def test_a_traced_shake_is_centred_on_its_mass_to_a_fraction_of_a_pixel():
+    _, blurry = camera_photo(degrade.shake_kernel(15, 11))
+    traced = kernel_trace.trace(blurry.mean(-1), kernel_of(kernel_estimate.WIDEST_GAUSSIAN), trusted=True)
+    assert traced.shape == (kernel_trace.SIZE, kernel_trace.SIZE)
+    assert np.allclose(mass_centre(traced), kernel_trace.SIZE // 2, atol=0.02)
+    assert kernel_trace.extent(traced) < 20  # the path's own size, not the square's: the spline's tails are cut
 
 
 def test_a_sharp_photo_misread_as_a_small_blur_traces_to_a_point_and_is_left_as_it_was():

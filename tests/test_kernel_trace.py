@@ -148,9 +148,9 @@ def test_a_refined_name_traced_again_is_kept_only_if_the_shake_explains_the_phot
 
     monkeypatch.setattr(kernel_trace, "_trace", spy)
     assert kernel_trace.trace(blurry.mean(-1), line) is None
-    assert len(traced_again) == 1 and traced_again[0].shape == (kernel_trace.SIZE,) * 2
+    assert len(traced_again) == 1 and traced_again[0][0].shape == (kernel_trace.SIZE,) * 2
     sharp = data.photo("brick").astype(np.float32) / 255
-    assert wiener_psnr(blurry, sharp, line) > wiener_psnr(blurry, sharp, traced_again[0]) + 1
+    assert wiener_psnr(blurry, sharp, line) > wiener_psnr(blurry, sharp, traced_again[0][0]) + 1
 
 
 def test_the_reading_says_why_a_trace_was_kept():
@@ -215,11 +215,31 @@ def test_a_kernel_is_centred_on_its_mass_to_a_fraction_of_a_pixel_and_the_photo_
     assert wiener_psnr(blurry, sharp, centred) > wiener_psnr(blurry, sharp, off) + 0.5
 
 
-def test_a_traced_shake_is_centred_on_its_mass_to_a_fraction_of_a_pixel():
+def test_a_trace_is_centred_on_the_mass_of_its_faint_tail_too():
+    """A shake that dwells, then drifts: each of the drift's pixels is under the floor as_blur cuts, but
+    together they carry a third of the light. Centred on the kept dwell alone, the restored photo is shifted."""
+    shake = np.zeros((25, 25))
+    shake[12:14, 11:13] = 0.65 / 4  # the dwell
+    shake[12, 13:23] = 0.35 / 10  # the drift to the right, each pixel a fifth of the dwell's
+    blur = kernel_trace.centred_on_mass(shake)  # as degrade makes kernels: centred on all their mass
+    kept = kernel_trace.as_blur(blur, floor=0.25)
+    assert kernel_trace.extent(kept) <= 3  # the drift is cut
+    offset = kernel_trace.tail_offset(blur, floor=0.25)
+    assert offset[1] > 0.5  # the blur's mass lies right of the kept dwell's
+    with_tail = kernel_trace.centred_on_mass(kept, offset)
+    assert np.allclose(mass_centre(with_tail), 12 - offset, atol=0.02)
+    sharp, blurry = camera_photo(blur)
+    assert wiener_psnr(blurry, sharp, with_tail) > wiener_psnr(blurry, sharp, kernel_trace.centred_on_mass(kept)) + 0.5
+
+
+def test_a_traced_shake_is_centred_on_its_mass_and_its_tail_to_a_fraction_of_a_pixel():
     _, blurry = camera_photo(degrade.shake_kernel(15, 11))
-    traced = kernel_trace.trace(blurry.mean(-1), kernel_of(kernel_estimate.WIDEST_GAUSSIAN), trusted=True)
-    assert traced.shape == (kernel_trace.SIZE, kernel_trace.SIZE)
-    assert np.allclose(mass_centre(traced), kernel_trace.SIZE // 2, atol=0.02)
+    placeholder = kernel_of(kernel_estimate.WIDEST_GAUSSIAN)
+    traced = kernel_trace.trace(blurry.mean(-1), placeholder, trusted=True)
+    whole_pixel, offset = kernel_trace._trace(blurry.mean(-1), placeholder, trusted=True)
+    assert traced.shape == whole_pixel.shape == (kernel_trace.SIZE, kernel_trace.SIZE)
+    assert 0 < np.abs(offset).max() < kernel_trace.REACH
+    assert np.allclose(mass_centre(traced), kernel_trace.SIZE // 2 - offset, atol=0.02)
     assert kernel_trace.extent(traced) < 20  # the path's own size, not the square's: the spline's tails are cut
 
 

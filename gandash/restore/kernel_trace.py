@@ -73,6 +73,10 @@ POINT = 0.3
 # photo's texture is what shrinks the trace to a point (POINT); selecting edges there, sharp training photos
 # peaked at 0.04-0.28 (fur, brick, the moon) instead of 0.25-0.60.
 EDGES = 0.5
+# The raw kernel's values this many px around the kept path count towards where the blur's mass is
+# (tail_offset): on the training photos' shakes (bench/deblur.py --camera --tuning) 2, 4, 6 and 8 px gave
+# +3.08, +3.14, +3.13 and +3.14 dB (the U-Net with the trace), the kept kernel's own mass +3.01.
+REACH = 4
 EDGE_WINDOW = 5
 _WORKERS = -1  # scipy.fft on every core
 
@@ -142,11 +146,10 @@ def kernel_from_edges(
     photo: tuple[slice, slice],
     selected: np.ndarray | float = 1.0,
     how: Tracing = REFINING,
-) -> np.ndarray | None:
+) -> np.ndarray:
     """The size x size kernel that best maps sharp's gradients (where `selected`) onto blurry's (ridge
     least squares in Fourier), on the `photo` region only (the padding's wrap-around breaks the blur around
-    it), then made a blur: non-negative, small values cut, one connected piece, summing to 1, its centre of
-    mass in the middle. None when nothing positive is left."""
+    it), as it comes: with its noise and negative values (as_blur makes it a blur)."""
     inside = np.zeros_like(blurry)
     inside[photo] = 1
     numerator, denominator = 0, 0
@@ -155,43 +158,67 @@ def kernel_from_edges(
         numerator = numerator + np.conj(s_hat) * fft.rfft2(b * inside, workers=_WORKERS)
         denominator = denominator + np.abs(s_hat) ** 2
     k = fft.irfft2(numerator / (denominator + how.ridge), s=blurry.shape, workers=_WORKERS)
-    return as_blur(np.roll(k, (size // 2, size // 2), (0, 1))[:size, :size], how.floor)
+    return np.roll(k, (size // 2, size // 2), (0, 1))[:size, :size]
 
 
-def as_blur(kernel: np.ndarray, floor: float = REFINING.floor) -> np.ndarray | None:
-    """The kernel as a blur: clipped at 0, values under `floor` of its peak cut, only its heaviest
-    connected piece kept (noise leaves specks), normalised, recentred on its centre of mass."""
+def _kept(kernel: np.ndarray, floor: float) -> np.ndarray:
+    """What as_blur keeps of a kernel, where it lies: clipped at 0, values under `floor` of its peak cut,
+    only the heaviest connected piece (noise leaves specks); all 0 when nothing positive is left."""
     k = np.clip(kernel, 0, None)
     if k.max() <= 0:
-        return None
+        return k
     k[k < floor * k.max()] = 0
     labels, count = ndimage.label(k > 0, structure=np.ones((3, 3)))
     if count > 1:
         weights = ndimage.sum(k, labels, range(1, count + 1))
         k[labels != 1 + int(np.argmax(weights))] = 0
+    return k
+
+
+def _mass_centre(kernel: np.ndarray) -> np.ndarray:
+    rows, cols = np.mgrid[: kernel.shape[0], : kernel.shape[1]]
+    return np.array([(kernel * rows).sum(), (kernel * cols).sum()]) / kernel.sum()
+
+
+def as_blur(kernel: np.ndarray, floor: float = REFINING.floor) -> np.ndarray | None:
+    """The kernel as a blur: clipped at 0, values under `floor` of its peak cut, only its heaviest
+    connected piece kept (noise leaves specks), normalised, recentred on its centre of mass (to the nearest
+    whole pixel). None when nothing positive is left."""
+    k = _kept(kernel, floor)
+    if k.max() <= 0:
+        return None
     k = k / k.sum()
-    rows, cols = np.mgrid[: k.shape[0], : k.shape[1]]
-    middle = k.shape[0] // 2
-    return np.roll(k, (round(middle - (k * rows).sum()), round(middle - (k * cols).sum())), (0, 1))
+    shift = np.rint(kernel.shape[0] // 2 - _mass_centre(k)).astype(int)
+    return np.roll(k, tuple(shift), (0, 1))
 
 
-def centred_on_mass(kernel: np.ndarray) -> np.ndarray:
-    """The kernel moved so its centre of mass is exactly its middle pixel: as_blur centres it to the nearest
+def tail_offset(kernel: np.ndarray, floor: float) -> np.ndarray:
+    """How far (rows, columns, px) the centre of mass of a raw kernel (kernel_from_edges) lies from that of
+    what as_blur keeps of it, counting its values within REACH px of the kept path: the faint tail the floor
+    cuts is part of the blur, and where the blur's mass is places the restored photo."""
+    kept = _kept(kernel, floor)
+    near = ndimage.binary_dilation(kept > 0, np.ones((3, 3), bool), iterations=REACH)
+    return _mass_centre(np.clip(kernel, 0, None) * near) - _mass_centre(kept)
+
+
+def centred_on_mass(kernel: np.ndarray, offset: np.ndarray | tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """The kernel moved so its centre of mass is exactly its middle pixel, or `offset` px before it (where the
+    mass of the blur it was cut from is then in the middle, tail_offset): as_blur centres it to the nearest
     whole pixel, and the up to half a pixel it leaves shifts the restored photo by as much (a cubic-spline
     shift, clipped at 0, renormalised; again while clipping the spline's undershoot leaves the centre more
     than a hundredth of a pixel off). A photo's blur is placed by that convention (degrade's kernels are
     centred on their mass, and so are the grid's), so the restored photo lands where the sharp one was: on
     the training photos (bench/deblur.py --camera --tuning, the three shakes) the U-Net with the trace
-    gained +2.99 dB instead of +2.69."""
-    rows, cols = np.mgrid[: kernel.shape[0], : kernel.shape[1]]
-    middle = kernel.shape[0] // 2
+    gained +2.99 dB instead of +2.69 centred on the kept kernel's mass, +3.14 on the mass with its tail."""
+    target = kernel.shape[0] // 2 - np.asarray(offset, np.float64)
+    whole = np.rint(target - _mass_centre(kernel)).astype(int)
+    moved = np.roll(kernel.astype(np.float64), tuple(whole), (0, 1))
     # the path itself and the pixels around it: a spline's tails reach across the whole square, and a kernel
     # is as wide as its support (extent)
-    path = ndimage.binary_dilation(kernel > 0, np.ones((3, 3), bool))
-    moved = kernel.astype(np.float64)
+    path = ndimage.binary_dilation(moved > 0, np.ones((3, 3), bool))
     for _ in range(4):
-        off = (middle - (moved * rows).sum(), middle - (moved * cols).sum())
-        if max(abs(off[0]), abs(off[1])) < 0.01:
+        off = target - _mass_centre(moved)
+        if np.abs(off).max() < 0.01:
             break
         moved = np.where(path, np.clip(ndimage.shift(moved, off, order=3, mode="constant"), 0, None), 0)
         moved /= moved.sum()
@@ -239,15 +266,18 @@ def trace(gray: np.ndarray, named: np.ndarray, trusted: bool = False) -> np.ndar
     than the named kernel (ACCEPT). A trusted trace (the name is the estimator's placeholder for a shake)
     is traced as SHAKE; others are refined (REFINING), and one that does explain the photo better is then
     traced again as a shake, kept if that explains it better than the name too (else None). A kept trace is
-    centred on its mass to a fraction of a pixel (centred_on_mass)."""
-    kernel = _trace(gray, named, trusted)
-    return centred_on_mass(kernel) if kernel is not None and kernel.shape != (1, 1) else kernel
+    centred, to a fraction of a pixel, on the mass of the raw kernel it was cut from, faint tail and all
+    (centred_on_mass, tail_offset)."""
+    found = _trace(gray, named, trusted)
+    if found is None or found[0].shape == (1, 1):
+        return None if found is None else found[0]
+    return centred_on_mass(*found)
 
 
-def _trace(gray: np.ndarray, named: np.ndarray, trusted: bool) -> np.ndarray | None:
-    """trace, its kernel centred on its mass to the nearest whole pixel only: which trace is kept is decided
-    on these (a spline's shift also smooths a kernel a little, and a trace that barely explained the photo
-    better than its name no longer did)."""
+def _trace(gray: np.ndarray, named: np.ndarray, trusted: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """trace, as (its kernel centred on its mass to the nearest whole pixel only, the tail_offset of the raw
+    kernel it was cut from): which trace is kept is decided on these kernels (a spline's shift also smooths
+    a kernel a little, and a trace that barely explained the photo better than its name no longer did)."""
     h, w = gray.shape
     if min(h, w) < 2 * SIZE + 32 or named.shape == (1, 1):
         return None
@@ -267,14 +297,15 @@ def _trace(gray: np.ndarray, named: np.ndarray, trusted: bool) -> np.ndarray | N
         selected = edges(framed) if how.select_edges else 1.0
         kernel = _kernel_resized(start if kernel is None else kernel, size)
         for _ in range(ROUNDS):
-            found = kernel_from_edges(sharp_estimate(framed, kernel, how.sparsity), framed, size, photo, selected, how)
+            raw = kernel_from_edges(sharp_estimate(framed, kernel, how.sparsity), framed, size, photo, selected, how)
+            found = as_blur(raw, how.floor)
             if found is None:
                 return None
             kernel = found
     if kernel.max() >= POINT:
-        return np.ones((1, 1), np.float32)
+        return np.ones((1, 1), np.float32), np.zeros(2)
     if trusted:
-        return kernel.astype(np.float32)
+        return kernel.astype(np.float32), tail_offset(raw, how.floor)
     # `framed` is now the full-resolution centre padded by SIZE: the last scale's
     named_energy = energy(framed, start, photo)
     if energy(framed, kernel, photo) >= ACCEPT * named_energy:
@@ -285,7 +316,7 @@ def _trace(gray: np.ndarray, named: np.ndarray, trusted: bool) -> np.ndarray | N
     # on brick, whose repeating pattern a refined kernel also explains, a Gaussian's and a line's shake traces
     # did not, and restoring with them lost 4 and 10 dB against the name (GAN output); no shake's trace failed it.
     shake = _trace(gray, named, trusted=True)
-    if shake is not None and shake.shape != (1, 1) and energy(framed, shake, photo) >= ACCEPT * named_energy:
+    if shake is not None and shake[0].shape != (1, 1) and energy(framed, shake[0], photo) >= ACCEPT * named_energy:
         return None
     return shake
 

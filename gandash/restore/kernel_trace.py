@@ -73,11 +73,11 @@ POINT = 0.3
 # photo's texture is what shrinks the trace to a point (POINT); selecting edges there, sharp training photos
 # peaked at 0.04-0.28 (fur, brick, the moon) instead of 0.25-0.60.
 EDGES = 0.5
+EDGE_WINDOW = 5
 # The raw kernel's values this many px around the kept path count towards where the blur's mass is
 # (tail_offset): on the training photos' shakes (bench/deblur.py --camera --tuning) 2, 4, 6 and 8 px gave
 # +3.08, +3.14, +3.13 and +3.14 dB (the U-Net with the trace), the kept kernel's own mass +3.01.
 REACH = 4
-EDGE_WINDOW = 5
 _WORKERS = -1  # scipy.fft on every core
 
 
@@ -202,8 +202,8 @@ def tail_offset(kernel: np.ndarray, floor: float) -> np.ndarray:
 
 
 def centred_on_mass(kernel: np.ndarray, offset: np.ndarray | tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
-    """The kernel moved so its centre of mass is exactly its middle pixel, or `offset` px before it (where the
-    mass of the blur it was cut from is then in the middle, tail_offset): as_blur centres it to the nearest
+    """The kernel moved so its centre of mass is exactly the middle pixel less `offset` (with tail_offset's,
+    the mass of the raw kernel it was cut from is in the middle): as_blur centres it to the nearest
     whole pixel, and the up to half a pixel it leaves shifts the restored photo by as much (a cubic-spline
     shift, clipped at 0, renormalised; again while clipping the spline's undershoot leaves the centre more
     than a hundredth of a pixel off). A photo's blur is placed by that convention (degrade's kernels are

@@ -7,6 +7,7 @@
     python bench/deblur.py --camera         # as phones save them: + noise 1%, JPEG q85, and two camera shakes;
                                             # then sharp photos as JPEG q85 / with noise 1%: left as they were?
     python bench/deblur.py --photos DIR     # another held-out set, each photo 640 px wide (bench/fetch_photos.sh)
+    python bench/deblur.py --camera --seeds 3  # each camera case with 3 draws of the sensor noise, averaged
     python bench/deblur.py --camera --tuning  # the camera case on the training photos, with other shake paths:
                                             # where the estimator's and the tracer's rules are tuned, not judged
     python bench/deblur.py --export RUN [--step N] [--clean]   # RUN's EMA generator as gandash/weights/deblur.pt
@@ -87,14 +88,20 @@ def at_most_640(image: Image.Image) -> np.ndarray:
     return np.asarray(image)
 
 
-def table(generator: torch.nn.Module, poses: int | None = None, camera: bool = False, folder: str | None = None):
+def table(
+    generator: torch.nn.Module,
+    poses: int | None = None,
+    camera: bool = False,
+    folder: str | None = None,
+    seeds: int = 1,
+):
     rows = []
     blurs = {**BLURS, **((TUNING_SHAKES if TUNING else SHAKES) if camera else {})}
     for name, pixels in held_out(folder).items():
         sharp = pixels.astype(np.float32) / 255
-        for blur_name, kernel in blurs.items():
+        for (blur_name, kernel), seed in itertools.product(blurs.items(), range(seeds if camera else 1)):
             if camera:
-                blurry = degrade.camera_array(pixels, kernel, CAMERA_NOISE, CAMERA_JPEG).astype(np.float32) / 255
+                blurry = degrade.camera_array(pixels, kernel, CAMERA_NOISE, CAMERA_JPEG, seed).astype(np.float32) / 255
             else:
                 blurry = quantised(degrade.blur_array(sharp, kernel))
             started = time.perf_counter()
@@ -122,9 +129,10 @@ def table(generator: torch.nn.Module, poses: int | None = None, camera: bool = F
                     **extra,
                 },
             )
-            rows += [dict(row, photo=f"{name} {sharp.shape[1]}x{sharp.shape[0]}", blur=blur_name) for row in found]
+            label = f"{name} {sharp.shape[1]}x{sharp.shape[0]}" + (f" draw {seed}" if seeds > 1 else "")
+            rows += [dict(row, photo=label, blur=blur_name) for row in found]
             print(
-                f"  {name:<10} {blur_name:<17} GAN {seconds:.2f} s"
+                f"  {name:<10} {blur_name:<17}{f' draw {seed}' if seeds > 1 else ''} GAN {seconds:.2f} s"
                 + (f"; read the blur as {estimate.label} ({estimate.probability:.0%})" if estimate else ""),
                 file=sys.stderr,
             )
@@ -164,7 +172,7 @@ def table(generator: torch.nn.Module, poses: int | None = None, camera: bool = F
     )
 
 
-def untouched(generator: torch.nn.Module, folder: str | None) -> None:
+def untouched(generator: torch.nn.Module, folder: str | None, seeds: int = 1) -> None:
     """Sharp photos saved as JPEG q85, and with sensor noise 1%: what the estimator reads, and the output's
     PSNR against the sharp photo next to the input's (issue #22: within 0.2 dB of the input, or better)."""
     sharp_kernel = np.ones((1, 1), np.float32)
@@ -173,14 +181,14 @@ def untouched(generator: torch.nn.Module, folder: str | None) -> None:
     changes = []
     for name, pixels in held_out(folder).items():
         sharp = pixels.astype(np.float32) / 255
-        for case, (noise, quality) in cases.items():
-            given = degrade.camera_array(pixels, sharp_kernel, noise, quality).astype(np.float32) / 255
+        for (case, (noise, quality)), seed in itertools.product(cases.items(), range(seeds)):
+            given = degrade.camera_array(pixels, sharp_kernel, noise, quality, seed).astype(np.float32) / 255
             estimate = kernel_estimate.estimate(given, cautious=CAUTIOUS)
             restored = quantised(deblur.restore(given, generator, kernel=estimate.kernel))
             before, after = (baselines.scores(sharp, {"": x})[0]["PSNR (dB)"] for x in (given, restored))
             changes.append(after - before)
             print(
-                f"{name:<20} {case:<17} {before:>6.2f} dB {after:>6.2f} dB  "
+                f"{name + (f' draw {seed}' if seeds > 1 else ''):<20} {case:<17} {before:>6.2f} dB {after:>6.2f} dB  "
                 f"{estimate.label} ({estimate.probability:.0%})"
             )
     print(
@@ -260,6 +268,12 @@ def main() -> None:
     parser.add_argument("--photos", metavar="DIR", help="held-out photos (JPEGs) instead of scikit-image's three")
     parser.add_argument("--tuning", action="store_true", help="training photos and other shakes, to tune rules on")
     parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="with --camera: each case with this many draws of the sensor noise (seeds 0, 1, ...), averaged",
+    )
+    parser.add_argument(
         "--poses",
         type=int,
         help="self-ensemble poses for the GAN (default: as the app, deblur.poses_for: 8 at these sizes)",
@@ -281,10 +295,11 @@ def main() -> None:
             + f"GAN poses: {args.poses or 'as the app (deblur.poses_for)'}; "
             f"kernel: {'the least harmful' if CAUTIOUS else 'the likeliest'}"
             + (f"; as a camera saves them: noise {CAMERA_NOISE:.0%}, JPEG q{CAMERA_JPEG}" if args.camera else "")
+            + (f"; {args.seeds} draws of the noise each" if args.camera and args.seeds > 1 else "")
         )
-        table(generator, args.poses, args.camera, args.photos)
+        table(generator, args.poses, args.camera, args.photos, args.seeds)
         if args.camera:
-            untouched(generator, args.photos)
+            untouched(generator, args.photos, args.seeds)
 
 
 if __name__ == "__main__":

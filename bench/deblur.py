@@ -88,6 +88,11 @@ def at_most_640(image: Image.Image) -> np.ndarray:
     return np.asarray(image)
 
 
+def drawn(seed: int, draws: int) -> str:
+    """Which draw of the noise a case is, where there are several."""
+    return f" draw {seed}" if draws > 1 else ""
+
+
 def table(
     generator: torch.nn.Module,
     poses: int | None = None,
@@ -96,10 +101,11 @@ def table(
     seeds: int = 1,
 ):
     rows = []
+    draws = seeds if camera else 1  # clean blurs have no noise to draw
     blurs = {**BLURS, **((TUNING_SHAKES if TUNING else SHAKES) if camera else {})}
     for name, pixels in held_out(folder).items():
         sharp = pixels.astype(np.float32) / 255
-        for (blur_name, kernel), seed in itertools.product(blurs.items(), range(seeds if camera else 1)):
+        for (blur_name, kernel), seed in itertools.product(blurs.items(), range(draws)):
             if camera:
                 blurry = degrade.camera_array(pixels, kernel, CAMERA_NOISE, CAMERA_JPEG, seed).astype(np.float32) / 255
             else:
@@ -129,10 +135,10 @@ def table(
                     **extra,
                 },
             )
-            label = f"{name} {sharp.shape[1]}x{sharp.shape[0]}" + (f" draw {seed}" if seeds > 1 else "")
+            label = f"{name} {sharp.shape[1]}x{sharp.shape[0]}{drawn(seed, draws)}"
             rows += [dict(row, photo=label, blur=blur_name) for row in found]
             print(
-                f"  {name:<10} {blur_name:<17}{f' draw {seed}' if seeds > 1 else ''} GAN {seconds:.2f} s"
+                f"  {name:<10} {blur_name:<17}{drawn(seed, draws)} GAN {seconds:.2f} s"
                 + (f"; read the blur as {estimate.label} ({estimate.probability:.0%})" if estimate else ""),
                 file=sys.stderr,
             )
@@ -188,7 +194,7 @@ def untouched(generator: torch.nn.Module, folder: str | None, seeds: int = 1) ->
             before, after = (baselines.scores(sharp, {"": x})[0]["PSNR (dB)"] for x in (given, restored))
             changes.append(after - before)
             print(
-                f"{name + (f' draw {seed}' if seeds > 1 else ''):<20} {case:<17} {before:>6.2f} dB {after:>6.2f} dB  "
+                f"{name + drawn(seed, seeds):<20} {case:<17} {before:>6.2f} dB {after:>6.2f} dB  "
                 f"{estimate.label} ({estimate.probability:.0%})"
             )
     print(

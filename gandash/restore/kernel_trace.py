@@ -269,9 +269,10 @@ def trace(gray: np.ndarray, named: np.ndarray, trusted: bool = False) -> np.ndar
     centred, to a fraction of a pixel, on the mass of the raw kernel it was cut from, faint tail and all
     (centred_on_mass, tail_offset)."""
     found = _trace(gray, named, trusted)
-    if found is None or found[0].shape == (1, 1):
-        return None if found is None else found[0]
-    return centred_on_mass(*found)
+    if found is None:
+        return None
+    kernel, offset = found
+    return kernel if kernel.shape == (1, 1) else centred_on_mass(kernel, offset)
 
 
 def _trace(gray: np.ndarray, named: np.ndarray, trusted: bool) -> tuple[np.ndarray, np.ndarray] | None:

@@ -34,6 +34,16 @@ def problems(**changes):
         (dict(sample_every=0), "sample_every must be a whole number from 1"),
         (dict(z_dim=0), "z_dim must be a whole number from 1 to 1024"),
         (dict(batch_size=10, pack=4), "batch_size (10) must be a multiple of pack (4)"),
+        # what a hand-edited config.json can hold: JSON's true is Python's True, which counts as 1 in a range check
+        (dict(beta2=True), "beta2 must be in [0, 1) (got True)"),
+        (dict(ema_decay=False), "ema_decay must be in [0, 1)"),
+        (dict(clip_value=True), "clip_value must be from 0 (off) to 1"),
+        (dict(gp_weight=float("nan")), "gp_weight must be from 0 to 1000 (got nan)"),
+        (dict(traced_kernels="0.5"), "traced_kernels must be a fraction from 0 to 1 (got '0.5')"),
+        (dict(traced_spread=float("inf")), "traced_spread must be from 0 to 3 px"),
+        (dict(adversarial_weight=True), "adversarial_weight must be from 0"),
+        (dict(eval_samples="500"), "eval_samples must be 0 (off) or a whole number from 100 to 10000 (got '500')"),
+        (dict(eval_samples=True), "eval_samples must be 0 (off) or a whole number"),
     ],
 )
 def test_every_bad_value_gets_a_message_saying_what_is_allowed(changes, expected):

@@ -64,6 +64,12 @@ def validate(config: TrainConfig) -> list[str]:
             f"{key} must be a number above 0{f' and at most {upper:g}' if upper else ''} (got {value!r}){hint}.",
         )
 
+    def number_from(value, low: float, high: float, below_high: bool = False) -> bool:
+        """A real number (not a boolean, which Python counts as 0 or 1; not NaN) from low to high."""
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            return False
+        return low <= value and (value < high if below_high else value <= high)
+
     def integer(key: str, value, low: int, high: int) -> None:
         good = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
         need(good, f"{key} must be a whole number from {low} to {high} (got {value!r}).")
@@ -108,13 +114,13 @@ def validate(config: TrainConfig) -> list[str]:
     positive_number("lr_d", c.lr_d, 1.0, " (typical: 1e-4 to 1e-3)")
     for key in ("beta1", "beta2"):
         value = getattr(c, key)
-        need(isinstance(value, (int, float)) and 0 <= value < 1, f"{key} must be in [0, 1) (got {value!r}).")
+        need(number_from(value, 0, 1, below_high=True), f"{key} must be in [0, 1) (got {value!r}).")
     integer("d_steps", c.d_steps, 1, 100)
     need(c.loss in LOSS_FAMILIES, f"loss '{c.loss}' is unknown; choose one of {', '.join(LOSS_FAMILIES)}.")
     need(c.g_loss in G_LOSSES, f"g_loss '{c.g_loss}' is unknown; choose one of {', '.join(G_LOSSES)}.")
     for key in ("gp_weight", "r1_weight"):
         value = getattr(c, key)
-        need(isinstance(value, (int, float)) and 0 <= value <= 1000, f"{key} must be from 0 to 1000 (got {value!r}).")
+        need(number_from(value, 0, 1000), f"{key} must be from 0 to 1000 (got {value!r}).")
     integer("pack", c.pack, 1, 16)
     integer("generators", c.generators, 1, 256)
     need(
@@ -123,7 +129,7 @@ def validate(config: TrainConfig) -> list[str]:
     )
     need(c.optimizer in OPTIMIZERS, f"optimizer '{c.optimizer}' is unknown; choose one of {', '.join(OPTIMIZERS)}.")
     need(
-        isinstance(c.clip_value, (int, float)) and 0 <= c.clip_value <= 1,
+        number_from(c.clip_value, 0, 1),
         f"clip_value must be from 0 (off) to 1; the original WGAN clips to 0.01 (got {c.clip_value!r}).",
     )
     need(
@@ -131,21 +137,21 @@ def validate(config: TrainConfig) -> list[str]:
         f"batch_size ({c.batch_size}) must be a multiple of pack ({c.pack}).",
     )
     need(
-        isinstance(c.ema_decay, (int, float)) and 0 <= c.ema_decay < 1,
+        number_from(c.ema_decay, 0, 1, below_high=True),
         f"ema_decay must be in [0, 1): 0 turns EMA off, 0.999 is typical (got {c.ema_decay!r}).",
     )
     integer("loss_margin", c.loss_margin, 0, 64)
     need(c.pairs in PAIRS, f"pairs '{c.pairs}' is unknown; choose one of {', '.join(PAIRS)}.")
     need(
-        isinstance(c.traced_kernels, (int, float)) and 0 <= c.traced_kernels <= 1,
+        number_from(c.traced_kernels, 0, 1),
         f"traced_kernels must be a fraction from 0 to 1 (got {c.traced_kernels!r}).",
     )
     need(
-        isinstance(c.traced_spread, (int, float)) and 0 <= c.traced_spread <= 3,
+        number_from(c.traced_spread, 0, 3),
         f"traced_spread must be from 0 to 3 px (got {c.traced_spread!r}).",
     )
     need(
-        isinstance(c.adversarial_weight, (int, float)) and 0 <= c.adversarial_weight <= 1,
+        number_from(c.adversarial_weight, 0, 1),
         f"adversarial_weight must be from 0 (the pixel loss alone) to 1; SRGAN's is 1e-3 "
         f"(got {c.adversarial_weight!r}).",
     )
@@ -179,8 +185,10 @@ def validate(config: TrainConfig) -> list[str]:
         "(auto: bf16 when a timed probe finds it faster).",
     )
     need(
-        c.eval_samples == 0 or 100 <= c.eval_samples <= 10_000,
-        f"eval_samples must be 0 (off) or from 100 to 10000 (got {c.eval_samples}).",
+        isinstance(c.eval_samples, int)
+        and not isinstance(c.eval_samples, bool)
+        and (c.eval_samples == 0 or 100 <= c.eval_samples <= 10_000),
+        f"eval_samples must be 0 (off) or a whole number from 100 to 10000 (got {c.eval_samples!r}).",
     )
     if c.device not in DEVICE_CHOICES:
         problems.append(f"device '{c.device}' is unknown; choose one of {', '.join(DEVICE_CHOICES)}.")

@@ -20,6 +20,7 @@ blinds by up to 11.5 dB (no sharp training photo reads as a line), so it was not
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -52,7 +53,8 @@ def kind_of_reading(found: kernel_estimate.Estimate) -> str:
         return "unsure, traced as a shake"
     if found.entry[0] == "none":
         return "no blur"
-    return f"{found.entry[0]}, {'unsure' if found.unsure else 'sure' if found.probability >= 0.4 else 'no reading'}"
+    sure = found.probability >= kernel_estimate.UNSURE[1]
+    return f"{found.entry[0]}, {'unsure' if found.unsure else 'sure' if sure else 'no reading'}"
 
 
 def gain(generator: torch.nn.Module, blurry: np.ndarray, sharp: np.ndarray, kernel: np.ndarray | None) -> float:
@@ -80,7 +82,7 @@ def main() -> None:
     totals = defaultdict(list)
     for name, pixels in bench.held_out(args.photos).items():
         sharp = pixels.astype(np.float32) / 255
-        for (blur, kernel), seed in ((item, seed) for item in blurs.items() for seed in range(args.draws)):
+        for (blur, kernel), seed in itertools.product(blurs.items(), range(args.draws)):
             blurry = degrade.camera_array(pixels, kernel, bench.CAMERA_NOISE, bench.CAMERA_JPEG, seed) / 255
             blurry = blurry.astype(np.float32)
             found = kernel_estimate.estimate(blurry)

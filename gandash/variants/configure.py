@@ -57,21 +57,25 @@ def validate(config: TrainConfig) -> list[str]:
         if not ok:
             problems.append(message)
 
+    def real(value) -> bool:
+        """A finite number, not a boolean (which Python counts as 0 or 1: a hand-edited config.json's true)."""
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
     def positive_number(key: str, value, upper: float | None = None, hint: str = "") -> None:
-        good = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+        good = real(value) and value > 0
         need(
             good and (upper is None or value <= upper),
             f"{key} must be a number above 0{f' and at most {upper:g}' if upper else ''} (got {value!r}){hint}.",
         )
 
     def number_from(value, low: float, high: float, below_high: bool = False) -> bool:
-        """A real number (not a boolean, which Python counts as 0 or 1; not NaN) from low to high."""
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-            return False
-        return low <= value and (value < high if below_high else value <= high)
+        return real(value) and low <= value and (value < high if below_high else value <= high)
 
     def integer(key: str, value, low: int, high: int) -> None:
-        good = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+        good = whole(value) and low <= value <= high
         need(good, f"{key} must be a whole number from {low} to {high} (got {value!r}).")
 
     recipe = None
@@ -185,9 +189,7 @@ def validate(config: TrainConfig) -> list[str]:
         "(auto: bf16 when a timed probe finds it faster).",
     )
     need(
-        isinstance(c.eval_samples, int)
-        and not isinstance(c.eval_samples, bool)
-        and (c.eval_samples == 0 or 100 <= c.eval_samples <= 10_000),
+        whole(c.eval_samples) and (c.eval_samples == 0 or 100 <= c.eval_samples <= 10_000),
         f"eval_samples must be 0 (off) or a whole number from 100 to 10000 (got {c.eval_samples!r}).",
     )
     if c.device not in DEVICE_CHOICES:

@@ -112,7 +112,15 @@ def table(
                 blurry = quantised(degrade.blur_array(sharp, kernel))
             started = time.perf_counter()
             estimate = kernel_estimate.estimate(blurry, cautious=CAUTIOUS) if deblur.needs_kernel(generator) else None
-            restored = quantised(deblur.restore(blurry, generator, kernel=estimate and estimate.kernel, poses=poses))
+            restored = quantised(
+                deblur.restore(
+                    blurry,
+                    generator,
+                    kernel=estimate and estimate.kernel,
+                    poses=poses,
+                    trusted=not estimate or estimate.trusted,
+                )
+            )
             seconds = time.perf_counter() - started
             extra = {}
             if estimate:
@@ -190,7 +198,7 @@ def untouched(generator: torch.nn.Module, folder: str | None, seeds: int = 1) ->
         for (case, (noise, quality)), seed in itertools.product(cases.items(), range(seeds)):
             given = degrade.camera_array(pixels, sharp_kernel, noise, quality, seed).astype(np.float32) / 255
             estimate = kernel_estimate.estimate(given, cautious=CAUTIOUS)
-            restored = quantised(deblur.restore(given, generator, kernel=estimate.kernel))
+            restored = quantised(deblur.restore(given, generator, kernel=estimate.kernel, trusted=estimate.trusted))
             before, after = (baselines.scores(sharp, {"": x})[0]["PSNR (dB)"] for x in (given, restored))
             changes.append(after - before)
             print(
@@ -226,7 +234,7 @@ def speed(tile: int) -> None:
         loaded = deblur.read_photo(buffer.getvalue(), "upload.jpg")
         estimate = kernel_estimate.estimate(loaded.pixels)
         read = time.perf_counter() - started
-        result = deblur.deblur_photo(loaded, generator, tile, kernel=estimate.kernel)
+        result = deblur.deblur_photo(loaded, generator, tile, kernel=estimate.kernel, trusted=estimate.trusted)
         restored = time.perf_counter() - started - read
         png = photos.encode(result)
         seconds = time.perf_counter() - started

@@ -57,11 +57,13 @@ def kind_of_reading(found: kernel_estimate.Estimate) -> str:
     return f"{found.entry[0]}, {'unsure' if found.unsure else 'sure' if sure else 'no reading'}"
 
 
-def gain(generator: torch.nn.Module, blurry: np.ndarray, sharp: np.ndarray, kernel: np.ndarray | None) -> float:
+def gain(
+    generator: torch.nn.Module, blurry: np.ndarray, sharp: np.ndarray, kernel: np.ndarray | None, trusted: bool = True
+) -> float:
     """PSNR of the U-Net's restoration with `kernel` (one pose, saved as 8 bits) less the blurry photo's."""
     if kernel is None or kernel.shape == (1, 1):  # no trace, or one that shrank to a point: left as it was
         return 0.0
-    restored = bench.quantised(deblur.restore(blurry, generator, kernel=kernel, poses=1))
+    restored = bench.quantised(deblur.restore(blurry, generator, kernel=kernel, poses=1, trusted=trusted))
     return fidelity.psnr(restored, sharp) - fidelity.psnr(blurry, sharp)
 
 
@@ -88,7 +90,8 @@ def main() -> None:
             found = kernel_estimate.estimate(blurry)
             gray = (torch.round(kernel_estimate._gray(blurry) * 255) / 255).numpy()  # as estimate reads it
             shake = kernel_trace.trace(gray, placeholder, trusted=True)
-            now, traced = (gain(generator, blurry, sharp, k) for k in (found.kernel, shake))
+            now = gain(generator, blurry, sharp, found.kernel, found.trusted)
+            traced = gain(generator, blurry, sharp, shake)
             kind = kind_of_reading(found)
             totals[("shake" if blur.startswith("shake") else "true blur", kind)].append((now, traced))
             print(

@@ -145,13 +145,19 @@ def test_the_self_ensemble_averages_the_photo_restored_in_each_pose(random_unet)
     rng = np.random.default_rng(1)
     photo = degrade.blur_array(rng.random((48, 80, 3)).astype(np.float32), SOFT)
     shake = degrade.motion_kernel(7, 30)  # not symmetric: it must turn with the photo
-    single = deblur.restore(photo, random_unet, tile=512, kernel=shake, poses=1)
-    eight = deblur.restore(photo, random_unet, tile=512, kernel=shake, poses=8)
+    # the U-Net's own output (untrusted): the pull back to the photo comes after the average, and clips
+    single = deblur.restore(photo, random_unet, tile=512, kernel=shake, poses=1, trusted=False)
+    eight = deblur.restore(photo, random_unet, tile=512, kernel=shake, poses=8, trusted=False)
     by_hand = np.mean(
         [
             poses.unposed(
                 deblur.restore(
-                    poses.posed(photo, pose), random_unet, tile=512, kernel=poses.posed(shake, pose), poses=1
+                    poses.posed(photo, pose),
+                    random_unet,
+                    tile=512,
+                    kernel=poses.posed(shake, pose),
+                    poses=1,
+                    trusted=False,
                 ),
                 pose,
             )
@@ -165,6 +171,25 @@ def test_the_self_ensemble_averages_the_photo_restored_in_each_pose(random_unet)
     assert (deblur.poses_for(480 * 320), deblur.poses_for(640 * 427), deblur.poses_for(2_000_000)) == (8, 4, 1)
     with pytest.raises(GandashError, match="poses must be from 1 to 8"):
         deblur.restore(photo, random_unet, kernel=shake, poses=9)
+
+
+def test_a_trusted_kernel_pulls_the_restoration_back_to_what_the_photo_shows_through_it(random_unet):
+    """restore(trusted=True), the default for a given kernel, makes the output explain the blurry photo
+    (blurred again by the kernel, it is the photo) better than the U-Net's own output (untrusted)."""
+    sharp = held_out_crop(96)
+    kernel = degrade.motion_kernel(9, 30)
+    blurry = degrade.blur_array(sharp, kernel)
+    trusted, alone = (
+        deblur.restore(blurry, random_unet, kernel=kernel, trusted=t, precision="fp32") for t in (True, False)
+    )
+    misfit = lambda x: float(((degrade.blur_array(x, kernel) - blurry)[12:-12, 12:-12] ** 2).mean())  # noqa: E731
+    assert misfit(trusted) < 0.2 * misfit(alone)  # measured 0.016
+    # a noisy photo's evidence weighs less against the U-Net's output than a clean one's
+    from gandash.restore import reading
+
+    clean, noisy = (reading.read(degrade.camera_array(data.photo("coffee"), kernel, n)) for n in (0.0, 0.01))
+    assert clean.clean and not noisy.clean
+    assert deblur.data_weight(clean) < deblur.data_weight(noisy)
 
 
 def test_thin_and_odd_sized_photos_are_mirrored_into_shape(random_unet):
@@ -545,6 +570,7 @@ def test_the_cli_restores_a_blurred_noisy_jpeg_taking_out_noise_and_blocks_and_s
     assert main(["deblur", str(tmp_path / "phone.jpg"), "--out", str(tmp_path / "out.png")]) == 0
     said = capsys.readouterr().err
     assert re.search(r"blur read from the photo: Gaussian blur, σ (1\.5|1\.75|2|2\.25) px", said), said
+    assert "then held to the photo" in said, said  # read at 57%: sure enough to hold the result to the photo
     # JPEG at q85 takes most of 1% noise away with the detail: what is left to read is the quality
     assert "JPEG quality 85 (from the file's" in said, said
     given = np.asarray(Image.open(tmp_path / "phone.jpg"))

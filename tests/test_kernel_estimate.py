@@ -9,7 +9,7 @@ import torch
 from gandash import data
 from gandash.__main__ import main
 from gandash.data import degrade, kernel_grid
-from gandash.nets.deblur import DeblurUNet, wiener
+from gandash.nets.deblur import DeblurUNet, consistent, wiener
 from gandash.restore import baselines, deblur, kernel_estimate
 
 
@@ -118,6 +118,33 @@ def test_the_torch_wiener_filter_is_scikit_images_and_keeps_the_mean():
     theirs = baselines.wiener(blurry, kernel, 0.02)  # scikit-image, clipped to [0, 1]
     assert np.abs(np.clip(ours, 0, 1) - theirs).max() < 1e-4
     assert abs(float(x.mean()) - float(ours.mean())) < 1e-3
+
+
+def test_a_restoration_pulled_back_to_the_photo_regains_what_the_kernel_let_through():
+    """nets.deblur.consistent: a restoration that smoothed detail away gets back what the blurry photo still
+    shows through the kernel; the true sharp photo is (nearly) its own answer; a heavy weight leaves the
+    restoration as it was; the mean is kept."""
+    from scipy import ndimage
+
+    sharp = data.photo("coffee")[100:228, 200:328].astype(np.float32) / 255
+    kernel = degrade.motion_kernel(9, 30)
+    as_tensor = lambda x: torch.from_numpy(x.transpose(2, 0, 1).copy())[None]  # noqa: E731
+    blurry, truth, k = as_tensor(degrade.blur_array(sharp, kernel)), as_tensor(sharp), torch.from_numpy(kernel)[None]
+    smoothed = torch.from_numpy(ndimage.gaussian_filter(truth.numpy(), (0, 0, 1.5, 1.5)))
+    error = lambda x: float((x - truth)[..., 16:-16, 16:-16].pow(2).mean())  # noqa: E731  (away from the borders)
+    pulled = consistent(smoothed, blurry, k, 0.3)
+    assert error(pulled) < 0.75 * error(smoothed)  # measured 0.64
+    assert error(consistent(truth, blurry, k, 0.3)) < 1e-4 * error(smoothed)  # measured 6e-8: the frame is wide enough
+    assert torch.allclose(consistent(smoothed, blurry, k, 1e6), smoothed, atol=1e-4)
+    assert abs(float(pulled.mean()) - float(smoothed.mean())) < 1e-3
+
+
+def test_only_a_kernel_read_with_some_certainty_or_traced_is_trusted_to_pull_the_restoration_back():
+    line = ("motion", 21.0, 120.0)
+    assert not kernel_estimate.Estimate(line, 0.18).trusted  # a sharp photo of blinds read so: left to the U-Net
+    assert kernel_estimate.Estimate(line, 0.6).trusted
+    shake = degrade.shake_kernel(13, 1)
+    assert kernel_estimate.Estimate(kernel_estimate.WIDEST_GAUSSIAN, 0.2, traced=shake).trusted
 
 
 def test_the_untrained_unet_is_its_smooth_wiener_estimate():

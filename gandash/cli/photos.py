@@ -71,10 +71,10 @@ def cmd_deblur(args: argparse.Namespace) -> int:
     from gandash.restore import deblur, kernel_estimate, reading
 
     def apply(photo, generator, progress):
-        kernel = None
+        kernel, trusted = None, True
         if deblur.needs_kernel(generator):  # estimated once from the whole photo: one tile sees too little of it
             estimate = kernel_estimate.estimate(photo.pixels)
-            kernel = estimate.kernel
+            kernel, trusted = estimate.kernel, estimate.trusted
             print(
                 f"blur read from the photo: {estimate.label} ({estimate.confidence}"
                 + (f"; {estimate.caution}" if estimate.caution else "")
@@ -87,7 +87,9 @@ def cmd_deblur(args: argparse.Namespace) -> int:
             generator, which = deblur.for_photo(generator, found)
             if which and estimate.blurred:
                 print(f"restored by {which}", file=sys.stderr)
-        return deblur.deblur_photo(photo, generator, args.tile, progress, kernel)
+            if estimate.blurred and estimate.trusted:
+                print("then held to the photo: blurred again by that kernel, the result must match it", file=sys.stderr)
+        return deblur.deblur_photo(photo, generator, args.tile, progress, kernel, trusted=trusted)
 
     return _restore(args, deblur, apply)
 

@@ -164,10 +164,10 @@ def deblur_frames() -> tuple[torch.Tensor, int]:
         pad = deblur.CONTEXT  # the crop keeps this much of the photo around it: the net sees real context
         window = blurry[top - pad : top + CROP + pad, left - pad : left + CROP + pad]
         inner = (slice(pad, pad + CROP),) * 2
-        kernel = kernel_estimate.estimate(blurry).kernel  # read from the whole photo, as the page does
+        estimate = kernel_estimate.estimate(blurry)  # read from the whole photo, as the page does
         crops = [
             window[inner],
-            deblur.restore(window, generator, kernel=kernel)[inner],
+            deblur.restore(window, generator, kernel=estimate.kernel, trusted=estimate.trusted)[inner],
             sharp[top : top + CROP, left : left + CROP],
         ]
         rows += [torch.from_numpy(np.ascontiguousarray(c.transpose(2, 0, 1))).mul(2).sub(1) for c in crops]

@@ -8,6 +8,7 @@ Discriminators return logits (the sigmoid lives in the loss: BCEWithLogits is th
 
 from __future__ import annotations
 
+import scipy.fft
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -77,29 +78,62 @@ class Up(nn.Module):
         return self.body(x)
 
 
+def _framed(x: torch.Tensor, k: int, margin: int = 1, fast: bool = False) -> tuple[torch.Tensor, int]:
+    """(x mirror-padded by `margin` times the kernels' size `k`, so the FFT's wrap-around stays off the
+    picture, and with `fast` further on the bottom and right to sizes the FFT is fast at (a window of 1306 px,
+    twice a prime, took 2-5x as long as 1350); the padding before the picture)."""
+    h, w = x.shape[-2:]
+    pad = margin * k
+    bottom, right = pad, pad
+    if fast:
+        bottom, right = (scipy.fft.next_fast_len(size + 2 * pad, real=True) - size - pad for size in (h, w))
+    mode = "reflect" if min(h, w) > max(pad, bottom, right) else "replicate"
+    return F.pad(x.float(), (pad, right, pad, bottom), mode=mode), pad
+
+
+def _transfers(kernels: torch.Tensor, size: torch.Size) -> torch.Tensor:
+    """The (N, 1) rfft2 transfer functions of (N, K, K) kernels on images of `size`, each kernel's centre at
+    the origin (no shift)."""
+    n, k = kernels.shape[0], kernels.shape[-1]
+    psf = torch.zeros((n, 1, *size), device=kernels.device)
+    psf[:, 0, :k, :k] = kernels.float()
+    return torch.fft.rfft2(torch.roll(psf, (-(k // 2), -(k // 2)), (2, 3)))
+
+
 def wiener(x: torch.Tensor, kernels: torch.Tensor, balances: tuple[float, ...]) -> list[torch.Tensor]:
     """Wiener deconvolutions of (N, C, H, W) images, each by its own kernel of (N, K, K), with a Laplacian
     regulariser (scikit-image's form: conj(K) Y / (|K|^2 + balance |L|^2)), one per balance: the
     transforms of the images and kernels are shared. Mirror padding keeps the FFT's wrap-around off
     the picture. The mean is kept exactly (L(0) = 0, K(0) = 1)."""
-    n, c, h, w = x.shape
-    k = kernels.shape[-1]
-    pad = k
-    x = F.pad(x.float(), (pad,) * 4, mode="reflect" if min(h, w) > pad else "replicate")
+    h, w = x.shape[-2:]
+    x, pad = _framed(x, kernels.shape[-1])
     size = x.shape[-2:]
-    psf = torch.zeros((n, 1, *size), device=x.device)
-    psf[:, 0, :k, :k] = kernels.float()
-    psf = torch.roll(psf, (-(k // 2), -(k // 2)), (2, 3))  # the kernel's centre at the origin: no shift
+    transfer = _transfers(kernels, size)
     laplacian = torch.zeros((1, 1, *size), device=x.device)
     laplacian[0, 0, 0, 0] = 4
     laplacian[0, 0, 0, 1] = laplacian[0, 0, 1, 0] = laplacian[0, 0, 0, -1] = laplacian[0, 0, -1, 0] = -1
-    transfer = torch.fft.rfft2(psf)
     power, roughness = transfer.abs().pow(2), torch.fft.rfft2(laplacian).abs().pow(2)
     spectrum = torch.fft.rfft2(x) * transfer.conj()
     return [
         torch.fft.irfft2(spectrum / (power + balance * roughness), s=size)[..., pad : pad + h, pad : pad + w]
         for balance in balances
     ]
+
+
+def consistent(restored: torch.Tensor, blurry: torch.Tensor, kernels: torch.Tensor, weight: float) -> torch.Tensor:
+    """argmin_x |kernel * x - blurry|^2 + weight |x - restored|^2 for each of (N, C, H, W) images and its kernel
+    of (N, K, K), solved in Fourier: (conj(K) Y + weight R) / (|K|^2 + weight). A restored image pulled back to
+    what the blurry one shows through the kernel, at the frequencies the kernel passes (|K|^2 well above
+    `weight`); where it blots them out, the restored image stands. The mean is kept. Mirror padding three
+    kernels wide: the frame's wrapped edges cannot both be explained, and with a light `weight` the misfit
+    there rings far in (with one kernel's width, a 640 px photo restored 1.1 dB worse; two, 0.06)."""
+    h, w = blurry.shape[-2:]
+    y, pad = _framed(blurry, kernels.shape[-1], margin=3, fast=True)
+    r = _framed(restored, kernels.shape[-1], margin=3, fast=True)[0]
+    transfer = _transfers(kernels, y.shape[-2:])
+    mixed = transfer.conj() * torch.fft.rfft2(y) + weight * torch.fft.rfft2(r)
+    out = torch.fft.irfft2(mixed / (transfer.abs().pow(2) + weight), s=y.shape[-2:])
+    return out[..., pad : pad + h, pad : pad + w]
 
 
 class DeblurUNet(nn.Module):

@@ -18,7 +18,7 @@ import torch
 
 from gandash.core import device, paths
 from gandash.core.errors import GandashError
-from gandash.nets.deblur import MULTIPLE, DeblurUNet
+from gandash.nets.deblur import MULTIPLE, DeblurUNet, consistent
 from gandash.restore import kernel_estimate, reading, tiling
 from gandash.restore import photo as photos
 from gandash.restore.photo import Photo
@@ -38,6 +38,18 @@ OVERLAP = 32  # kept parts of neighbouring tiles overlap by this much and are cr
 # far as poses x pixels fit this budget: 8 poses up to 0.25 MP, one from 2 MP. On the held-out photos 8
 # poses add only 0.06 dB, and a person waits for a phone's photo: a 2 MP one is back in about a second.
 ENSEMBLE_BUDGET = 2_000_000
+# The U-Net's output is then pulled back to what the blurry photo shows through the kernel (consistent_with):
+# the weight of the U-Net's output against the photo's evidence, per frequency, where |K|^2 is the evidence's
+# weight. A noisy photo's evidence is worth less: the weight follows its reading (reading.Reading.clean).
+# Tuned on the training photos (bench/deblur.py --tuning). As cameras save them (--camera, 60 blurred cases):
+# 0.03, 0.1, 0.2, 0.3, 0.5 and 1 gave -0.43, -0.04, +0.03, +0.04, +0.05 and +0.03 dB over the U-Net alone (a
+# Laplacian term on top, +0.00). Clean blurs (30 cases): 0.003, 0.005, 0.01, 0.02, 0.03 and 0.1 gave -0.42
+# (motion), +0.44, +0.58, +0.54, +0.48 and +0.28; 0.02 is kept, further from the cliff below (a line's transfer
+# has zeros, where all the photo says is its noise, and a photo reads as clean with up to 0.2% of it, twice
+# the 8-bit rounding of the tuning cases). The U-Net knows its training photos; on photos it never saw it
+# smooths away more of the detail the blur left readable, and the held-out photos gain more (bench/deblur.py).
+DATA_WEIGHT_CAMERA = 0.3
+DATA_WEIGHT_CLEAN = 0.02
 
 
 def read_photo(source: Path | bytes, name: str = "") -> Photo:
@@ -182,6 +194,23 @@ def uses_bf16(generator: torch.nn.Module, precision: str | None = None) -> bool:
     return choice == "bf16" or (choice == "auto" and bf16_pays(generator))
 
 
+def data_weight(found: reading.Reading) -> float:
+    """How much the U-Net's output weighs against what a photo read as `found` shows through its kernel."""
+    return DATA_WEIGHT_CLEAN if found.clean else DATA_WEIGHT_CAMERA
+
+
+def consistent_with(window: np.ndarray, restored: np.ndarray, kernel: np.ndarray, weight: float) -> np.ndarray:
+    """The restored (h, w, C) window pulled back to what the blurry `window` shows through `kernel`
+    (nets.deblur.consistent, the restored window weighing `weight`), in fp32, clipped to [0, 1]."""
+
+    def as_tensor(x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32))[None]
+
+    kernels = torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float32))[None]
+    out = consistent(as_tensor(restored), as_tensor(window), kernels, weight)
+    return out.clamp(0, 1)[0].numpy().transpose(1, 2, 0)
+
+
 def run_posed(
     generator: torch.nn.Module, window: np.ndarray, kernel: np.ndarray | None, poses: int, bf16: bool = False
 ) -> np.ndarray:
@@ -227,6 +256,7 @@ def restore(
     poses: int | None = None,
     precision: str | None = None,
     found: reading.Reading | None = None,
+    trusted: bool = True,
 ) -> np.ndarray:
     """Deblur (H, W, C) pixels (uint8, uint16, or float in [0, 1]) tile by tile; returns the same shape
     and dtype (float32 for float). The U-Net deconvolves with `kernel`, by default the one estimated
@@ -236,23 +266,35 @@ def restore(
     only shift-equivariant for such shifts. `poses`: how many POSES to average (default: poses_for);
     `precision`: fp32, bf16 or auto (default: device.inference_precision). The bundled pair of U-Nets
     restores with the one for photos like this one (`found`: the photo's reading.Reading, read from the
-    pixels when not given)."""
+    pixels when not given). A `trusted` kernel (the default for one given; for one estimated here, the
+    estimate's kernel_estimate.Estimate.trusted) also pulls the output back to what the photo shows through
+    it (consistent_with, as much as data_weight says for the reading): a kernel read unsurely may be a
+    sharp photo misread, and would deconvolve it."""
     if tile < 64:
         raise GandashError(f"the tile size must be at least 64 pixels (got {tile}).")
     tile -= tile % MULTIPLE
-    if isinstance(generator, BundledUNets):
-        generator = generator.for_photo(found or reading.read(pixels))
     if needs_kernel(generator):
-        kernel = kernel_estimate.estimate(pixels).kernel if kernel is None else kernel
+        found = found or reading.read(pixels)
+        generator = generator.for_photo(found) if isinstance(generator, BundledUNets) else generator
+        if kernel is None:
+            estimate = kernel_estimate.estimate(pixels)
+            kernel, trusted = estimate.kernel, estimate.trusted
         if kernel.shape == (1, 1):
             return pixels.copy() if np.issubdtype(pixels.dtype, np.integer) else pixels.astype(np.float32)
     poses = poses_for(pixels.shape[0] * pixels.shape[1]) if poses is None else poses
     if not 1 <= poses <= len(POSES):
         raise GandashError(f"poses must be from 1 to {len(POSES)} (got {poses}).")
     bf16 = uses_bf16(generator, precision)
+
+    def apply(window: np.ndarray) -> np.ndarray:
+        restored = run_posed(generator, window, kernel, poses, bf16)
+        if not (trusted and needs_kernel(generator)):  # the seed's net takes no kernel
+            return restored
+        return consistent_with(window, restored, kernel, data_weight(found))
+
     return tiling.run(
         pixels,
-        lambda window: run_posed(generator, window, kernel, poses, bf16),
+        apply,
         tile,
         CONTEXT,
         OVERLAP,
@@ -268,9 +310,12 @@ def deblur_photo(
     progress: Callable[[float], None] | None = None,
     kernel: np.ndarray | None = None,
     found: reading.Reading | None = None,
+    trusted: bool = True,
 ) -> Photo:
     """The restored photo: same size, depth and alpha; a gray photo stays gray. `found`: its reading (made
-    here, with what the file says of its JPEG quality, when the bundled pair needs one and none is given)."""
-    if isinstance(generator, BundledUNets) and found is None:
+    here, with what the file says of its JPEG quality, when the U-Net needs one and none is given);
+    `trusted`: as restore's."""
+    if needs_kernel(generator) and found is None:
         found = reading.of_photo(photo)
-    return replace(photo, pixels=restore(photo.pixels, generator, tile, progress, kernel, found=found))
+    pixels = restore(photo.pixels, generator, tile, progress, kernel, found=found, trusted=trusted)
+    return replace(photo, pixels=pixels)

@@ -147,7 +147,7 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
         found = estimate_note(estimate, deblur.poses_for(photo.size[0] * photo.size[1]))
         generator, which = deblur.for_photo(generator, seen)
         found += f" Restored by {which}." if which and estimate.blurred else ""
-        result = deblur.deblur_photo(photo, generator, tile, report, estimate.kernel)
+        result = deblur.deblur_photo(photo, generator, tile, report, estimate.kernel, trusted=estimate.trusted)
     else:
         result = deblur.deblur_photo(photo, generator, tile, report)
     if task == "Deblur":
@@ -167,7 +167,12 @@ def estimate_note(estimate, poses: int = 1) -> str:
         f"Blur read from the photo: **{estimate.label}** ({estimate.confidence}"
         + (f"; {estimate.caution}" if estimate.caution else "")
         + "). The U-Net deconvolves with it, then corrects what that leaves"
-        + (f", in {poses} poses (turned and mirrored) averaged." if poses > 1 else ".")
+        + (f", in {poses} poses (turned and mirrored) averaged" if poses > 1 else "")
+        + (
+            "; its result is then held to the photo (blurred again by that kernel, it must match the photo)."
+            if estimate.trusted
+            else "; the reading is too unsure to hold the result to the photo through it."
+        )
     )
 
 

@@ -210,7 +210,8 @@ VARIANTS = (
         "Wiener deconvolution with the blur's kernel (read from the whole photo by a small estimator "
         "net), then a residual U-Net corrects what that leaves (ringing, noise, a missed kernel); a "
         "spectral-norm PatchGAN judges sharpness. Charbonnier + FFT loss + a small LSGAN term, on random "
-        "crops blurred on the fly.",
+        "crops blurred on the fly. A restored photo is then held to the blurry one: blurred again by the "
+        "kernel, it must match it.",
         "Kupyn et al., DeblurGAN, CVPR 2018; Isola et al., pix2pix (PatchGAN), CVPR 2017; "
         "Cho et al., MIMO-UNet (FFT loss), ICCV 2021; Dong et al., Deep Wiener Deconvolution, NeurIPS 2020",
         r"\min_G \mathbb{E}\,\rho(W_k y + G(y, W_k y) - x) + 0.1\,\lVert \mathcal{F}(\hat x) - \mathcal{F}(x)\rVert_1"

@@ -235,5 +235,6 @@ def test_a_blurred_noisy_jpeg_upload_is_restored_with_what_was_read_from_it(home
     assert "Restored 600×400" in at.success[0].value
     note = at.info[0].value
     assert re.search(r"Blur read from the photo: \*\*Gaussian blur, σ (1\.5|1\.75|2|2\.25) px\*\*", note), note
+    assert "its result is then held to the photo" in note, note
     assert "JPEG quality 85 (from the file's quantisation table: certain)" in note, note
     assert download(at).size == (600, 400)

@@ -36,6 +36,7 @@ def test_deblur_an_example_then_an_upload_then_a_bad_file(server, page, tmp_path
     page.locator("input[type=file]").set_input_files(str(photo))
     page.get_by_text(re.compile(r"Restored 600×400 px")).first.wait_for()
     page.get_by_text(re.compile(r"Blur read from the photo: Gaussian blur, σ (1\.5|1\.75|2|2\.25) px")).wait_for()
+    page.get_by_text(re.compile(r"its result is then held to the photo")).wait_for()
     page.get_by_text(re.compile(r"JPEG quality 85 \(from the file's quantisation table")).wait_for()
     settle(page)
     with page.expect_download() as download:

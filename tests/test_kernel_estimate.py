@@ -145,6 +145,11 @@ def test_only_a_kernel_read_with_some_certainty_or_traced_is_trusted_to_pull_the
     assert kernel_estimate.Estimate(line, 0.6).trusted
     shake = degrade.shake_kernel(13, 1)
     assert kernel_estimate.Estimate(kernel_estimate.WIDEST_GAUSSIAN, 0.2, traced=shake).trusted
+    # the page says which it was
+    from gandash.ui.deblur_view import estimate_note
+
+    assert "too unsure to hold the result to the photo" in estimate_note(kernel_estimate.Estimate(line, 0.18))
+    assert "its result is then held to the photo" in estimate_note(kernel_estimate.Estimate(line, 0.6))
 
 
 def test_the_untrained_unet_is_its_smooth_wiener_estimate():

@@ -89,6 +89,8 @@ def cmd_deblur(args: argparse.Namespace) -> int:
                 print(f"restored by {which}", file=sys.stderr)
             if estimate.blurred and estimate.trusted:
                 print("then held to the photo: blurred again by that kernel, the result must match it", file=sys.stderr)
+            elif estimate.blurred:
+                print("not held to the photo: the reading is too unsure to trust its kernel that far", file=sys.stderr)
         return deblur.deblur_photo(photo, generator, args.tile, progress, kernel, trusted=trusted)
 
     return _restore(args, deblur, apply)

@@ -71,7 +71,7 @@ def cmd_deblur(args: argparse.Namespace) -> int:
     from gandash.restore import deblur, kernel_estimate, reading
 
     def apply(photo, generator, progress):
-        kernel, trusted = None, True
+        kernel, trusted, found = None, True, None
         if deblur.needs_kernel(generator):  # estimated once from the whole photo: one tile sees too little of it
             estimate = kernel_estimate.estimate(photo.pixels)
             kernel, trusted = estimate.kernel, estimate.trusted
@@ -82,7 +82,7 @@ def cmd_deblur(args: argparse.Namespace) -> int:
                 + ("; it is written out as it was" if not estimate.blurred else ""),
                 file=sys.stderr,
             )
-            found = reading.of_photo(photo)  # one reading: this line, and which bundled U-Net restores it
+            found = reading.of_photo(photo)  # one reading: this line, the U-Net, how far it is held to the photo
             print(f"also read from the photo: {found.describe()}", file=sys.stderr)
             generator, which = deblur.for_photo(generator, found)
             if which and estimate.blurred:
@@ -91,7 +91,7 @@ def cmd_deblur(args: argparse.Namespace) -> int:
                 print("then held to the photo: blurred again by that kernel, the result must match it", file=sys.stderr)
             elif estimate.blurred:
                 print("not held to the photo: the reading is too unsure to trust its kernel that far", file=sys.stderr)
-        return deblur.deblur_photo(photo, generator, args.tile, progress, kernel, trusted=trusted)
+        return deblur.deblur_photo(photo, generator, args.tile, progress, kernel, found, trusted)
 
     return _restore(args, deblur, apply)
 

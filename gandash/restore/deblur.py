@@ -285,12 +285,11 @@ def restore(
     if not 1 <= poses <= len(POSES):
         raise GandashError(f"poses must be from 1 to {len(POSES)} (got {poses}).")
     bf16 = uses_bf16(generator, precision)
+    weight = data_weight(found) if trusted and needs_kernel(generator) else None  # the seed's net takes no kernel
 
     def apply(window: np.ndarray) -> np.ndarray:
         restored = run_posed(generator, window, kernel, poses, bf16)
-        if not (trusted and needs_kernel(generator)):  # the seed's net takes no kernel
-            return restored
-        return consistent_with(window, restored, kernel, data_weight(found))
+        return restored if weight is None else consistent_with(window, restored, kernel, weight)
 
     return tiling.run(
         pixels,

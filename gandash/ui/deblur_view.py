@@ -138,7 +138,7 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
         bar.progress(done, text=f"{verb}… {done:.0%}")
 
     found = ""
-    seen = reading.of_photo(photo) if task == "Deblur" else None  # one reading: the line shown and the U-Net
+    seen = reading.of_photo(photo) if task == "Deblur" else None  # one reading: the note, the U-Net, its hold
     if task != "Deblur":
         result = upscale.upscale_photo(photo, generator, tile, report)
     elif deblur.needs_kernel(generator):
@@ -147,7 +147,7 @@ def process(task: str, photo: photos.Photo, generator, tile: int) -> tuple[photo
         found = estimate_note(estimate, deblur.poses_for(photo.size[0] * photo.size[1]))
         generator, which = deblur.for_photo(generator, seen)
         found += f" Restored by {which}." if which and estimate.blurred else ""
-        result = deblur.deblur_photo(photo, generator, tile, report, estimate.kernel, trusted=estimate.trusted)
+        result = deblur.deblur_photo(photo, generator, tile, report, estimate.kernel, seen, estimate.trusted)
     else:
         result = deblur.deblur_photo(photo, generator, tile, report)
     if task == "Deblur":
